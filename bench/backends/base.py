@@ -1,0 +1,181 @@
+"""The backend interface: load a model, generate timed token events, close.
+
+A backend is a small class in its own folder (``bench/backends/<name>/``) with a
+``config.py`` that imports nothing heavy (its options and per-model artifact as pydantic
+models) and a ``backend.py`` that imports the runtime library. What a backend can do is
+declared in ``capabilities``; shared code reads those flags and never asks which backend
+it is talking to.
+
+Timing contract: every timestamp (``TokenEvent.t``, ``GenerationStats.t_request``) is read
+from the clock handed to the backend, the same clock the meters and the runner use.
+
+``generate`` is a generator: it yields one ``TokenEvent`` per token (or per chunk, with
+``n`` tokens) as it arrives, and *returns* a ``GenerationStats`` (PEP 380), which the
+runner picks up from ``StopIteration.value``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from bench.clock import Clock, RealClock
+
+
+class Options(BaseModel):
+    """Base for a backend's options and artifacts: typed, unknown keys refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoArtifact(Options):
+    """For backends that need nothing per model."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    streams_tokens: bool = True
+    """Tokens arrive one by one with their own timestamps (not one block at the end)."""
+    exact_prompt_tokens: bool = False
+    """The prompt's token count is known exactly (tokenizer of the model itself)."""
+    exact_gen_tokens: bool = False
+    """Can be forced to generate exactly N tokens (end-of-generation suppressed)."""
+    chat: bool = True
+    """Applies the model's chat template to messages."""
+    vision: bool = False
+    """Takes images with the prompt (VLM)."""
+    internal_timings: bool = False
+    """Reports the runtime's own prompt/generation timings beside the harness's clock."""
+    simulated: bool = False
+    """Numbers come from a simulated device, never from hardware."""
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float = 0.0
+    seed: int = 0
+    top_k: int | None = None
+    top_p: float | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One generation.
+
+    ``kind == "throughput"``: a prompt of exactly ``prompt_tokens`` tokens (the backend builds
+    it, from ``filler`` text if it can only take text), then exactly ``max_tokens`` generated
+    tokens when the backend has ``exact_gen_tokens`` (end-of-generation suppressed).
+    ``kind == "chat"``: ``messages`` through the model's chat template, stop at end of
+    generation or ``max_tokens``.
+    ``variant`` differs per repetition, so servers that reuse a cached prompt prefix can be
+    given a fresh prompt each time.
+    """
+
+    kind: Literal["throughput", "chat"]
+    max_tokens: int
+    prompt_tokens: int | None = None
+    messages: tuple[Message, ...] = ()
+    sampling: Sampling = field(default_factory=Sampling)
+    variant: int = 0
+    filler: str = ""
+    images: tuple[str, ...] = ()
+    """Image file paths for vision-language models (backends with ``vision``)."""
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    t: float
+    """Clock time the token (or chunk) became available to the caller, seconds."""
+    n: int = 1
+    """Tokens in this event: 1 for token streams, more for servers that send chunks."""
+    text: str = ""
+
+
+@dataclass
+class GenerationStats:
+    """What a backend knows after a generation. Counts are exact unless the method says."""
+
+    t_request: float
+    """Clock time just before the request was handed to the runtime."""
+    prompt_tokens: int | None
+    prompt_tokens_method: str
+    gen_tokens: int
+    gen_tokens_method: str
+    stop_reason: str = "length"
+    """"length" (max_tokens reached), "eos" (end of generation), "error"."""
+    text: str | None = None
+    internal: dict[str, Any] | None = None
+    """The runtime's own timings, e.g. {"source": "llama.cpp perf counters",
+    "prompt_ms": ..., "prompt_tokens": ..., "gen_ms": ..., "gen_tokens": ...}."""
+
+
+@dataclass
+class ModelRef:
+    """The model as the config names it, with this backend's validated artifact."""
+
+    name: str
+    family: str | None
+    params_b: float | None
+    artifact: Any
+
+
+@dataclass
+class ModelInfo:
+    """Facts about the loaded model, recorded with every result."""
+
+    weights: Literal["real", "synthetic", "simulated"]
+    """"synthetic": random weights in a real model's shape (speed only)."""
+    path: str | None = None
+    file_bytes: int | None = None
+    sha256: str | None = None
+    architecture: str | None = None
+    params: int | None = None
+    quant: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(ABC):
+    """Base class. Subclasses set ``name`` and ``capabilities`` and implement the three
+    abstract methods. Use as a context manager: ``close()`` always runs."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    def __init__(self, options: Options, *, clock: Clock | None = None) -> None:
+        self.options = options
+        self.clock: Clock = clock or RealClock()
+
+    @abstractmethod
+    def load(self, model: ModelRef) -> ModelInfo:
+        """Load the model (the runner times this call). Raise ModelLoadError."""
+
+    @abstractmethod
+    def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None, GenerationStats]:
+        """Yield token events as they arrive; return the GenerationStats."""
+
+    def reset(self) -> None:  # noqa: B027 - optional hook
+        """Clear the model's context (KV cache) between repetitions."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the model and the device. Safe to call twice."""
+
+    def describe(self) -> dict[str, Any]:
+        """Settings to record with each result: device, threads, versions, ..."""
+        return {"device": "unknown"}
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""The mock backend: a simulated device driven by a profile of published figures."""

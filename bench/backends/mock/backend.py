@@ -1,0 +1,150 @@
+"""The mock backend: a simulated device that behaves like a real backend.
+
+Timing model per generation (all on the run's clock; real time or virtual):
+  time to first token = ttft_s + prompt_tokens / prompt_tps (prompt_tps None: ttft_s only)
+  then one token every 1 / gen_tps seconds, each interval scaled by (1 + jitter * N(0, 1)),
+  clipped to [0.5, 1.5] x, from a random stream seeded by (seed, model, call number).
+With jitter 0 the figures are exact: tests compute them by hand.
+Everything this backend produces is marked simulated.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections.abc import Generator
+from typing import Any, ClassVar
+
+from bench.backends.base import (
+    Backend,
+    Capabilities,
+    GenerationRequest,
+    GenerationStats,
+    ModelInfo,
+    ModelRef,
+)
+from bench.backends.base import TokenEvent as Token
+from bench.backends.mock import device as simdevice
+from bench.backends.mock.config import MockArtifact, MockOptions
+from bench.backends.mock.profile import ModelFigures, Profile, load_profile
+from bench.errors import BackendError, GenerationTimeout, ModelLoadError
+
+_WORDS = ("the quick brown fox jumps over a lazy dog while simulated tokens "
+          "arrive at the rate of the profile").split()
+
+
+class MockBackend(Backend):
+    name = "mock"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        streams_tokens=True, exact_prompt_tokens=True, exact_gen_tokens=True,
+        chat=True, vision=False, internal_timings=False, simulated=True,
+    )
+
+    def __init__(self, options: MockOptions, **kw: Any) -> None:
+        super().__init__(options, **kw)
+        self.opts = options
+        self.profile: Profile = load_profile(options.profile)
+        self.jitter = self.profile.jitter if options.jitter is None else options.jitter
+        self.figures: ModelFigures | None = None
+        self.model_name = ""
+        self.device: simdevice.SimulatedDevice | None = None
+        self.calls = 0
+        self.history: list[GenerationRequest] = []
+
+    def _fails(self, where: str) -> bool:
+        f = self.opts.fail
+        if f is None or f.at != where:
+            return False
+        if f.models is not None and self.model_name not in f.models:
+            return False
+        return f.rep is None or f.rep == self.calls
+
+    def load(self, model: ModelRef) -> ModelInfo:
+        art = model.artifact if isinstance(model.artifact, MockArtifact) else MockArtifact()
+        self.model_name = model.name
+        self.figures = self.profile.figures(art.profile_model or model.name)
+        self.calls = 0
+        self.device = simdevice.SimulatedDevice(self.profile.name, self.profile.idle_w)
+        simdevice.register(self.device)
+        t0 = self.clock.now()
+        self.clock.sleep(self.figures.load_s)
+        self.device.busy(t0, self.clock.now(), self.profile.busy_w)
+        if self._fails("load"):
+            raise ModelLoadError(f"{self.opts.fail.message if self.opts.fail else ''} "
+                                 f"(mock: failing at load of {model.name})".strip())
+        return ModelInfo(
+            weights="simulated",
+            params=int(model.params_b * 1e9) if model.params_b else None,
+            extra={"profile": self.profile.name, "profile_source": self.profile.source,
+                   "uncertain_figures": list(self.figures.uncertain)},
+        )
+
+    def _rng(self) -> random.Random:
+        key = f"{self.opts.seed}:{self.model_name}:{self.calls}".encode()
+        return random.Random(zlib.crc32(key))
+
+    def _interval(self, rng: random.Random, base: float) -> float:
+        if self.jitter == 0:
+            return base
+        return base * min(1.5, max(0.5, 1.0 + self.jitter * rng.gauss(0.0, 1.0)))
+
+    def generate(self, request: GenerationRequest) -> Generator[Token, None, GenerationStats]:
+        if self.figures is None or self.device is None:
+            raise BackendError("mock: generate() before load()")
+        fig = self.figures
+        self.history.append(request)
+        self.calls += 1
+        rng = self._rng()
+        if request.kind == "throughput":
+            n_prompt = request.prompt_tokens or 0
+            n_gen = request.max_tokens
+            method = "exact: simulated"
+        else:
+            text = " ".join(m.content for m in request.messages)
+            n_prompt = len(text.split())
+            n_gen = min(request.max_tokens, self.opts.chat_reply_tokens)
+            method = "simulated: one token per word"
+        if fig.prompt_tps is None:
+            # the profile does not model prompt speed: a prompt t/s from a fixed TTFT would
+            # be an artefact of the simulation, so the count is withheld (-> n/a)
+            n_prompt_reported: int | None = None
+            method = "not reported: the profile has no prompt speed (TTFT is fixed)"
+        else:
+            n_prompt_reported = n_prompt
+        t_request = self.clock.now()
+        ttft = fig.ttft_s + (n_prompt / fig.prompt_tps if fig.prompt_tps else 0.0)
+        fail = self.opts.fail
+        words: list[str] = []
+        try:
+            for i in range(n_gen):
+                if fail is not None and i == fail.token and self._fails("hang"):
+                    self.clock.sleep(self.opts.read_timeout_s)
+                    raise GenerationTimeout(
+                        f"mock: no token within the read timeout of {self.opts.read_timeout_s} s "
+                        f"(simulated hang after {i} tokens)")
+                if fail is not None and i == fail.token and self._fails("token"):
+                    raise BackendError(f"{fail.message} (mock: failing at token {i})")
+                self.clock.sleep(self._interval(rng, ttft) if i == 0
+                                 else self._interval(rng, 1.0 / fig.gen_tps))
+                word = _WORDS[(i + request.variant) % len(_WORDS)]
+                words.append(word)
+                yield Token(t=self.clock.now(), text=" " + word)
+        finally:
+            self.device.busy(t_request, self.clock.now(), self.profile.busy_w)
+        return GenerationStats(
+            t_request=t_request, prompt_tokens=n_prompt_reported, prompt_tokens_method=method,
+            gen_tokens=len(words), gen_tokens_method="exact: simulated",
+            stop_reason="length" if request.kind == "throughput" or n_gen == request.max_tokens
+            else "eos",
+            text=" ".join(words),
+        )
+
+    def close(self) -> None:
+        if self.device is not None:
+            simdevice.unregister(self.device)
+            self.device = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"device": self.profile.device, "profile": self.profile.name,
+                "profile_source": self.profile.source, "jitter": self.jitter,
+                "simulated": True, "power_covers": self.profile.covers}

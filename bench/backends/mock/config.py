@@ -1,0 +1,40 @@
+"""Options of the mock backend (light: no runtime imports)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from bench.backends.base import Options
+
+
+class FailAt(Options):
+    """Make the simulated device fail, to exercise the failure paths."""
+
+    at: Literal["load", "token", "hang"]
+    """load: loading fails; token: generation fails at token ``token``;
+    hang: no token after ``token`` until the read timeout fires."""
+    token: int = Field(default=0, ge=0)
+    models: list[str] | None = None
+    """Only for these models (default: every model)."""
+    rep: int | None = None
+    """Only in this repetition, counting warm-ups (default: every one)."""
+    message: str = "simulated failure"
+
+
+class MockOptions(Options):
+    profile: str = "pi5-cpu"
+    """A shipped profile (pi5-cpu, hailo10h) or a path to a profile YAML."""
+    jitter: float | None = Field(default=None, ge=0, le=0.5)
+    """Override the profile's relative jitter (0 = exact figures)."""
+    seed: int = 0
+    read_timeout_s: float = Field(default=10.0, gt=0)
+    chat_reply_tokens: int = Field(default=96, gt=0)
+    """How long a simulated chat answer is (it stops there or at gen_tokens)."""
+    fail: FailAt | None = None
+
+
+class MockArtifact(Options):
+    profile_model: str | None = None
+    """The profile's model to use (default: the config's model name)."""

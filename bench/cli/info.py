@@ -1,0 +1,35 @@
+"""``pibench backends`` and ``pibench meters``: what is registered, what is importable."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from typing import Any
+
+_NEEDS = {"llama_cpp": "llama_cpp", "hailo": "hailo_platform", "ollama": "httpx",
+          "openai": "httpx"}
+
+
+def register(sub: Any) -> None:
+    b = sub.add_parser("backends", help="list the backends and whether they can run here")
+    b.set_defaults(func=backends_cmd)
+    m = sub.add_parser("meters", help="list the meter types (see `pibench sensors` to probe)")
+    m.set_defaults(func=meters_cmd)
+
+
+def backends_cmd(args: argparse.Namespace) -> int:
+    from bench.registry import BACKENDS
+
+    for name, entry in BACKENDS.items():
+        lib = _NEEDS.get(name)
+        here = "yes" if lib is None or importlib.util.find_spec(lib) else f"no ({lib} missing)"
+        print(f"{name:10s} {entry.summary}  [available: {here}]")
+    return 0
+
+
+def meters_cmd(args: argparse.Namespace) -> int:
+    from bench.registry import METERS
+
+    for name, entry in METERS.items():
+        print(f"{name:10s} {entry.summary}")
+    return 0

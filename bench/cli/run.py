@@ -1,0 +1,92 @@
+"""``pibench run`` and ``pibench validate``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _csv(value: str) -> list[str]:
+    return [v for v in (s.strip() for s in value.split(",")) if v]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("run", help="run a config: every model x backend x workload",
+                       description="Run the matrix of a config and write a results folder.")
+    p.add_argument("config", nargs="?", help="the YAML config (e.g. configs/quickstart.yaml)")
+    p.add_argument("--models", type=_csv, help="only these models (comma list, * patterns)")
+    p.add_argument("--backends", type=_csv, help="only these backends (comma list, * patterns)")
+    p.add_argument("--workloads", type=_csv, help="only these workloads (comma list)")
+    p.add_argument("--output", help="output folder (default: the config's output_dir)")
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="finish an interrupted run; refuses if its config changed")
+    p.add_argument("--quiet", action="store_true", help="no live display, no table")
+    p.set_defaults(func=run_cmd)
+
+    v = sub.add_parser("validate", help="check configs without running anything",
+                       description="Validate configs: every error with file, line and field.")
+    v.add_argument("configs", nargs="+")
+    v.set_defaults(func=validate_cmd)
+
+
+def run_cmd(args: argparse.Namespace) -> int:
+    from bench.errors import UserError
+    from bench.report.markdown import bench_table, legend
+    from bench.runner.session import Filters, resume_run, start_run
+
+    if args.resume:
+        if args.models or args.backends or args.workloads or args.output:
+            raise UserError("--resume takes the run's own filters and folder; drop "
+                            "--models/--backends/--workloads/--output")
+        result = resume_run(args.resume, args.config, quiet=args.quiet)
+    else:
+        if not args.config:
+            raise UserError("pibench run needs a CONFIG (or --resume RUN_DIR); "
+                            "try: pibench run configs/quickstart.yaml")
+        result = start_run(args.config, Filters(args.models, args.backends, args.workloads),
+                           args.output, quiet=args.quiet)
+    run_dir = result.run_dir
+    records = run_dir.cases()
+    if records:
+        from bench.report.export import write_report
+
+        files = write_report(records, run_dir.path, f"pibench run {run_dir.path.name}")
+        if not args.quiet:
+            print(bench_table(records))
+            print()
+            print(legend(records))
+        print(f"\nresults: {run_dir.path}  (report: {files['md'].name}, cases.jsonl)")
+    o = result.outcome
+    if o.interrupted:
+        print(f"interrupted: {o.ok + o.failed} case(s) of this session saved; finish with "
+              f"`pibench run --resume {run_dir.path}`", file=sys.stderr)
+    elif o.failed:
+        print(f"{o.failed} case(s) failed (see the error column)", file=sys.stderr)
+    return result.exit_code
+
+
+def validate_cmd(args: argparse.Namespace) -> int:
+    from bench.config.loader import ConfigErrors, load_config
+    from bench.errors import UserError
+    from bench.runner.plan import build_plan
+
+    status = 0
+    for path in args.configs:
+        try:
+            cfg = load_config(path)
+            cases, skipped = build_plan(cfg)
+        except ConfigErrors as exc:
+            for line in exc.lines:
+                print(line, file=sys.stderr)
+            status = 2
+            continue
+        except UserError as exc:
+            print(f"{exc}", file=sys.stderr)
+            status = 2
+            continue
+        print(f"{Path(path)}: ok: {len(cfg.run.models)} models, {len(cfg.run.backends)} "
+              f"backends, {len(cfg.run.workloads)} workloads -> {len(cases)} cases"
+              + (f" ({len(skipped)} pairs without an artifact)" if skipped else ""))
+    return status

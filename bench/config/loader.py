@@ -1,0 +1,216 @@
+"""Load a YAML run config: parse, validate typed, resolve backends/meters. No side effects.
+
+Errors name the file, the line and the field, e.g.
+``configs/x.yaml:14: workloads[1].gen_tokens: expected a positive integer, got "many"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bench.backends.base import Options
+from bench.config.errors import Loc, field_path, messages
+from bench.config.schema import RunConfig
+from bench.errors import ConfigError, UserError
+from bench.registry import BACKENDS, METERS, did_you_mean, load_object
+
+
+class ConfigErrors(ConfigError):
+    """One or more config errors; ``str()`` is the first, ``lines`` all of them."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        more = f" (+{len(lines) - 1} more: run `pibench validate`)" if len(lines) > 1 else ""
+        super().__init__(lines[0] + more)
+
+
+def _line_map(node: yaml.Node, loc: Loc = (), out: dict[Loc, int] | None = None) -> dict[Loc, int]:
+    """Path of every value in the YAML document -> its 1-based line."""
+    out = {} if out is None else out
+    out.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            k = key.value if isinstance(key, yaml.ScalarNode) else str(key.value)
+            out[(*loc, k)] = key.start_mark.line + 1
+            _line_map(value, (*loc, k), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_map(item, (*loc, i), out)
+    return out
+
+
+def _line_of(lines: dict[Loc, int], loc: Loc) -> int:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return 1
+
+
+def _optional_model(path: str) -> type[BaseModel] | None:
+    """A config model of an optional part (health, mixed); None if that part is absent."""
+    module, _, attr = path.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return None
+        raise
+
+
+@dataclass
+class ResolvedConfig:
+    path: Path
+    run: RunConfig
+    backend_options: dict[str, Options]
+    """backend name -> validated options"""
+    artifacts: dict[tuple[str, str], Options]
+    """(model name, backend name) -> validated artifact; absent pairs are not cases"""
+    meters: list[Options] = field(default_factory=list)
+    health: Options | None = None
+    mixed: Options | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config with every default filled in, as saved in the run folder."""
+        data = self.run.model_dump(mode="json")
+        for b in data["backends"]:
+            b["options"] = self.backend_options[b["name"]].model_dump(mode="json")
+        for m in data["models"]:
+            m["artifacts"] = {
+                backend: art.model_dump(mode="json")
+                for (model, backend), art in self.artifacts.items()
+                if model == m["name"]
+            }
+        data["meters"] = [m.model_dump(mode="json") for m in self.meters]
+        data["health"] = self.health.model_dump(mode="json") if self.health else {}
+        data["mixed"] = self.mixed.model_dump(mode="json") if self.mixed else None
+        return data
+
+    def fingerprint(self) -> str:
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _validate(cls: type[BaseModel], data: Any, loc: Loc, errors: list[tuple[Loc, str]]) -> Any:
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        errors.extend(messages(exc, cls, loc))
+        return None
+
+
+def _resolve(run: RunConfig, errors: list[tuple[Loc, str]]) -> dict[str, Any]:
+    backend_options: dict[str, Options] = {}
+    artifact_cls: dict[str, type[BaseModel]] = {}
+    for i, b in enumerate(run.backends):
+        if b.type not in BACKENDS:
+            errors.append((("backends", i, "type"),
+                           f"unknown backend {b.type!r}: {did_you_mean(b.type, list(BACKENDS))}"))
+            continue
+        entry = BACKENDS[b.type]
+        opts = _validate(load_object(entry.options), b.options, ("backends", i, "options"), errors)
+        if opts is not None:
+            backend_options[b.name] = opts
+        artifact_cls[b.name] = load_object(entry.artifact)
+
+    if run.clock == "virtual":
+        for i, b in enumerate(run.backends):
+            if b.type != "mock":
+                errors.append((("backends", i, "type"),
+                               "clock: virtual needs every backend to be mock "
+                               f"(this one is {b.type!r}); set clock: real"))
+
+    by_type: dict[str, list[str]] = {}
+    for b in run.backends:
+        by_type.setdefault(b.type, []).append(b.name)
+    artifacts: dict[tuple[str, str], Options] = {}
+    for mi, m in enumerate(run.models):
+        for key in m.artifacts:
+            if key not in artifact_cls and key not in by_type:
+                choices = [b.name for b in run.backends] + list(by_type)
+                errors.append((("models", mi, "artifacts", key),
+                               f"no backend named {key!r} in this config: "
+                               f"{did_you_mean(key, choices)}"))
+        for b in run.backends:
+            if b.name not in artifact_cls:
+                continue
+            key = b.name if b.name in m.artifacts else b.type if b.type in m.artifacts else None
+            data = m.artifacts.get(key, {}) if key else {}
+            cls = artifact_cls[b.name]
+            if key is None and any(f.is_required() for f in cls.model_fields.values()):
+                continue  # this model does not run on this backend
+            loc: Loc = ("models", mi, "artifacts", key) if key else ("models", mi)
+            art = _validate(cls, data, loc, errors)
+            if art is not None:
+                artifacts[(m.name, b.name)] = art
+
+    meters: list[Options] = []
+    for i, raw in enumerate(run.meters):
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        if not isinstance(kind, str):
+            errors.append((("meters", i), "each meter needs a type, e.g. {type: pi5-pmic}"))
+            continue
+        if kind not in METERS:
+            errors.append((("meters", i, "type"),
+                           f"unknown meter {kind!r}: {did_you_mean(kind, list(METERS))}"))
+            continue
+        opts = _validate(load_object(METERS[kind].options), raw, ("meters", i), errors)
+        if opts is not None:
+            meters.append(opts)
+
+    health = None
+    health_cls = _optional_model("bench.meters.health:HealthOptions")
+    if health_cls is not None:
+        health = _validate(health_cls, run.health, ("health",), errors)
+    mixed = None
+    if run.mixed is not None:
+        mixed_cls = _optional_model("bench.vision.config:MixedOptions")
+        if mixed_cls is None:
+            errors.append((("mixed",), "mixed mode is not available in this build"))
+        else:
+            mixed = _validate(mixed_cls, run.mixed, ("mixed",), errors)
+    return {"backend_options": backend_options, "artifacts": artifacts,
+            "meters": meters, "health": health, "mixed": mixed}
+
+
+def load_config(path: str | Path) -> ResolvedConfig:
+    """Read, validate and resolve a config. Raises ConfigErrors (exit 2) on any mistake."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{p}: config file not found") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise UserError(f"{p}: cannot read the config: {exc.__class__.__name__}") from None
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigErrors([f"{p}:{line}: invalid YAML: {problem}"]) from None
+    if not isinstance(data, dict) or node is None:
+        raise ConfigErrors([f"{p}:1: expected a mapping with name, models, backends, workloads"])
+    lines = _line_map(node)
+
+    def fail(errors: list[tuple[Loc, str]]) -> ConfigErrors:
+        return ConfigErrors(
+            [f"{p}:{_line_of(lines, loc)}: {field_path(loc)}: {msg}" for loc, msg in errors]
+        )
+
+    errors: list[tuple[Loc, str]] = []
+    run = _validate(RunConfig, data, (), errors)
+    if run is None:
+        raise fail(errors)
+    parts = _resolve(run, errors)
+    if errors:
+        raise fail(errors)
+    return ResolvedConfig(path=p, run=run, **parts)

@@ -1,0 +1,1 @@
+"""Meters: power sources and board health, as context managers separate from backends."""

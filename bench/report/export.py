@@ -1,0 +1,77 @@
+"""Write a report: Markdown, CSV and JSON beside each other. Never overwrites."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.report import markdown
+from bench.report.rows import power_of, summary
+
+METRICS = ["ttft_s", "prompt_tps", "gen_tps", "e2e_s", "internal_prompt_tps", "internal_gen_tps"]
+STATS = ["mean", "median", "stddev", "min", "max", "n"]
+
+
+def flat_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for r in records:
+        b = r.get("backend") or {}
+        info = (r.get("model") or {}).get("info") or {}
+        w = r.get("workload") or {}
+        p = power_of(r)
+        row: dict[str, Any] = {
+            "case_id": r["case_id"], "status": r["status"], "model": r["model"]["name"],
+            "backend": b.get("name"), "backend_type": b.get("type"), "device": b.get("device"),
+            "threads": b.get("threads"), "weights": info.get("weights"),
+            "quant": info.get("quant"), "file_bytes": info.get("file_bytes"),
+            "workload": w.get("name"), "kind": w.get("kind"),
+            "prompt_tokens": w.get("prompt_tokens"), "gen_tokens": w.get("gen_tokens"),
+            "load_s": r.get("load_s"), "peak_rss_mb": r.get("peak_rss_mb"),
+        }
+        for m in METRICS:
+            s = summary(r, m) or {}
+            for st in STATS:
+                row[f"{m}_{st}"] = s.get(st)
+        row.update({"gen_mean_w": p.gen_mean_w, "peak_w": p.peak_w,
+                    "j_per_token": p.j_per_token, "tokens_per_j": p.tokens_per_j,
+                    "power_source": p.source if p.gen_mean_w is not None else None,
+                    "labels": "; ".join(r.get("labels") or []),
+                    "error": (r.get("error") or {}).get("message")})
+        rows.append(row)
+    return rows
+
+
+def to_csv(records: list[dict[str, Any]]) -> str:
+    rows = flat_rows(records)
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:  # empty cell = not measured
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+def _free(path: Path) -> Path:
+    if not path.exists():
+        return path
+    k = 2
+    while path.with_name(f"{path.stem}-{k}{path.suffix}").exists():
+        k += 1
+    return path.with_name(f"{path.stem}-{k}{path.suffix}")
+
+
+def write_report(records: list[dict[str, Any]], out_dir: Path, title: str,
+                 stem: str = "report") -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md = markdown.render(records, title)
+    files = {"md": _free(out_dir / f"{stem}.md"), "csv": _free(out_dir / f"{stem}.csv"),
+             "json": _free(out_dir / f"{stem}.json")}
+    files["md"].write_text(md, encoding="utf-8")
+    files["csv"].write_text(to_csv(records), encoding="utf-8")
+    files["json"].write_text(json.dumps({"title": title, "rows": flat_rows(records)}, indent=2)
+                             + "\n", encoding="utf-8")
+    return files

@@ -1,0 +1,104 @@
+"""Markdown tables: llama-bench-like per case, and a per-model comparison of devices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.report.rows import (
+    NA,
+    flags,
+    fmt,
+    fmt_pm,
+    gen_test,
+    median,
+    params,
+    power_of,
+    prompt_test,
+    size_gib,
+    summary,
+)
+
+
+def _table(header: list[str], rows: list[list[str]], align: str) -> str:
+    widths = [max(3, len(h), *(len(r[i]) for r in rows)) if rows else max(3, len(h))
+              for i, h in enumerate(header)]
+    def line(cells: list[str]) -> str:
+        out = []
+        for c, w, a in zip(cells, widths, align):
+            out.append(c.rjust(w) if a == "r" else c.ljust(w))
+        return "| " + " | ".join(out) + " |"
+    sep = "| " + " | ".join(("-" * (w - 1) + ":") if a == "r" else "-" * w
+                             for w, a in zip(widths, align)) + " |"
+    return "\n".join([line(header), sep, *(line(r) for r in rows)])
+
+
+def bench_table(records: list[dict[str, Any]]) -> str:
+    """One row per test like llama-bench: pp (prompt) and tg (generation), mean ± sd."""
+    header = ["model", "backend", "device", "size", "params", "threads", "test", "t/s", "n",
+              "source", "labels"]
+    rows = []
+    for r in records:
+        b = r.get("backend") or {}
+        threads = str(b.get("threads", NA)) if b.get("threads") is not None else NA
+        common = [r["model"]["name"], b.get("name", NA), str(b.get("device", NA)),
+                  size_gib(r), params(r), threads]
+        if r.get("status") != "ok":
+            err = (r.get("error") or {}).get("message", "")
+            rows.append([*common, "-", NA, "0", "-", f"FAILED: {err}"[:90]])
+            continue
+        for key_int, key, test in (("internal_prompt_tps", "prompt_tps", prompt_test(r)),
+                                   ("internal_gen_tps", "gen_tps", gen_test(r))):
+            s = summary(r, key_int) or summary(r, key)
+            if s is None or s.get("n", 0) == 0:
+                s = summary(r, key)
+            n = str(s.get("n", 0)) if s else "0"
+            src = s.get("source", NA) if s and s.get("n") else NA
+            rows.append([*common, test, fmt_pm(s), n, src, flags(r)])
+    return _table(header, rows, "lllrrrlrrll")
+
+
+def comparison_table(records: list[dict[str, Any]]) -> str:
+    """Per model: each backend/device side by side, with power where measured."""
+    header = ["model", "backend", "device", "test", "tg t/s (median)", "pp t/s (median)",
+              "TTFT s (median)", "gen W (mean)", "peak W", "J/token", "tokens/J",
+              "power source", "labels"]
+    rows = []
+    for r in sorted(records, key=lambda r: (r["model"]["name"], r["backend"]["name"])):
+        b = r.get("backend") or {}
+        p = power_of(r)
+        rows.append([
+            r["model"]["name"], b.get("name", NA), str(b.get("device", NA)), gen_test(r),
+            fmt(median(r, "gen_tps")), fmt(median(r, "prompt_tps")),
+            fmt(median(r, "ttft_s"), 3), fmt(p.gen_mean_w), fmt(p.peak_w),
+            fmt(p.j_per_token, 3), fmt(p.tokens_per_j, 3), p.source, flags(r),
+        ])
+    return _table(header, rows, "llllrrrrrrrll")
+
+
+def legend(records: list[dict[str, Any]]) -> str:
+    notes = ["t/s: mean ± sample standard deviation over the measured repetitions (n); "
+             "warm-up runs excluded. Generation t/s excludes the first token (it belongs to "
+             "prompt processing). n/a: not measured."]
+    labels = {lab for r in records for lab in r.get("labels") or []}
+    if "simulated" in labels:
+        notes.append("simulated: figures from a simulated device (mock backend, profile of "
+                     "published figures), not a measurement of hardware.")
+    if "synthetic weights: speed only" in labels:
+        notes.append("synthetic weights: speed only: a model with the exact shape of the real "
+                     "one and random weights; its speed is real, its text is meaningless.")
+    if "throttled" in labels:
+        notes.append("throttled: the board reported under-voltage, capping, throttling or "
+                     "the soft temperature limit during the case.")
+    return "\n".join(f"- {n}" for n in notes)
+
+
+def render(records: list[dict[str, Any]], title: str) -> str:
+    parts = [f"# {title}", "", bench_table(records), "", "## Per model: devices compared",
+             "", comparison_table(records), "", legend(records), ""]
+    mixed = [r for r in records if r.get("mixed")]
+    if mixed:
+        from bench.vision.report import mixed_table
+
+        parts[-1:-1] = ["## Mixed mode: vision and LLM at the same time", "",
+                        mixed_table(mixed), ""]
+    return "\n".join(parts)

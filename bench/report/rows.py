@@ -1,0 +1,104 @@
+"""Flatten case records into table rows. A figure that was not measured is None -> "n/a"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.errors import UserError
+from bench.results.store import RunDir
+
+NA = "n/a"
+
+
+def load_runs(paths: list[str]) -> list[tuple[RunDir, list[dict[str, Any]]]]:
+    runs = []
+    for p in paths:
+        run = RunDir.open(Path(p))
+        runs.append((run, run.cases()))
+    return runs
+
+
+def fmt(x: float | None, nd: int = 2) -> str:
+    return NA if x is None else f"{x:.{nd}f}"
+
+
+def fmt_pm(summary: dict[str, Any] | None, nd: int = 2) -> str:
+    """"mean ± sd" like llama-bench; "n/a" when not measured."""
+    if not summary or summary.get("mean") is None:
+        return NA
+    sd = summary.get("stddev")
+    return f"{summary['mean']:.{nd}f} ± {sd:.{nd}f}" if sd is not None else f"{summary['mean']:.{nd}f}"
+
+
+def size_gib(record: dict[str, Any]) -> str:
+    info = (record.get("model") or {}).get("info") or {}
+    b = info.get("file_bytes")
+    return f"{b / 2**30:.2f} GiB" if b else NA
+
+
+def params(record: dict[str, Any]) -> str:
+    info = (record.get("model") or {}).get("info") or {}
+    n = info.get("params")
+    if n:
+        return f"{n / 1e9:.2f} B"
+    pb = (record.get("model") or {}).get("params_b")
+    return f"{pb:.2f} B" if pb else NA
+
+
+def flags(record: dict[str, Any]) -> str:
+    out = list(record.get("labels") or [])
+    if record.get("status") != "ok":
+        out.append("FAILED")
+    return ", ".join(out)
+
+
+def gen_test(record: dict[str, Any]) -> str:
+    w = record.get("workload") or {}
+    if w.get("kind") == "chat":
+        return f"chat tg≤{w.get('gen_tokens')}"
+    return f"tg{w.get('gen_tokens')}"
+
+
+def prompt_test(record: dict[str, Any]) -> str:
+    w = record.get("workload") or {}
+    if w.get("kind") == "chat":
+        return "chat pp"
+    return f"pp{w.get('prompt_tokens')}"
+
+
+@dataclass
+class Power:
+    gen_mean_w: float | None = None
+    peak_w: float | None = None
+    j_per_token: float | None = None
+    tokens_per_j: float | None = None
+    source: str = NA
+    simulated: bool = False
+
+
+def power_of(record: dict[str, Any]) -> Power:
+    """The first power source of a case, reduced to the figures tables show."""
+    entries = record.get("power") or []
+    if not entries:
+        return Power()
+    p = entries[0]
+    gen = (p.get("phases") or {}).get("generation") or {}
+    peak = max((ph.get("peak_w") for ph in (p.get("phases") or {}).values()
+                if ph and ph.get("peak_w") is not None), default=None)
+    return Power(
+        gen_mean_w=gen.get("mean_w"), peak_w=peak,
+        j_per_token=p.get("j_per_token"), tokens_per_j=p.get("tokens_per_j"),
+        source=str(p.get("source", NA)) + (" (simulated)" if p.get("simulated") else ""),
+        simulated=bool(p.get("simulated")),
+    )
+
+
+def summary(record: dict[str, Any], key: str) -> dict[str, Any] | None:
+    return (record.get("summary") or {}).get(key)
+
+
+def median(record: dict[str, Any], key: str) -> float | None:
+    s = summary(record, key)
+    return None if not s else s.get("median")

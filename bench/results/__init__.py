@@ -1,0 +1,1 @@
+"""Run folders, the versioned result schema, environment metadata."""

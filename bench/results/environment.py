@@ -1,0 +1,86 @@
+"""The environment of a run, recorded automatically: host, CPU, memory, OS, versions, files."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+# distribution names, not import names: llama-cpp-python is imported as llama_cpp,
+# hailort as hailo_platform
+DISTRIBUTIONS = ["pibench", "pydantic", "pyyaml", "rich", "psutil", "httpx",
+                 "llama-cpp-python", "hailort", "numpy", "gguf", "opencv-python-headless"]
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace").strip("\x00\n ")
+    except OSError:
+        return None
+
+
+def cpu_model() -> str | None:
+    text = _read("/proc/cpuinfo") or ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("model name", "Model", "Hardware"):
+            return value.strip()
+    return platform.processor() or None
+
+
+def _vcgencmd(*args: str) -> str | None:
+    if not shutil.which("vcgencmd"):
+        return None
+    try:
+        return subprocess.run(["vcgencmd", *args], capture_output=True, text=True,
+                              timeout=5).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for dist in DISTRIBUTIONS:
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def collect() -> dict[str, Any]:
+    vm = psutil.virtual_memory()
+    uname = platform.uname()
+    governor = _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
+    return {
+        "host": uname.node,
+        "board": _read("/proc/device-tree/model"),
+        "cpu": cpu_model(),
+        "cpu_physical_cores": psutil.cpu_count(logical=False),
+        "cpu_logical_cores": psutil.cpu_count(logical=True),
+        "cpu_governor": governor,
+        "memory_total_mb": round(vm.total / 2**20),
+        "os": platform.platform(),
+        "os_release": _os_release(),
+        "kernel": uname.release,
+        "machine": uname.machine,
+        "python": sys.version.split()[0],
+        "versions": versions(),
+        "firmware": _vcgencmd("version"),
+        "load_avg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+
+
+def _os_release() -> str | None:
+    text = _read("/etc/os-release") or ""
+    for line in text.splitlines():
+        if line.startswith("PRETTY_NAME="):
+            return line.split("=", 1)[1].strip('"')
+    return None

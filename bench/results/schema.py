@@ -1,0 +1,99 @@
+"""The result schema, versioned. One JSON line per finished case in ``cases.jsonl``.
+
+Format history (bump SCHEMA_VERSION on any change a reader must know about):
+  1 (pibench 0.1.0): first version.
+
+Clock: every time in a record is in seconds on the run's monotonic clock, stored relative to
+the repetition's ``t_request`` (token times) or to the case's start (power samples).
+
+Metric definitions (harness clock, per repetition):
+  ttft_s       time from handing the request to the runtime to the first token event.
+  prompt_tps   prompt_tokens / ttft_s. The first token's sampling is inside TTFT, as for
+               every client-side measurement; backends with internal timings also give
+               internal_prompt_tps (llama.cpp perf counters, the llama-bench way).
+  gen_tps      (gen_tokens - tokens of the first event) / (t_last - t_first): the first
+               token is EXCLUDED, as llama-bench and most peers do, because it belongs to
+               prompt processing. Needs at least 2 tokens; else null.
+  e2e_s        t_last - t_request.
+  internal_*   the runtime's own counters, when the backend has internal_timings.
+Summaries (``summary.<metric>``) are over the measured repetitions (warm-ups excluded):
+{mean, median, stddev (sample, n-1; null for n < 2), min, max, n, unit, source}.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+SCHEMA_VERSION = 1
+
+UNITS = {
+    "ttft_s": "s",
+    "prompt_tps": "tokens/s",
+    "gen_tps": "tokens/s",
+    "e2e_s": "s",
+    "internal_prompt_tps": "tokens/s",
+    "internal_gen_tps": "tokens/s",
+    "gen_tokens": "tokens",
+    "prompt_tokens": "tokens",
+    "peak_rss_mb": "MB",
+}
+
+
+class Summary(TypedDict):
+    mean: float | None
+    median: float | None
+    stddev: float | None  # sample standard deviation; None when n < 2
+    min: float | None
+    max: float | None
+    n: int  # number of values summarised
+    unit: str
+    source: str  # "harness clock", "llama.cpp perf counters", "server: eval_duration", ...
+
+
+class RepRecord(TypedDict, total=False):
+    rep: int  # 0-based measured repetition
+    prompt_tokens: int | None
+    prompt_tokens_method: str
+    gen_tokens: int
+    gen_tokens_method: str
+    stop_reason: str  # "length" | "eos" | "error"
+    token_t: list[float]  # token event times, s after t_request (raw samples)
+    token_n: list[int]  # tokens per event, only present when some event carried more than 1
+    ttft_s: float | None
+    prompt_tps: float | None
+    gen_tps: float | None
+    e2e_s: float | None
+    internal: dict[str, Any] | None  # the runtime's own timings, as reported
+    internal_prompt_tps: float | None
+    internal_gen_tps: float | None
+    text: str | None  # generated text (chat workloads; first 2000 characters)
+
+
+class ErrorRecord(TypedDict):
+    type: str  # exception class, e.g. "ModelLoadError"
+    message: str  # one line
+    phase: Literal["load", "warmup", "rep", "meter", "mixed"]
+    rep: int | None
+    elapsed_s: float | None  # seconds since the case started
+
+
+class CaseRecord(TypedDict, total=False):
+    schema: int  # SCHEMA_VERSION
+    case_id: str  # "model/backend/workload", unique in a run
+    status: Literal["ok", "failed"]
+    labels: list[str]  # "simulated", "synthetic weights: speed only", "throttled", ...
+    model: dict[str, Any]  # config name/family/params_b + ModelInfo (file, sha256, quant...)
+    backend: dict[str, Any]  # name, type, capabilities, describe() (device, threads...)
+    workload: dict[str, Any]  # the workload as resolved
+    started: str  # ISO 8601 UTC
+    finished: str
+    load_s: float | None  # model load time, harness clock (shared by a model's cases)
+    warmup: int  # warm-up runs done (not recorded)
+    reps: list[RepRecord]
+    summary: dict[str, Summary]  # per metric, see the module docstring
+    roofline: dict[str, Any] | None  # bandwidth bound, where known (CPU backends)
+    peak_rss_mb: float | None  # peak resident memory of the pibench process in the case
+    power: list[dict[str, Any]]  # one per meter: summary + raw samples (bench.meters)
+    health: dict[str, Any] | None  # temperatures, clocks, throttling (bench.meters.health)
+    mixed: dict[str, Any] | None  # vision + LLM figures (bench.vision)
+    error: ErrorRecord | None

@@ -1,0 +1,72 @@
+"""Per-repetition figures from timed token events; definitions in bench.results.schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.backends.base import GenerationStats, TokenEvent
+from bench.results.schema import UNITS, RepRecord, Summary
+from bench.stats import summarize
+
+
+def _r(x: float | None, nd: int = 6) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+def rep_record(rep: int, stats: GenerationStats, events: list[TokenEvent],
+               keep_text: bool) -> RepRecord:
+    t0 = stats.t_request
+    rec = RepRecord(
+        rep=rep,
+        prompt_tokens=stats.prompt_tokens,
+        prompt_tokens_method=stats.prompt_tokens_method,
+        gen_tokens=stats.gen_tokens,
+        gen_tokens_method=stats.gen_tokens_method,
+        stop_reason=stats.stop_reason,
+        token_t=[round(e.t - t0, 6) for e in events],
+    )
+    if any(e.n != 1 for e in events):
+        rec["token_n"] = [e.n for e in events]
+    ttft = events[0].t - t0 if events else None
+    rec["ttft_s"] = _r(ttft)
+    rec["prompt_tps"] = (
+        _r(stats.prompt_tokens / ttft, 4) if ttft and ttft > 0 and stats.prompt_tokens else None
+    )
+    gen_tps = None
+    if len(events) >= 2:
+        span = events[-1].t - events[0].t
+        after_first = stats.gen_tokens - events[0].n
+        if span > 0 and after_first > 0:
+            gen_tps = after_first / span
+    rec["gen_tps"] = _r(gen_tps, 4)
+    rec["e2e_s"] = _r(events[-1].t - t0) if events else None
+    internal = stats.internal
+    rec["internal"] = internal
+    rec["internal_prompt_tps"] = _rate(internal, "prompt_tokens", "prompt_ms")
+    rec["internal_gen_tps"] = _rate(internal, "gen_tokens", "gen_ms")
+    rec["text"] = stats.text[:2000] if keep_text and stats.text else None
+    return rec
+
+
+def _rate(internal: dict[str, Any] | None, tokens: str, ms: str) -> float | None:
+    if not internal:
+        return None
+    n, t = internal.get(tokens), internal.get(ms)
+    if not n or not t or t <= 0:
+        return None
+    return round(n / (t / 1000.0), 4)
+
+
+HARNESS = "harness clock"
+
+
+def case_summary(reps: list[RepRecord], internal_source: str | None) -> dict[str, Summary]:
+    out: dict[str, Summary] = {}
+    for key in ("ttft_s", "prompt_tps", "gen_tps", "e2e_s"):
+        out[key] = summarize([r.get(key) for r in reps], UNITS[key], HARNESS)
+    for key in ("gen_tokens", "prompt_tokens"):
+        out[key] = summarize([r.get(key) for r in reps], UNITS[key], "backend count")
+    if internal_source:
+        for key in ("internal_prompt_tps", "internal_gen_tps"):
+            out[key] = summarize([r.get(key) for r in reps], UNITS[key], internal_source)
+    return out

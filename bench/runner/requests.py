@@ -1,0 +1,41 @@
+"""Turn a workload into the GenerationRequest of one call (warm-up or repetition)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from bench.backends.base import GenerationRequest, Message, Sampling
+from bench.config.schema import WorkloadConfig
+
+
+@lru_cache(maxsize=32)
+def _prompt_set(spec: str, base_dir: str) -> tuple[str, ...]:
+    from bench.workloads.prompts import load_prompt_set
+
+    return tuple(load_prompt_set(spec, Path(base_dir)))
+
+
+def prompts_of(w: WorkloadConfig, base_dir: Path) -> tuple[str, ...]:
+    if isinstance(w.prompts, list):
+        return tuple(w.prompts)
+    assert w.prompts is not None
+    return _prompt_set(w.prompts, str(base_dir))
+
+
+def make_request(w: WorkloadConfig, call: int, index: int, base_dir: Path) -> GenerationRequest:
+    """``call`` counts every generation of the case (warm-ups first) and varies the prompt,
+    so servers that cache a prompt prefix get a fresh one; ``index`` is the repetition (or
+    warm-up) number: chat repetition k uses prompt k modulo the size of the prompt set."""
+    s = w.sampling
+    sampling = Sampling(temperature=s.temperature, seed=s.seed, top_k=s.top_k, top_p=s.top_p)
+    if w.kind == "throughput":
+        return GenerationRequest(kind="throughput", max_tokens=w.gen_tokens,
+                                 prompt_tokens=w.prompt_tokens, sampling=sampling, variant=call)
+    prompts = prompts_of(w, base_dir)
+    messages: list[Message] = []
+    if w.system:
+        messages.append(Message("system", w.system))
+    messages.append(Message("user", prompts[index % len(prompts)]))
+    return GenerationRequest(kind="chat", max_tokens=w.gen_tokens, messages=tuple(messages),
+                             sampling=sampling, variant=call)

@@ -1,0 +1,315 @@
+"""Run the cases of a plan: load once per (backend, model), warm up, measure, record.
+
+One failing case is recorded with its error and the run goes on. Ctrl-C (or SIGTERM)
+stops after the current generation; finished cases are already on disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any
+
+from bench.backends.base import Backend, ModelInfo, ModelRef, TokenEvent
+from bench.clock import Clock
+from bench.config.loader import ResolvedConfig
+from bench.errors import BackendError, PibenchError
+from bench.registry import backend_entry, load_object
+from bench.results.schema import SCHEMA_VERSION, RepRecord
+from bench.results.store import RunDir, utc_now
+from bench.runner import memory
+from bench.runner.metrics import case_summary, rep_record
+from bench.runner.plan import Case
+from bench.runner.progress import Progress
+from bench.runner.requests import make_request
+
+
+@dataclass
+class Outcome:
+    ok: int = 0
+    failed: int = 0
+    interrupted: bool = False
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+class CaseFailure(Exception):
+    def __init__(self, error: BaseException, phase: str, rep: int | None) -> None:
+        super().__init__(str(error))
+        self.error, self.phase, self.rep = error, phase, rep
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    msg = text[0] if text else type(exc).__name__
+    if not isinstance(exc, PibenchError):
+        msg = f"{type(exc).__name__}: {msg}"
+    return msg
+
+
+def labels_for(backend: Backend, info: ModelInfo | None) -> list[str]:
+    labels = []
+    if backend.capabilities.simulated or (info is not None and info.weights == "simulated"):
+        labels.append("simulated")
+    if info is not None and info.weights == "synthetic":
+        labels.append("synthetic weights: speed only")
+    return labels
+
+
+class Runner:
+    def __init__(self, cfg: ResolvedConfig, run_dir: RunDir, clock: Clock,
+                 progress: Progress, metering: Any = None) -> None:
+        self.cfg = cfg
+        self.run_dir = run_dir
+        self.clock = clock
+        self.progress = progress
+        self.metering = metering  # bench.runner.instruments.Instruments or None
+        self.base_dir = cfg.path.parent
+        self.outcome = Outcome()
+        self._index = 0
+        self._total = 0
+
+    # -- the loop ---------------------------------------------------------------------
+    def run(self, cases: list[Case]) -> Outcome:
+        self._total = len(cases)
+        self.progress.start(len(cases))
+        try:
+            groups = groupby(cases, key=lambda c: (c.backend.name, c.model.name))
+            for _, group in groups:
+                self._run_group(list(group))
+        except KeyboardInterrupt:
+            self.outcome.interrupted = True
+        finally:
+            self.progress.stop()
+        return self.outcome
+
+    def _make_backend(self, case: Case) -> Backend:
+        entry = backend_entry(case.backend.type)
+        cls = load_object(entry.backend)
+        backend: Backend = cls(self.cfg.backend_options[case.backend.name], clock=self.clock)
+        return backend
+
+    def _run_group(self, cases: list[Case]) -> None:
+        first = cases[0]
+        self._index += 1
+        self.progress.case(self._index, first.case_id, "loading")
+        started = utc_now()
+        try:
+            backend = self._make_backend(first)
+        except (ImportError, PibenchError) as exc:
+            # a backend whose library is missing: every case of the group fails the same way
+            for i, case in enumerate(cases):
+                if i:
+                    self._index += 1
+                self._record_failure(case, None, None, started, CaseFailure(exc, "load", None))
+            return
+        with backend:
+            ref = ModelRef(first.model.name, first.model.family, first.model.params_b,
+                           first.artifact)
+            t0 = self.clock.now()
+            try:
+                info: ModelInfo | None = backend.load(ref)
+                load_s: float | None = self.clock.now() - t0
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any load failure is recorded
+                for i, case in enumerate(cases):
+                    if i:
+                        self._index += 1
+                    self._record_failure(case, backend, None, started,
+                                         CaseFailure(exc, "load", None))
+                return
+            for i, case in enumerate(cases):
+                if i:
+                    self._index += 1
+                    if self.cfg.run.cooldown_s:
+                        self.clock.sleep(self.cfg.run.cooldown_s)
+                self.progress.case(self._index, case.case_id)
+                self._run_case(case, backend, info, load_s, utc_now() if i else started)
+
+    # -- one case ---------------------------------------------------------------------
+    def _run_case(self, case: Case, backend: Backend, info: ModelInfo | None,
+                  load_s: float | None, started: str) -> None:
+        run = self.cfg.run
+        reps: list[RepRecord] = []
+        windows: list[Any] = []
+        t_case = self.clock.now()
+        instruments = self.metering.for_case() if self.metering else None
+        memory.reset_peak()
+        keep_text = case.workload.kind == "chat"
+        call = 0
+        failure: CaseFailure | None = None
+        try:
+            if instruments is not None:
+                instruments.before_case()
+            for w in range(run.warmup):
+                self.progress.rep(f"warm-up {w + 1}/{run.warmup}")
+                self._generate(backend, case, call, w, "warmup")
+                call += 1
+            with instruments.track() if instruments is not None else nullcontext():
+                for r in range(run.repetitions):
+                    self.progress.rep(f"rep {r + 1}/{run.repetitions}")
+                    stats, events = self._generate(backend, case, call, r, "rep")
+                    call += 1
+                    reps.append(rep_record(r, stats, events, keep_text))
+                    windows.append((stats, events))
+        except CaseFailure as exc:
+            failure = exc
+        except KeyboardInterrupt:
+            raise
+        extra: dict[str, Any] = {}
+        if instruments is not None:
+            try:
+                extra = instruments.summary(windows)
+            except Exception as exc:  # noqa: BLE001 - a meter bug must not lose the case
+                extra = {"power": [], "health": None}
+                self.progress.message(f"warning: power summary failed: {_one_line(exc)}")
+                traceback.print_exc()
+        record = self._record(case, backend, info, load_s, started, reps, extra)
+        if failure is not None:
+            record["status"] = "failed"
+            record["error"] = {
+                "type": type(failure.error).__name__, "message": _one_line(failure.error),
+                "phase": failure.phase, "rep": failure.rep,
+                "elapsed_s": round(self.clock.now() - t_case, 3),
+            }
+        self._write(record)
+
+    def _generate(self, backend: Backend, case: Case, call: int, index: int,
+                  phase: str) -> tuple[Any, list[TokenEvent]]:
+        request = make_request(case.workload, call, index, self.base_dir)
+        events: list[TokenEvent] = []
+        append = events.append
+        n = 0
+        try:
+            backend.reset()
+            gen = backend.generate(request)
+            while True:
+                try:
+                    ev = next(gen)
+                except StopIteration as stop:
+                    stats = stop.value
+                    break
+                append(ev)
+                n += ev.n
+                if n > 1:
+                    span = ev.t - events[0].t
+                    self.progress.token(n, (n - events[0].n) / span if span > 0 else None)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # noqa: BLE001 - recorded as the case's failure
+            try:
+                backend.reset()
+            except Exception:  # noqa: BLE001,S110 - the next case will tell
+                pass
+            raise CaseFailure(exc, phase, index) from exc
+        if stats is None:
+            raise CaseFailure(BackendError(f"{backend.name}: generate() returned no stats"),
+                              phase, index)
+        return stats, events
+
+    # -- records ----------------------------------------------------------------------
+    def _record(self, case: Case, backend: Backend, info: ModelInfo | None,
+                load_s: float | None, started: str, reps: list[RepRecord],
+                extra: dict[str, Any]) -> dict[str, Any]:
+        caps = backend.capabilities
+        internal_source = None
+        for r in reps:
+            if r.get("internal"):
+                internal_source = str(r["internal"].get("source", "backend internal timings"))
+                break
+        labels = labels_for(backend, info)
+        health = extra.get("health")
+        if health and health.get("throttled"):
+            labels.append("throttled")
+        if any(p.get("simulated") for p in extra.get("power", [])) and "simulated" not in labels:
+            labels.append("simulated power")
+        try:
+            described = backend.describe()
+        except Exception as exc:  # noqa: BLE001
+            described = {"device": "unknown", "describe_error": _one_line(exc)}
+        record: dict[str, Any] = {
+            "schema": SCHEMA_VERSION,
+            "case_id": case.case_id,
+            "status": "ok",
+            "labels": labels,
+            "model": {
+                "name": case.model.name, "family": case.model.family,
+                "params_b": case.model.params_b,
+                "artifact": case.artifact.model_dump(mode="json"),
+                "info": dataclasses.asdict(info) if info is not None else None,
+            },
+            "backend": {
+                "name": case.backend.name, "type": case.backend.type,
+                "capabilities": dataclasses.asdict(caps), **described,
+            },
+            "workload": case.workload.model_dump(mode="json"),
+            "started": started,
+            "finished": utc_now(),
+            "load_s": None if load_s is None else round(load_s, 4),
+            "warmup": self.cfg.run.warmup,
+            "reps": reps,
+            "summary": case_summary(reps, internal_source),
+            "peak_rss_mb": memory.peak_rss_mb(),
+            "power": extra.get("power", []),
+            "health": health,
+            "roofline": extra.get("roofline"),
+            "mixed": extra.get("mixed"),
+            "error": None,
+        }
+        return record
+
+    def _record_failure(self, case: Case, backend: Backend | None, info: ModelInfo | None,
+                        started: str, failure: CaseFailure) -> None:
+        self.progress.case(self._index, case.case_id)
+        record: dict[str, Any] = {
+            "schema": SCHEMA_VERSION, "case_id": case.case_id, "status": "failed",
+            "labels": labels_for(backend, info) if backend is not None else [],
+            "model": {"name": case.model.name, "family": case.model.family,
+                      "params_b": case.model.params_b,
+                      "artifact": case.artifact.model_dump(mode="json"), "info": None},
+            "backend": {"name": case.backend.name, "type": case.backend.type},
+            "workload": case.workload.model_dump(mode="json"),
+            "started": started, "finished": utc_now(), "load_s": None,
+            "warmup": 0, "reps": [], "summary": {}, "peak_rss_mb": None,
+            "power": [], "health": None, "roofline": None, "mixed": None,
+            "error": {"type": type(failure.error).__name__,
+                      "message": _one_line(failure.error), "phase": failure.phase,
+                      "rep": failure.rep, "elapsed_s": None},
+        }
+        if backend is not None and backend.capabilities.simulated:
+            record["labels"] = ["simulated"]
+        self._write(record)
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self.run_dir.append_case(record)
+        self.outcome.records.append(record)
+        if record["status"] == "ok":
+            self.outcome.ok += 1
+        else:
+            self.outcome.failed += 1
+        self.progress.case_done(record)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops a run the way Ctrl-C does: finished cases stay, status 'interrupted'."""
+    import signal
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not in the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
