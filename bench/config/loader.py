@@ -144,8 +144,11 @@ def _resolve(run: RunConfig, errors: list[tuple[Loc, str]]) -> dict[str, Any]:
             key = b.name if b.name in m.artifacts else b.type if b.type in m.artifacts else None
             data = m.artifacts.get(key, {}) if key else {}
             cls = artifact_cls[b.name]
-            if key is None and any(f.is_required() for f in cls.model_fields.values()):
-                continue  # this model does not run on this backend
+            if key is None and (m.artifacts or any(
+                    f.is_required() for f in cls.model_fields.values())):
+                # a model runs on the backends its artifacts name; a model with no
+                # artifacts at all runs on every backend that needs none (mock)
+                continue
             loc: Loc = ("models", mi, "artifacts", key) if key else ("models", mi)
             art = _validate(cls, data, loc, errors)
             if art is not None:

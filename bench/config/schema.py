@@ -37,7 +37,9 @@ class ModelConfig(Strict):
     params_b: PositiveFloat | None = None
     """Parameter count in billions, as published."""
     artifacts: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    """Per backend name (preferred) or backend type: that backend's artifact fields."""
+    """Per backend name (preferred) or backend type: that backend's artifact fields.
+    The model runs on the backends named here ({} for one that needs nothing, like mock);
+    a model without any artifacts runs on every backend that needs none."""
 
 
 class BackendConfig(Strict):

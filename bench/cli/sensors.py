@@ -1,0 +1,102 @@
+"""``pibench sensors``: the power meters and board health readings found on this machine."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "sensors",
+        help="list the power meters and health readings found here, read each once or --watch",
+        description="Probe this machine for power meters (Pi 5 PMIC via vcgencmd, hwmon power"
+        " sensors, RAPL, HailoRT) plus those named in a config's `meters:`, and read each"
+        " once; --watch shows them live (Ctrl-C to stop).",
+    )
+    p.add_argument("--watch", action="store_true", help="refresh the table until Ctrl-C")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes")
+    p.add_argument("--config", metavar="CONFIG", help="also probe the meters of this config")
+    p.set_defaults(func=handler)
+
+
+def _config_meters(path: str) -> list[Any]:
+    import yaml
+
+    from bench.errors import UserError
+    from bench.meters.case import parse_meter_options
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f) or {}
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the config: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    raw = data.get("meters") or [] if isinstance(data, dict) else []
+    if not isinstance(raw, list):
+        raise UserError(f"{path}: `meters:` must be a list")
+    out = []
+    for i, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            raise UserError(f"{path}: meters[{i}] must be a mapping with a `type:`")
+        out.append(parse_meter_options(entry, f"{path}: meters[{i}]"))
+    return out
+
+
+def _fmt(v: float | None, unit: str, nd: int = 2) -> str:
+    return "n/a" if v is None else f"{v:.{nd}f} {unit}"
+
+
+def handler(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    from bench.clock import RealClock
+    from bench.meters.health import BoardReader, flags_of
+    from bench.meters.probe import discover, probe, read_once
+
+    options = discover()
+    if args.config:
+        options += _config_meters(args.config)
+    clock = RealClock()
+    probes = probe(options, clock)
+    board = BoardReader()
+    sources = board.probe()
+
+    def table() -> Table:
+        t = Table(title="pibench sensors", title_justify="left")
+        for col in ("meter", "source", "reading", "status", "covers"):
+            t.add_column(col, overflow="fold")
+        for p in probes:
+            w, status = read_once(p.meter) if p.ok else (None, p.status)
+            t.add_row(p.meter.label, p.meter.kind, _fmt(w, "W"), status, p.meter.covers)
+        if not probes:
+            t.add_row("(none)", "-", "n/a", "no power meter found on this machine", "-")
+        bits = board.throttled()
+        health = [
+            ("SoC temperature", sources["temp"], _fmt(board.temp_c(), "C", 1)),
+            ("ARM clock", sources["clock"], _fmt(board.arm_mhz(), "MHz", 0)),
+            ("throttled", sources["throttle"],
+             "n/a" if bits is None else f"{bits:#x} {' '.join(flags_of(bits)) or 'ok'}"),
+        ]  # fmt: skip
+        for name, src, value in health:
+            t.add_row(name, "health", value, "ok" if src else "not available here", src or "-")
+        return t
+
+    console = Console()
+    if not args.watch:
+        console.print(table())
+        return 0
+    try:
+        with Live(table(), console=console, auto_refresh=False) as live:
+            while True:
+                clock.sleep(max(0.1, args.interval))
+                live.update(table(), refresh=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in probes:
+            p.meter.close()
+    return 0

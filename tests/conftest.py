@@ -1,0 +1,61 @@
+"""Shared test helpers: write configs, run the CLI in process or as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def write_config(tmp_path: Path):
+    def write(text: str, name: str = "cfg.yaml") -> Path:
+        p = tmp_path / name
+        p.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return p
+
+    return write
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``pibench ARGS`` in process; returns (exit code, stdout, stderr)."""
+    from bench.cli.main import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
+def run_pibench(*args: str, cwd: Path | None = None, timeout: float = 120,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run pibench as a real process (for exit codes, signals, tracebacks)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd or ROOT,
+                          capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+SIM_CONFIG = """
+name: sim
+clock: virtual
+repetitions: 3
+warmup: 1
+models:
+  - {name: Qwen2-1.5B-Instruct, params_b: 1.54}
+  - {name: Llama-3.2-3B-Instruct, params_b: 3.21}
+backends:
+  - {name: cpu, type: mock, options: {profile: pi5-cpu, jitter: 0}}
+  - {name: npu, type: mock, options: {profile: hailo10h, jitter: 0}}
+workloads:
+  - {name: pp100-tg50, kind: throughput, prompt_tokens: 100, gen_tokens: 50}
+  - {name: chat, kind: chat, prompts: ["say hello to the world", "two words"], gen_tokens: 20}
+"""
