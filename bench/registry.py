@@ -57,6 +57,12 @@ BACKENDS: dict[str, BackendEntry] = {
         f"{_B}.hailo.backend:HailoBackend",
         "Hailo-10H NPU in process through HailoRT GenAI (hailo_platform)",
     ),
+    "hailo_vlm": BackendEntry(
+        f"{_B}.hailo_vlm.config:HailoVLMOptions",
+        f"{_B}.hailo_vlm.config:HailoVLMArtifact",
+        f"{_B}.hailo_vlm.backend:HailoVLMBackend",
+        "vision-language models on the Hailo-10H NPU (hailo_platform.genai.VLM)",
+    ),
     "ollama": BackendEntry(
         f"{_B}.ollama.config:OllamaOptions",
         f"{_B}.ollama.config:OllamaArtifact",
@@ -93,7 +99,7 @@ METERS: dict[str, MeterEntry] = {
     "mock": MeterEntry(f"{_M}.mock:MockMeterOptions", f"{_M}.mock:MockMeter",
                        "follows the mock backend's simulated load (simulated)"),
     "pi5-pmic": MeterEntry(f"{_M}.pmic:PmicOptions", f"{_M}.pmic:PmicMeter",
-                           "Raspberry Pi 5 PMIC rails via vcgencmd (SoC board, not the 5 V domain)"),
+                           "Pi 5 PMIC rails via vcgencmd (SoC board, not the 5 V domain)"),
     "hwmon": MeterEntry(f"{_M}.hwmon:HwmonOptions", f"{_M}.hwmon:HwmonMeter",
                         "a power sensor under /sys/class/hwmon (INA2xx, ...)"),
     "shelly": MeterEntry(f"{_M}.plugs:ShellyOptions", f"{_M}.plugs:ShellyMeter",

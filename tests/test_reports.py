@@ -19,7 +19,7 @@ def test_report_tables_and_files(write_config, tmp_path, cli):
     run = _run(write_config, tmp_path)
     code, out, _ = cli("report", run.run_dir.path, "--out", tmp_path / "rep")
     assert code == 0
-    assert "| model" in out and "| pp100" in out.replace(" ", "") or "pp100" in out
+    assert ("| model" in out and "| pp100" in out.replace(" ", "")) or "pp100" in out
     # a llama-bench-like row: test and mean ± sd
     row = next(line for line in out.splitlines() if "npu" in line and "tg50" in line
                and "Qwen2-1.5B" in line)
@@ -59,7 +59,7 @@ def test_compare_flags_only_real_differences(write_config, tmp_path, cli):
     # another seed: other jitter, same device; differences must stay within the noise
     same = _run(write_config, tmp_path, base.replace("jitter: 0.02}", "jitter: 0.02, seed: 7}"),
                 "b")
-    slower = base.replace("profile: hailo10h", "profile: %s" % _slow_profile(tmp_path))
+    slower = base.replace("profile: hailo10h", f"profile: {_slow_profile(tmp_path)}")
     c = _run(write_config, tmp_path, slower, "c")
     code, out, _ = cli("compare", a.run_dir.path, same.run_dir.path)
     assert code == 0

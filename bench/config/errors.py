@@ -111,5 +111,6 @@ def describe(err: ErrorDetails, root: type[BaseModel]) -> tuple[Loc, str]:
     return loc, f"{err['msg']}, got {show(given)}"
 
 
-def messages(exc: ValidationError, root: type[BaseModel], prefix: Loc = ()) -> list[tuple[Loc, str]]:
+def messages(exc: ValidationError, root: type[BaseModel],
+             prefix: Loc = ()) -> list[tuple[Loc, str]]:
     return [(prefix + loc, msg) for loc, msg in (describe(e, root) for e in exc.errors())]

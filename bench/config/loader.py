@@ -58,7 +58,8 @@ def _optional_model(path: str) -> type[BaseModel] | None:
     """A config model of an optional part (health, mixed); None if that part is absent."""
     module, _, attr = path.partition(":")
     try:
-        return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+        cls: type[BaseModel] = getattr(importlib.import_module(module), attr)
+        return cls
     except ModuleNotFoundError as exc:
         if exc.name and module.startswith(exc.name):
             return None
@@ -132,17 +133,18 @@ def _resolve(run: RunConfig, errors: list[tuple[Loc, str]]) -> dict[str, Any]:
         by_type.setdefault(b.type, []).append(b.name)
     artifacts: dict[tuple[str, str], Options] = {}
     for mi, m in enumerate(run.models):
-        for key in m.artifacts:
-            if key not in artifact_cls and key not in by_type:
+        for named in m.artifacts:
+            if named not in artifact_cls and named not in by_type:
                 choices = [b.name for b in run.backends] + list(by_type)
-                errors.append((("models", mi, "artifacts", key),
-                               f"no backend named {key!r} in this config: "
-                               f"{did_you_mean(key, choices)}"))
+                errors.append((("models", mi, "artifacts", named),
+                               f"no backend named {named!r} in this config: "
+                               f"{did_you_mean(named, choices)}"))
         for b in run.backends:
             if b.name not in artifact_cls:
                 continue
-            key = b.name if b.name in m.artifacts else b.type if b.type in m.artifacts else None
-            data = m.artifacts.get(key, {}) if key else {}
+            key: str | None = (b.name if b.name in m.artifacts
+                               else b.type if b.type in m.artifacts else None)
+            data = m.artifacts.get(key, {}) if key is not None else {}
             cls = artifact_cls[b.name]
             if key is None and (m.artifacts or any(
                     f.is_required() for f in cls.model_fields.values())):

@@ -24,11 +24,11 @@ def _table(header: list[str], rows: list[list[str]], align: str) -> str:
               for i, h in enumerate(header)]
     def line(cells: list[str]) -> str:
         out = []
-        for c, w, a in zip(cells, widths, align):
+        for c, w, a in zip(cells, widths, align, strict=False):
             out.append(c.rjust(w) if a == "r" else c.ljust(w))
         return "| " + " | ".join(out) + " |"
     sep = "| " + " | ".join(("-" * (w - 1) + ":") if a == "r" else "-" * w
-                             for w, a in zip(widths, align)) + " |"
+                             for w, a in zip(widths, align, strict=False)) + " |"
     return "\n".join([line(header), sep, *(line(r) for r in rows)])
 
 
@@ -97,8 +97,8 @@ def render(records: list[dict[str, Any]], title: str) -> str:
              "", comparison_table(records), "", legend(records), ""]
     mixed = [r for r in records if r.get("mixed")]
     if mixed:
-        from bench.vision.report import mixed_table
+        from bench.vision.report import render_mixed_table
 
         parts[-1:-1] = ["## Mixed mode: vision and LLM at the same time", "",
-                        mixed_table(mixed), ""]
+                        render_mixed_table([r["mixed"] for r in mixed]), ""]
     return "\n".join(parts)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.errors import UserError
 from bench.results.store import RunDir
 
 NA = "n/a"
@@ -29,7 +28,8 @@ def fmt_pm(summary: dict[str, Any] | None, nd: int = 2) -> str:
     if not summary or summary.get("mean") is None:
         return NA
     sd = summary.get("stddev")
-    return f"{summary['mean']:.{nd}f} ± {sd:.{nd}f}" if sd is not None else f"{summary['mean']:.{nd}f}"
+    mean = f"{summary['mean']:.{nd}f}"
+    return f"{mean} ± {sd:.{nd}f}" if sd is not None else mean
 
 
 def size_gib(record: dict[str, Any]) -> str:

@@ -60,7 +60,8 @@ class RunDir:
         try:
             output_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise UserError(f"cannot create the output folder {output_dir}: {exc.strerror}") from None
+            raise UserError(f"cannot create the output folder {output_dir}: "
+                            f"{exc.strerror}") from None
         path, n = base, 1
         while True:
             try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.backends.base import GenerationStats, TokenEvent
-from bench.clock import Clock
+from bench.clock import Clock, RealClock
 from bench.config.loader import ResolvedConfig
 
 
@@ -51,7 +51,7 @@ class Instruments:
     meters: list[Any] = field(default_factory=list)
     health: Any = None
     idle_s: float = 0.0
-    clock: Clock | None = None
+    clock: Clock = field(default_factory=RealClock)
     warnings: list[str] = field(default_factory=list)
 
     @classmethod

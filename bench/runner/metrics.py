@@ -60,13 +60,21 @@ def _rate(internal: dict[str, Any] | None, tokens: str, ms: str) -> float | None
 HARNESS = "harness clock"
 
 
+def _values(reps: list[RepRecord], key: str) -> list[float | None]:
+    out: list[float | None] = []
+    for r in reps:
+        v = r.get(key)
+        out.append(float(v) if isinstance(v, (int, float)) else None)
+    return out
+
+
 def case_summary(reps: list[RepRecord], internal_source: str | None) -> dict[str, Summary]:
     out: dict[str, Summary] = {}
     for key in ("ttft_s", "prompt_tps", "gen_tps", "e2e_s"):
-        out[key] = summarize([r.get(key) for r in reps], UNITS[key], HARNESS)
+        out[key] = summarize(_values(reps, key), UNITS[key], HARNESS)
     for key in ("gen_tokens", "prompt_tokens"):
-        out[key] = summarize([r.get(key) for r in reps], UNITS[key], "backend count")
+        out[key] = summarize(_values(reps, key), UNITS[key], "backend count")
     if internal_source:
         for key in ("internal_prompt_tps", "internal_gen_tps"):
-            out[key] = summarize([r.get(key) for r in reps], UNITS[key], internal_source)
+            out[key] = summarize(_values(reps, key), UNITS[key], internal_source)
     return out

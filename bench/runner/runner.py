@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
@@ -115,7 +115,7 @@ class Runner:
                 load_s: float | None = self.clock.now() - t0
             except KeyboardInterrupt:
                 raise
-            except Exception as exc:  # noqa: BLE001 - any load failure is recorded
+            except Exception as exc:
                 for i, case in enumerate(cases):
                     if i:
                         self._index += 1
@@ -164,7 +164,7 @@ class Runner:
         if instruments is not None:
             try:
                 extra = instruments.summary(windows)
-            except Exception as exc:  # noqa: BLE001 - a meter bug must not lose the case
+            except Exception as exc:
                 extra = {"power": [], "health": None}
                 self.progress.message(f"warning: power summary failed: {_one_line(exc)}")
                 traceback.print_exc()
@@ -200,11 +200,9 @@ class Runner:
                     self.progress.token(n, (n - events[0].n) / span if span > 0 else None)
         except KeyboardInterrupt:
             raise
-        except Exception as exc:  # noqa: BLE001 - recorded as the case's failure
-            try:
+        except Exception as exc:
+            with suppress(Exception):
                 backend.reset()
-            except Exception:  # noqa: BLE001,S110 - the next case will tell
-                pass
             raise CaseFailure(exc, phase, index) from exc
         if stats is None:
             raise CaseFailure(BackendError(f"{backend.name}: generate() returned no stats"),
@@ -218,8 +216,9 @@ class Runner:
         caps = backend.capabilities
         internal_source = None
         for r in reps:
-            if r.get("internal"):
-                internal_source = str(r["internal"].get("source", "backend internal timings"))
+            internal = r.get("internal")
+            if internal:
+                internal_source = str(internal.get("source", "backend internal timings"))
                 break
         labels = labels_for(backend, info)
         health = extra.get("health")
@@ -229,7 +228,7 @@ class Runner:
             labels.append("simulated power")
         try:
             described = backend.describe()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             described = {"device": "unknown", "describe_error": _one_line(exc)}
         record: dict[str, Any] = {
             "schema": SCHEMA_VERSION,

@@ -50,7 +50,8 @@ def available() -> list[str]:
 
 
 def load_profile(spec: str) -> Profile:
-    path = Path(spec).expanduser() if spec.endswith((".yaml", ".yml")) else PROFILE_DIR / f"{spec}.yaml"
+    is_file = spec.endswith((".yaml", ".yml"))
+    path = Path(spec).expanduser() if is_file else PROFILE_DIR / f"{spec}.yaml"
     if not path.is_file():
         raise UserError(f"mock profile {spec!r} not found: use one of {', '.join(available())} "
                         "or a path to a profile YAML")
