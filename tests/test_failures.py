@@ -53,7 +53,7 @@ def test_fail_at_token_keeps_finished_reps(write_config, tmp_path):
 
 
 def test_hang_times_out_on_the_read_timeout(write_config, tmp_path):
-    result, recs = _run(write_config, tmp_path,
+    _result, recs = _run(write_config, tmp_path,
                         "{at: hang, token: 2, models: [Qwen2.5-1.5B-Instruct]}")
     bad = recs["Qwen2.5-1.5B-Instruct/npu/a"]
     assert bad["status"] == "failed"
@@ -70,7 +70,7 @@ def test_missing_backend_library_fails_cases_not_run(write_config, tmp_path, mon
     entry = registry.BACKENDS["mock"]
     monkeypatch.setitem(registry.BACKENDS, "mock", registry.BackendEntry(
         entry.options, entry.artifact, "bench.backends.no_such_module:Nope", entry.summary))
-    result, recs = _run(write_config, tmp_path, "null")
+    _result, recs = _run(write_config, tmp_path, "null")
     assert all(r["status"] == "failed" for r in recs.values())
     assert all(r["error"]["phase"] == "load" for r in recs.values())
     assert "No module named" in recs["Qwen2-1.5B-Instruct/npu/a"]["error"]["message"]

@@ -39,8 +39,9 @@ def _line_map(node: yaml.Node, loc: Loc = (), out: dict[Loc, int] | None = None)
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             k = key.value if isinstance(key, yaml.ScalarNode) else str(key.value)
-            out[(*loc, k)] = key.start_mark.line + 1
-            _line_map(value, (*loc, k), out)
+            child = (*loc, k)
+            out[child] = key.start_mark.line + 1
+            _line_map(value, child, out)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _line_map(item, (*loc, i), out)
