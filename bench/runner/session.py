@@ -62,6 +62,36 @@ def preflight(cfg: ResolvedConfig, cases: list[Case]) -> None:
                                 f"{case.backend.name!r}: {exc}") from None
 
 
+_FILE_FIELDS = ("gguf", "hef", "path", "model_path")
+
+
+def model_files(cfg: ResolvedConfig, cases: list[Case]) -> list[dict[str, Any]]:
+    """Size and sha256 of every model file the cases name directly (a ``synth:`` or
+    ``pypi:`` spec is made at load; its file's facts are in the case record)."""
+    from bench.models.files import sha256_file
+
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for case in cases:
+        for key in _FILE_FIELDS:
+            value = getattr(case.artifact, key, None)
+            if not isinstance(value, str) or ":" in value.split("/")[0]:
+                continue
+            path = Path(value).expanduser()
+            if str(path) in seen or not path.is_file():
+                continue
+            seen.add(str(path))
+            out.append({"model": case.model.name, "field": key, "path": str(path),
+                        "bytes": path.stat().st_size, "sha256": sha256_file(path)})
+    return out
+
+
+def _environment(cfg: ResolvedConfig, cases: list[Case]) -> dict[str, Any]:
+    env = environment.collect()
+    env["model_files"] = model_files(cfg, cases)
+    return env
+
+
 def execute(cfg: ResolvedConfig, run_dir: RunDir, cases: list[Case], clock: Clock,
             progress: Progress, metering: Instruments) -> Outcome:
     for w in metering.warnings:
@@ -93,7 +123,7 @@ def start_run(config_path: str | Path, filters: Filters | None = None,
     run_dir = RunDir.create(out, cfg.run.name, cfg.path, cfg.to_dict(), cfg.fingerprint())
     run_dir.update_meta(filters=filters.as_dict(), planned=[c.case_id for c in cases],
                         skipped=[{"case_id": s.case_id, "reason": s.reason} for s in skipped])
-    run_dir.write_environment(environment.collect())
+    run_dir.write_environment(_environment(cfg, cases))
     outcome = execute(cfg, run_dir, cases, clock, progress, metering)
     return RunResult(run_dir, outcome, skipped, metering.warnings)
 
@@ -125,6 +155,6 @@ def resume_run(path: str | Path, config_path: str | Path | None = None, quiet: b
     preflight(cfg, todo)
     clock = make_clock(cfg)
     metering = Instruments.build(cfg, clock)
-    run_dir.write_environment(environment.collect())
+    run_dir.write_environment(_environment(cfg, todo))
     outcome = execute(cfg, run_dir, todo, clock, progress, metering)
     return RunResult(run_dir, outcome, skipped, metering.warnings)
