@@ -90,3 +90,38 @@ def test_verdict_rules():
     assert verdict(a, c, False)[1] == "WORSE"
     assert verdict(a, {"mean": 12.0, "median": 12.0, "stddev": None, "n": 1}, True)[1] == "?"
     assert verdict(None, c, True) == (None, "n/a")
+
+
+POWER_CONFIG = """
+name: pw
+clock: virtual
+repetitions: 3
+idle_s: 2
+models:
+  - {name: Qwen2-1.5B-Instruct}
+backends:
+  - {name: cpu, type: mock, options: {profile: pi5-cpu, jitter: 0}}
+  - {name: npu, type: mock, options: {profile: hailo10h, jitter: 0}}
+workloads:
+  - {name: pp64-tg64, prompt_tokens: 64, gen_tokens: 64}
+meters:
+  - {type: mock, rate_hz: 20}
+"""
+
+
+def test_power_columns_from_the_simulated_meter(write_config, tmp_path, cli):
+    import pytest
+
+    run = start_run(write_config(POWER_CONFIG), output_dir=tmp_path, quiet=True)
+    recs = {r["case_id"]: r for r in run.run_dir.cases()}
+    npu = recs["Qwen2-1.5B-Instruct/npu/pp64-tg64"]
+    p = npu["power"][0]
+    assert p["simulated"] is True and "simulated power" not in npu["labels"]
+    # Hailo profile: 7.0 W busy, 4.0 W idle; a request lasts 0.32 + 63 / 8.18 s
+    assert p["generation"]["mean_w"] == pytest.approx(7.0, rel=0.02)
+    assert p["idle"]["mean_w"] == pytest.approx(4.0, rel=0.02)
+    request_s = 0.32 + 63 / 8.18
+    assert p["j_per_token"] == pytest.approx(7.0 * request_s / 64, rel=0.03)
+    code, out, _ = cli("report", run.run_dir.path, "--no-write")
+    row = next(x for x in out.splitlines() if "| npu" in x and "tg64" in x and "mock" in x)
+    assert "7.00" in row and "(simulated)" in row

@@ -21,27 +21,11 @@ def register(sub: Any) -> None:
 
 
 def _config_meters(path: str) -> list[Any]:
-    import yaml
+    """The validated ``meters:`` of a config, through the config loader (errors name the
+    file, line and field)."""
+    from bench.config.loader import load_config
 
-    from bench.errors import UserError
-    from bench.meters.case import parse_meter_options
-
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f) or {}
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read the config: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    raw = data.get("meters") or [] if isinstance(data, dict) else []
-    if not isinstance(raw, list):
-        raise UserError(f"{path}: `meters:` must be a list")
-    out = []
-    for i, entry in enumerate(raw):
-        if not isinstance(entry, dict):
-            raise UserError(f"{path}: meters[{i}] must be a mapping with a `type:`")
-        out.append(parse_meter_options(entry, f"{path}: meters[{i}]"))
-    return out
+    return list(load_config(path).meters)
 
 
 def _fmt(v: float | None, unit: str, nd: int = 2) -> str:

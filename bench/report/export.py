@@ -35,7 +35,8 @@ def flat_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             s = summary(r, m) or {}
             for st in STATS:
                 row[f"{m}_{st}"] = s.get(st)
-        row.update({"gen_mean_w": p.gen_mean_w, "peak_w": p.peak_w,
+        row.update({"idle_w": p.idle_w, "gen_mean_w": p.gen_mean_w,
+                    "gen_mean_w_stdev": p.gen_mean_w_sd, "peak_w": p.peak_w,
                     "j_per_token": p.j_per_token, "tokens_per_j": p.tokens_per_j,
                     "power_source": p.source if p.gen_mean_w is not None else None,
                     "labels": "; ".join(r.get("labels") or []),

@@ -60,8 +60,8 @@ def bench_table(records: list[dict[str, Any]]) -> str:
 def comparison_table(records: list[dict[str, Any]]) -> str:
     """Per model: each backend/device side by side, with power where measured."""
     header = ["model", "backend", "device", "test", "tg t/s (median)", "pp t/s (median)",
-              "TTFT s (median)", "gen W (mean)", "peak W", "J/token", "tokens/J",
-              "power source", "labels"]
+              "TTFT s (median)", "idle W", "gen W (mean ± sd)", "peak W", "J/token",
+              "tokens/J", "power source", "labels"]
     rows = []
     for r in sorted(records, key=lambda r: (r["model"]["name"], r["backend"]["name"])):
         b = r.get("backend") or {}
@@ -69,16 +69,22 @@ def comparison_table(records: list[dict[str, Any]]) -> str:
         rows.append([
             r["model"]["name"], b.get("name", NA), str(b.get("device", NA)), gen_test(r),
             fmt(median(r, "gen_tps")), fmt(median(r, "prompt_tps")),
-            fmt(median(r, "ttft_s"), 3), fmt(p.gen_mean_w), fmt(p.peak_w),
-            fmt(p.j_per_token, 3), fmt(p.tokens_per_j, 3), p.source, flags(r),
+            fmt(median(r, "ttft_s"), 3), fmt(p.idle_w),
+            fmt_pm({"mean": p.gen_mean_w, "stddev": p.gen_mean_w_sd}),
+            fmt(p.peak_w), fmt(p.j_per_token, 3), fmt(p.tokens_per_j, 3), p.source, flags(r),
         ])
-    return _table(header, rows, "llllrrrrrrrll")
+    return _table(header, rows, "llllrrrrrrrrll")
 
 
 def legend(records: list[dict[str, Any]]) -> str:
     notes = ["t/s: mean ± sample standard deviation over the measured repetitions (n); "
              "warm-up runs excluded. Generation t/s excludes the first token (it belongs to "
              "prompt processing). n/a: not measured."]
+    if any(r.get("power") for r in records):
+        notes.append("power: the case's first meter (all meters are in cases.jsonl); W over "
+                     "the generation phase, energy integrated over the samples; J/token = "
+                     "request energy (prompt + generation) / generated tokens; idle W measured "
+                     "before the case.")
     labels = {lab for r in records for lab in r.get("labels") or []}
     if "simulated" in labels:
         notes.append("simulated: figures from a simulated device (mock backend, profile of "

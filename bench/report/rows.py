@@ -71,6 +71,8 @@ def prompt_test(record: dict[str, Any]) -> str:
 @dataclass
 class Power:
     gen_mean_w: float | None = None
+    gen_mean_w_sd: float | None = None
+    idle_w: float | None = None
     peak_w: float | None = None
     j_per_token: float | None = None
     tokens_per_j: float | None = None
@@ -79,16 +81,18 @@ class Power:
 
 
 def power_of(record: dict[str, Any]) -> Power:
-    """The first power source of a case, reduced to the figures tables show."""
+    """The first power source of a case (bench.meters.analysis.PowerResult), reduced to the
+    figures tables show; every source stays in cases.jsonl."""
     entries = record.get("power") or []
     if not entries:
         return Power()
     p = entries[0]
-    gen = (p.get("phases") or {}).get("generation") or {}
-    peak = max((ph.get("peak_w") for ph in (p.get("phases") or {}).values()
-                if ph and ph.get("peak_w") is not None), default=None)
+    gen = p.get("generation") or {}
+    peaks = [ph.get("peak_w") for ph in (p.get("prompt"), p.get("generation")) if ph]
+    peak = max((x for x in peaks if x is not None), default=None)
     return Power(
-        gen_mean_w=gen.get("mean_w"), peak_w=peak,
+        gen_mean_w=gen.get("mean_w"), gen_mean_w_sd=gen.get("mean_w_stdev"),
+        idle_w=(p.get("idle") or {}).get("mean_w"), peak_w=peak,
         j_per_token=p.get("j_per_token"), tokens_per_j=p.get("tokens_per_j"),
         source=str(p.get("source", NA)) + (" (simulated)" if p.get("simulated") else ""),
         simulated=bool(p.get("simulated")),

@@ -1,0 +1,135 @@
+"""``pi5-pmic``: the Raspberry Pi 5 PMIC's rail readings through ``vcgencmd pmic_read_adc``.
+
+Board power = sum over the 12 rails that have both a current and a voltage of V x I. It is
+the SoC board's rails only: NOT the 5 V domain (USB, HATs, so NOT the AI HAT+ 2's NPU, NVMe)
+and not the regulators' losses. With ``estimate_input`` the figure becomes the estimated
+power at the 5 V input from a stated linear fit (``slope x pmic_w + intercept``); the result
+records which one it is and the fit used.
+
+vcgencmd is one process per reading: that cost is measured by scripts/bench_sampler_cost.py.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from bench.backends.base import Options
+from bench.clock import Clock
+from bench.errors import MeterUnavailable, SensorGone
+from bench.meters.base import MeterOptions, PowerMeter
+from bench.meters.sources import CommandFailed, RunCommand, run_command
+
+RAILS = (
+    "3V7_WL_SW", "3V3_SYS", "1V8_SYS", "DDR_VDD2", "DDR_VDDQ", "1V1_SYS",
+    "0V8_SW", "VDD_CORE", "3V3_DAC", "3V3_ADC", "0V8_AON", "HDMI",
+)  # fmt: skip
+"""The rails with both a current and a voltage reading (EXT5V_V and BATT_V are volts only)."""
+
+_LINE = re.compile(
+    r"^\s*(?P<rail>\S+?)_(?P<kind>[AV])\s+(?:current|volt)\(\d+\)=(?P<value>[-+0-9.eE]+)[AV]\s*$",
+    re.MULTILINE,
+)
+
+
+class LinearFit(Options):
+    slope: float = 1.1451
+    intercept: float = 0.5879
+    source: str = "published fit of Pi 5 PMIC rail sum against a USB-C meter"
+
+
+class PmicOptions(MeterOptions):
+    type: str = "pi5-pmic"
+    command: str = "vcgencmd pmic_read_adc"
+    """The command to run, split like a shell would (a path to vcgencmd may be given)."""
+    timeout_s: float = Field(default=2.0, gt=0)
+    estimate_input: LinearFit | None = None
+    """null: report the raw rail sum; {slope, intercept}: estimated 5 V input power."""
+
+
+def parse_pmic(text: str) -> dict[str, tuple[float, float]]:
+    """``{rail: (volts, amps)}`` for every rail with both readings in pmic_read_adc output."""
+    amps: dict[str, float] = {}
+    volts: dict[str, float] = {}
+    for m in _LINE.finditer(text):
+        (amps if m["kind"] == "A" else volts)[m["rail"]] = float(m["value"])
+    return {r: (volts[r], amps[r]) for r in amps if r in volts}
+
+
+def rail_sum_watts(rails: dict[str, tuple[float, float]]) -> float:
+    return sum(v * a for v, a in rails.values())
+
+
+def ext5v_volts(text: str) -> float | None:
+    m = re.search(r"EXT5V_V\s+volt\(\d+\)=([-+0-9.eE]+)V", text)
+    return float(m.group(1)) if m else None
+
+
+class PmicMeter(PowerMeter):
+    kind: ClassVar[str] = "pmic"
+
+    def __init__(
+        self, options: PmicOptions, *, clock: Clock | None = None, run: RunCommand | None = None
+    ) -> None:
+        super().__init__(options, clock=clock)
+        self.opts = options
+        self._argv = shlex.split(options.command)
+        self._run: RunCommand = run or (lambda argv: run_command(argv, options.timeout_s))
+        self._rails: list[str] = []
+
+    @property
+    def covers(self) -> str:
+        base = "Pi 5 SoC board rails (PMIC): NOT the 5 V domain, so NOT the AI HAT+ 2 NPU or USB"
+        if self.opts.estimate_input is not None:
+            return base + "; estimated 5 V input power from a linear fit"
+        return base
+
+    def describe(self) -> dict[str, Any]:
+        fit = self.opts.estimate_input
+        return {
+            "basis": "estimated input power" if fit else "raw PMIC rail sum",
+            "fit": None if fit is None else fit.model_dump(),
+            "rails": list(self._rails),
+            "command": self.opts.command,
+            "includes_npu": False,
+        }
+
+    def _read_rails(self) -> dict[str, tuple[float, float]]:
+        return parse_pmic(self._run(self._argv))
+
+    def check(self) -> None:
+        cmd = self.opts.command
+        try:
+            rails = self._read_rails()
+        except FileNotFoundError:
+            raise MeterUnavailable(
+                f"pi5-pmic: `{self._argv[0]}` not found: this is not a Raspberry Pi 5 with"
+                " vcgencmd (package raspi-utils); set `command:` or remove the meter"
+            ) from None
+        except PermissionError:
+            raise MeterUnavailable(
+                f"pi5-pmic: no permission to run `{cmd}`: add the user to the `video` group"
+            ) from None
+        except (CommandFailed, subprocess.TimeoutExpired, OSError) as exc:
+            raise MeterUnavailable(f"pi5-pmic: `{cmd}` failed: {exc}") from None
+        if not rails:
+            raise MeterUnavailable(
+                f"pi5-pmic: `{cmd}` printed no rail readings: needs a Raspberry Pi 5"
+                " (firmware with pmic_read_adc)"
+            )
+        self._rails = sorted(rails)
+
+    def read_watts(self) -> float:
+        try:
+            rails = self._read_rails()
+        except (OSError, CommandFailed, subprocess.TimeoutExpired) as exc:
+            raise SensorGone(f"pi5-pmic: {exc}") from None
+        if not rails:
+            raise SensorGone("pi5-pmic: no rail readings in vcgencmd output")
+        w = rail_sum_watts(rails)
+        fit = self.opts.estimate_input
+        return w if fit is None else fit.slope * w + fit.intercept

@@ -1,0 +1,166 @@
+"""Board health: parsers, sysfs/vcgencmd sources, throttle flags, cooling wait."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from bench.clock import VirtualClock
+from bench.errors import MeterUnavailable
+from bench.meters.health import (
+    BoardReader,
+    HealthMonitor,
+    HealthOptions,
+    flags_of,
+    parse_clock_hz,
+    parse_temp,
+    parse_throttled,
+    sticky_new,
+)
+
+
+class FakeReader(BoardReader):
+    """A BoardReader whose readings come from lists (the last value repeats)."""
+
+    def __init__(self, temps: Sequence[float | None] = (), mhz: Sequence[float | None] = (),
+                 throttled: Sequence[int | None] = ()) -> None:
+        super().__init__(run=lambda argv: "", read=lambda path: "")
+        self._t, self._m, self._b = list(temps), list(mhz), list(throttled)
+        self.sources = {"temp": "fake" if temps else None, "clock": "fake" if mhz else None,
+                        "throttle": "fake" if throttled else None}
+
+    def probe(self) -> dict[str, str | None]:
+        return dict(self.sources)
+
+    @staticmethod
+    def _next(values: list):  # type: ignore[no-untyped-def]
+        if not values:
+            return None
+        return values.pop(0) if len(values) > 1 else values[0]
+
+    def temp_c(self) -> float | None:
+        return self._next(self._t)
+
+    def arm_mhz(self) -> float | None:
+        return self._next(self._m)
+
+    def throttled(self) -> int | None:
+        return self._next(self._b)
+
+
+def test_parsers_on_real_shaped_output() -> None:
+    assert parse_temp("temp=46.2'C\n") == 46.2
+    assert parse_clock_hz("frequency(0)=2400000000\n") == 2.4e9
+    assert parse_throttled("throttled=0x0\n") == 0
+    assert parse_throttled("throttled=0x50000\n") == 0x50000
+    assert parse_throttled("throttled=0x50005\n") == 0x50005
+    assert parse_temp("error") is None and parse_throttled("") is None
+
+
+def test_throttle_bits() -> None:
+    assert flags_of(0x50005) == ["under-voltage", "throttled"]
+    assert flags_of(0x50000) == []  # only "since boot" bits
+    assert flags_of(0xF) == ["under-voltage", "arm-capped", "throttled", "soft-temp-limit"]
+    assert sticky_new(0x50000, 0x50000) == []
+    assert sticky_new(0x0, 0x80000) == ["soft-temp-limit"]
+    assert sticky_new(0x10000, 0x70000) == ["arm-capped", "throttled"]
+
+
+def test_reader_prefers_sysfs_and_falls_back_to_vcgencmd(tmp_path: Path) -> None:
+    (tmp_path / "sys/class/thermal/thermal_zone0").mkdir(parents=True)
+    (tmp_path / "sys/class/thermal/thermal_zone0/temp").write_text("46200\n")
+    calls: list[list[str]] = []
+    answers = {"get_throttled": "throttled=0x50000\n",
+               "measure_clock": "frequency(0)=1500000000\n", "measure_temp": "temp=51.0'C\n"}
+
+    def run(argv: Sequence[str]) -> str:
+        calls.append(list(argv))
+        return answers[argv[1]]
+
+    r = BoardReader("/usr/bin/vcgencmd", str(tmp_path), run=run)
+    src = r.probe()
+    assert src["temp"] is not None and src["temp"].endswith("thermal_zone0/temp")
+    assert src["clock"] == "vcgencmd measure_clock arm"  # no cpufreq in the fake tree
+    assert src["throttle"] == "vcgencmd get_throttled"
+    assert r.temp_c() == pytest.approx(46.2)
+    assert r.arm_mhz() == pytest.approx(1500.0)
+    assert r.throttled() == 0x50000
+    assert ["/usr/bin/vcgencmd", "measure_clock", "arm"] in calls
+
+
+def test_reader_cpufreq_in_khz(tmp_path: Path) -> None:
+    f = tmp_path / "sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq"
+    f.parent.mkdir(parents=True)
+    f.write_text("2400000\n")
+
+    def run(argv: Sequence[str]) -> str:
+        raise FileNotFoundError(argv[0])
+
+    r = BoardReader(sysfs_root=str(tmp_path), run=run)
+    assert r.probe() == {"temp": None, "clock": str(f), "throttle": None}
+    assert r.arm_mhz() == pytest.approx(2400.0) and r.temp_c() is None
+
+
+def test_summary_flags_a_throttled_case() -> None:
+    clock = VirtualClock()
+    reader = FakeReader(temps=[60.0, 78.5, 81.0, 79.0], mhz=[2400, 1800, 1500, 2400],
+                        throttled=[0x0, 0x0, 0x6, 0x60006])
+    mon = HealthMonitor(HealthOptions(rate_hz=50), clock, reader=reader)
+    with mon.track():
+        mon.poll()
+        mon.poll()
+    s = mon.summary()
+    assert s["temp_start_c"] == 60.0 and s["temp_max_c"] == 81.0
+    assert s["arm_mhz_min"] == 1500
+    assert s["throttled_before"] == "0x0" and s["throttled_after"] == "0x60006"
+    assert s["flags"] == ["arm-capped", "throttled"] and s["throttled"] is True
+    assert s["n_polls"] >= 4
+
+
+def test_sticky_bit_set_during_the_case_is_flagged() -> None:
+    mon = HealthMonitor(HealthOptions(), VirtualClock(),
+                        reader=FakeReader(throttled=[0x50000, 0x50000, 0x50000, 0x58000 | 0x80000]))
+    with mon.track():
+        pass
+    s = mon.summary()
+    assert s["flags"] == ["soft-temp-limit"] and s["throttled"] is True
+
+
+def test_clean_case_and_missing_readings() -> None:
+    mon = HealthMonitor(HealthOptions(), VirtualClock(), reader=FakeReader(temps=[45.0]))
+    with mon.track():
+        pass
+    s = mon.summary()
+    assert s["flags"] == [] and s["throttled"] is None  # no get_throttled: unknown, not False
+    assert s["arm_mhz_min"] is None and s["throttled_before"] is None
+    assert mon.check() == ["health: no clock, throttle reading here; those figures are null"]
+
+
+def test_required_health_without_any_reading() -> None:
+    mon = HealthMonitor(HealthOptions(enabled=True), VirtualClock(), reader=FakeReader())
+    with pytest.raises(MeterUnavailable, match="no temperature"):
+        mon.check()
+    auto = HealthMonitor(HealthOptions(), VirtualClock(), reader=FakeReader())
+    assert not auto.active
+
+
+def test_wait_cool_reaches_and_times_out() -> None:
+    clock = VirtualClock(0.0)
+    mon = HealthMonitor(HealthOptions(), clock, reader=FakeReader(temps=[72.0, 66.0, 59.5]))
+    r = mon.wait_cool(60.0, 100.0)
+    assert r["reached"] and r["waited_s"] == pytest.approx(2.0) and r["temp_c"] == 59.5
+    hot = HealthMonitor(HealthOptions(), clock, reader=FakeReader(temps=[85.0]))
+    r = hot.wait_cool(60.0, 5.0)
+    assert not r["reached"] and r["waited_s"] == pytest.approx(5.0)
+    none = HealthMonitor(HealthOptions(), clock, reader=FakeReader())
+    assert none.wait_cool(60.0, 5.0) == {"target_c": 60.0, "reached": False, "waited_s": 0.0,
+                                         "temp_c": None}
+
+
+def test_options_shape() -> None:
+    assert HealthOptions.model_validate({}).enabled == "auto"
+    assert HealthOptions.model_validate({"enabled": False}).enabled is False
+    with pytest.raises(ValueError):
+        HealthOptions.model_validate({"enabled": "sometimes"})

@@ -1,0 +1,151 @@
+"""pi5-pmic: parsing real-shaped `vcgencmd pmic_read_adc` output, sums, fit, errors."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+
+import pytest
+
+from bench.errors import MeterUnavailable, SensorGone
+from bench.meters.pmic import (
+    RAILS,
+    LinearFit,
+    PmicMeter,
+    PmicOptions,
+    ext5v_volts,
+    parse_pmic,
+    rail_sum_watts,
+)
+
+# shaped like a Pi 5 at idle (currents first, then volts; right-aligned names)
+PMIC_OUTPUT = """\
+ 3V7_WL_SW_A current(0)=0.00390372A
+   3V3_SYS_A current(1)=0.05173930A
+   1V8_SYS_A current(2)=0.16590460A
+  DDR_VDD2_A current(3)=0.02049453A
+  DDR_VDDQ_A current(4)=0.00000000A
+   1V1_SYS_A current(5)=0.18153950A
+    0V8_SW_A current(6)=0.32792560A
+  VDD_CORE_A current(7)=0.71200000A
+   3V3_DAC_A current(17)=0.00048840A
+   3V3_ADC_A current(18)=0.00036630A
+   0V8_AON_A current(16)=0.00427350A
+      HDMI_A current(22)=0.02051280A
+ 3V7_WL_SW_V volt(8)=3.71777400V
+   3V3_SYS_V volt(9)=3.31371900V
+   1V8_SYS_V volt(10)=1.80146500V
+  DDR_VDD2_V volt(11)=1.11111100V
+  DDR_VDDQ_V volt(12)=0.60561660V
+   1V1_SYS_V volt(13)=1.10695900V
+    0V8_SW_V volt(14)=0.80476190V
+  VDD_CORE_V volt(15)=0.72380000V
+   3V3_DAC_V volt(20)=3.30769200V
+   3V3_ADC_V volt(21)=3.30769200V
+   0V8_AON_V volt(19)=0.79853480V
+      HDMI_V volt(23)=5.15384600V
+     EXT5V_V volt(24)=5.15018300V
+      BATT_V volt(25)=0.00976801V
+"""
+
+# the same products written out by hand: V x I per rail
+HAND_SUM = (
+    3.71777400 * 0.00390372
+    + 3.31371900 * 0.05173930
+    + 1.80146500 * 0.16590460
+    + 1.11111100 * 0.02049453
+    + 0.60561660 * 0.00000000
+    + 1.10695900 * 0.18153950
+    + 0.80476190 * 0.32792560
+    + 0.72380000 * 0.71200000
+    + 3.30769200 * 0.00048840
+    + 3.30769200 * 0.00036630
+    + 0.79853480 * 0.00427350
+    + 5.15384600 * 0.02051280
+)
+
+
+def fake_run(text: str, calls: list[Sequence[str]] | None = None):
+    def run(argv: Sequence[str]) -> str:
+        if calls is not None:
+            calls.append(list(argv))
+        return text
+
+    return run
+
+
+def test_parse_all_twelve_rails_and_nothing_else() -> None:
+    rails = parse_pmic(PMIC_OUTPUT)
+    assert sorted(rails) == sorted(RAILS)
+    assert "EXT5V" not in rails and "BATT" not in rails
+    assert rails["VDD_CORE"] == (0.7238, 0.712)
+    assert ext5v_volts(PMIC_OUTPUT) == pytest.approx(5.150183)
+
+
+def test_rail_sum_matches_hand_computed_figure() -> None:
+    assert rail_sum_watts(parse_pmic(PMIC_OUTPUT)) == pytest.approx(HAND_SUM, rel=1e-12)
+    assert round(HAND_SUM, 4) == 1.5998  # ~1.6 W: a Pi 5 at idle
+
+
+def test_raw_reading_and_metadata() -> None:
+    calls: list[Sequence[str]] = []
+    m = PmicMeter(PmicOptions(command="/opt/vc/bin/vcgencmd pmic_read_adc"),
+                  run=fake_run(PMIC_OUTPUT, calls))
+    m.check()
+    assert m.read_watts() == pytest.approx(HAND_SUM)
+    assert calls[0] == ["/opt/vc/bin/vcgencmd", "pmic_read_adc"]
+    meta = m.describe()
+    assert meta["basis"] == "raw PMIC rail sum" and meta["fit"] is None
+    assert meta["includes_npu"] is False and len(meta["rails"]) == 12
+    assert "NOT the AI HAT+ 2 NPU" in m.covers
+
+
+def test_estimated_input_applies_the_stated_fit() -> None:
+    opts = PmicOptions(estimate_input=LinearFit(slope=1.1451, intercept=0.5879))
+    m = PmicMeter(opts, run=fake_run(PMIC_OUTPUT))
+    assert m.read_watts() == pytest.approx(1.1451 * HAND_SUM + 0.5879)
+    meta = m.describe()
+    assert meta["basis"] == "estimated input power"
+    assert meta["fit"]["slope"] == 1.1451 and meta["fit"]["intercept"] == 0.5879
+    assert "estimated" in m.covers and "NOT the AI HAT+ 2 NPU" in m.covers
+
+
+def test_config_shape_of_estimate_input() -> None:
+    opts = PmicOptions.model_validate(
+        {"type": "pi5-pmic", "estimate_input": {"slope": 1.1327, "intercept": 0.6444}}
+    )
+    assert opts.estimate_input is not None and opts.estimate_input.slope == 1.1327
+    raw = PmicOptions.model_validate({"type": "pi5-pmic", "estimate_input": None})
+    assert raw.estimate_input is None
+
+
+def test_no_vcgencmd_is_one_clear_line() -> None:
+    def run(argv: Sequence[str]) -> str:
+        raise FileNotFoundError(argv[0])
+
+    with pytest.raises(MeterUnavailable) as exc:
+        PmicMeter(PmicOptions(), run=run).check()
+    msg = str(exc.value)
+    assert "vcgencmd" in msg and "not found" in msg and "\n" not in msg
+
+
+def test_output_without_rails_is_refused() -> None:
+    with pytest.raises(MeterUnavailable, match="no rail readings"):
+        text = 'error=1 error_msg="Command not registered"\n'
+        PmicMeter(PmicOptions(), run=fake_run(text)).check()
+
+
+def test_real_command_missing_gives_meter_unavailable() -> None:
+    m = PmicMeter(PmicOptions(command="/nonexistent/vcgencmd pmic_read_adc"))
+    with pytest.raises(MeterUnavailable, match="not found"):
+        m.check()
+
+
+def test_failed_reading_mid_run_is_sensor_gone() -> None:
+    def run(argv: Sequence[str]) -> str:
+        raise subprocess.TimeoutExpired(list(argv), 2.0)
+
+    with pytest.raises(SensorGone):
+        PmicMeter(PmicOptions(), run=run).read_watts()
+    with pytest.raises(SensorGone):
+        PmicMeter(PmicOptions(), run=fake_run("")).read_watts()
