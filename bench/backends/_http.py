@@ -1,0 +1,121 @@
+"""Shared pieces of the HTTP backends (ollama, openai): the client, streamed lines timed on the
+run's clock, errors as one line, and prompts fitted to a token count by a server's counts.
+
+Timing is client side: a chunk's time is the clock reading when its line has been received and
+parsed, the same clock the meters use.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+
+from bench.errors import BackendError, BackendUnavailable, GenerationTimeout
+from bench.workloads.prompts import FittedPrompt, filler_text, fit_prompt
+
+
+def make_client(base_url: str, connect_timeout_s: float, read_timeout_s: float,
+                headers: dict[str, str] | None = None) -> httpx.Client:
+    """A client whose read timeout applies per read (so it must cover the first token)."""
+    timeout = httpx.Timeout(connect=connect_timeout_s, read=read_timeout_s,
+                            write=connect_timeout_s, pool=connect_timeout_s)
+    return httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers or {})
+
+
+def http_error(exc: Exception, who: str, url: str, start_hint: str,
+               read_timeout_s: float | None = None) -> Exception:
+    """One line for an httpx failure."""
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return BackendUnavailable(f"{who}: cannot connect to {url} ({_reason(exc)}): "
+                                  f"{start_hint}, or fix base_url")
+    if isinstance(exc, httpx.ReadTimeout):
+        limit = f" within {read_timeout_s:g} s" if read_timeout_s else ""
+        return GenerationTimeout(f"{who}: no data from {url}{limit} "
+                                 "(raise read_timeout_s if the prompt is long or the model slow)")
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        return BackendError(f"{who}: the server at {url} closed the connection mid-answer "
+                            f"({_reason(exc)})")
+    return BackendError(f"{who}: request to {url} failed: {_reason(exc)}")
+
+
+def _reason(exc: Exception) -> str:
+    msg = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+
+
+def status_error(response: httpx.Response, who: str) -> str:
+    """The server's error text of a failed response (read in full), on one line."""
+    try:
+        body = response.read().decode(errors="replace")
+    except httpx.HTTPError:
+        body = ""
+    try:
+        data = json.loads(body)
+        if isinstance(data, dict):
+            err = data.get("error", body)
+            body = err.get("message", str(err)) if isinstance(err, dict) else str(err)
+    except ValueError:
+        pass
+    body = " ".join(body.split())[:300]
+    return f"{who}: HTTP {response.status_code} from {response.request.url}: {body or 'no body'}"
+
+
+def iter_ndjson(response: httpx.Response) -> Iterator[dict[str, Any]]:
+    """Objects of a newline-delimited JSON stream (Ollama)."""
+    for line in response.iter_lines():
+        if line.strip():
+            obj = json.loads(line)
+            if isinstance(obj, dict):
+                yield obj
+
+
+def iter_sse(response: httpx.Response) -> Iterator[dict[str, Any]]:
+    """JSON payloads of a server-sent-events stream (OpenAI style), until ``data: [DONE]``."""
+    for line in response.iter_lines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        if data:
+            obj = json.loads(data)
+            if isinstance(obj, dict):
+                yield obj
+
+
+class RatioFitter:
+    """Filler prompts near a token count when only the server can count tokens.
+
+    Starts from ``tokens_per_word`` and learns the ratio from the server's counts of earlier
+    prompts (``observe``), so the warm-up run calibrates the measured ones. Never claims
+    exactness: the count to record is the server's own.
+    """
+
+    def __init__(self, tokens_per_word: float = 1.35) -> None:
+        self.ratio = tokens_per_word
+        self.observed = 0
+
+    def build(self, target: int, variant: int, base: str | None = None) -> str:
+        words_needed = max(1, round(target / self.ratio))
+        words = (base.split() if base else filler_text(variant, words_needed).split())
+        while len(words) < words_needed:
+            words = words + words
+        return " ".join(words[:words_needed]) if target > 0 else ""
+
+    def observe(self, text: str, tokens: int | None) -> None:
+        words = len(text.split())
+        if tokens and words >= 8:
+            self.ratio = tokens / words
+            self.observed += 1
+
+
+def fit_with(count: Callable[[str], int] | None, fitter: RatioFitter, target: int,
+             variant: int, base: str | None) -> tuple[str, FittedPrompt | None]:
+    """Exact fit through ``count`` (a tokenize endpoint) when given, else the ratio estimate."""
+    if count is not None:
+        fitted = fit_prompt(count, target, variant, base=base)
+        return fitted.text, fitted
+    return fitter.build(target, variant, base), None

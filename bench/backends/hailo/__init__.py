@@ -1,0 +1,1 @@
+"""The hailo backend: the Hailo-10H NPU through HailoRT GenAI (hailo_platform)."""

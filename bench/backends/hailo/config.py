@@ -1,0 +1,27 @@
+"""Options of the ``hailo`` backend (the Hailo-10H through HailoRT GenAI). Imports nothing heavy."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from bench.backends.base import Options
+
+
+class HailoOptions(Options):
+    group_id: str = "SHARED"
+    """VDevice group: "SHARED" lets a vision model use the card at the same time."""
+    first_read_timeout_s: float = Field(default=120.0, gt=0)
+    """Per-read timeout for the first item: it covers the whole prompt's prefill.
+    HailoRT's own default (10 s) is too short for long prompts or the 3B model."""
+    read_timeout_s: float = Field(default=30.0, gt=0)
+    """Per-read timeout for every later item."""
+    optimize_memory_on_device: bool = False
+    """HailoRT's option: tokenize on the host to save memory on the card."""
+    lora_name: str = ""
+    hash_model: bool = True
+    """Record the HEF's sha256 (reads the whole file once, outside the device's load timing)."""
+
+
+class HailoArtifact(Options):
+    hef: str
+    """Path to the model's HEF compiled for the Hailo-10H (``~`` expanded)."""

@@ -1,0 +1,1 @@
+"""The ollama backend: Ollama or hailo-ollama over the Ollama HTTP API."""

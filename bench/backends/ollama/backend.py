@@ -1,0 +1,298 @@
+"""An Ollama HTTP server: the real Ollama (llama.cpp on the Pi's CPU) or hailo-ollama (the NPU).
+
+Throughput prompts go through streaming ``/api/generate`` (``raw: true``: no chat template),
+chat prompts through streaming ``/api/chat``. Every streamed chunk is timed on the run's clock
+as it arrives. The final chunk's duration fields (nanoseconds) are kept beside, as the server's
+own view, with the names of the fields present: Ollama fills them all; hailo-ollama fills only
+``total_duration`` and ``eval_count``. Token counts come from the server when it gives them
+(``prompt_eval_count``, ``eval_count``); a prompt count it does not give is null, never guessed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator
+from typing import Any
+
+import httpx
+
+from bench.backends._http import RatioFitter, http_error, iter_ndjson, make_client, status_error
+from bench.backends.base import (
+    Backend,
+    Capabilities,
+    GenerationRequest,
+    GenerationStats,
+    ModelInfo,
+    ModelRef,
+    TokenEvent,
+)
+from bench.backends.ollama.config import OllamaArtifact, OllamaOptions
+from bench.clock import Clock
+from bench.errors import BackendError, ModelLoadError
+
+log = logging.getLogger(__name__)
+
+WHO = "ollama backend"
+START_HINT = "start the server (`ollama serve`, or hailo-ollama for the NPU on port 8000)"
+DURATIONS = ("total_duration", "load_duration", "prompt_eval_duration", "eval_duration")
+COUNTS = ("prompt_eval_count", "eval_count")
+FLUSH_PROMPT = "Flush."
+
+
+def _full_name(name: str) -> str:
+    return name if ":" in name else f"{name}:latest"
+
+
+def server_timings(final: dict[str, Any]) -> dict[str, Any]:
+    """The server's own figures from the final chunk, ns -> ms, and which fields it filled."""
+    present = [k for k in (*DURATIONS, *COUNTS) if isinstance(final.get(k), int | float)]
+    out: dict[str, Any] = {
+        "source": "server duration fields of the final chunk (ns, shown in ms)",
+        "fields_present": present,
+        "fields_missing": [k for k in (*DURATIONS, *COUNTS) if k not in present],
+    }
+    names = {"total_duration": "total_ms", "load_duration": "load_ms",
+             "prompt_eval_duration": "prompt_ms", "eval_duration": "gen_ms"}
+    for field, key in names.items():
+        if field in present:
+            out[key] = final[field] / 1e6
+    if "prompt_eval_count" in present:
+        out["prompt_tokens"] = int(final["prompt_eval_count"])
+    if "eval_count" in present:
+        out["gen_tokens"] = int(final["eval_count"])
+    return out
+
+
+class OllamaBackend(Backend):
+    name = "ollama"
+    capabilities = Capabilities(
+        streams_tokens=True,
+        exact_prompt_tokens=False,  # no tokenizer on the client; the server's count when given
+        exact_gen_tokens=False,  # Ollama cannot suppress the end token
+        chat=True,
+        internal_timings=True,
+    )
+
+    def __init__(self, options: OllamaOptions, *, clock: Clock | None = None) -> None:
+        super().__init__(options, clock=clock)
+        self.opts = options
+        self._client: httpx.Client | None = None
+        self._model: str | None = None
+        self._server_version: str | None = None
+        self._fitter = RatioFitter(options.tokens_per_word)
+        self._last_fields: list[str] = []
+
+    # ---- plumbing -----------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return self.opts.base_url.rstrip("/") + path
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        client = self._require_client()
+        try:
+            r = client.request(method, path, **kwargs)
+        except httpx.HTTPError as e:
+            raise http_error(e, WHO, self._url(path), START_HINT,
+                             self.opts.read_timeout_s) from None
+        if r.status_code >= 400:
+            cls = ModelLoadError if r.status_code == 404 else BackendError
+            raise cls(status_error(r, WHO))
+        try:
+            return r.json()
+        except ValueError:
+            # hailo-ollama may answer some calls with a stream: the last object is the answer
+            objs = list(iter_ndjson(r))
+            return objs[-1] if objs else {}
+
+    def _require_client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = make_client(self.opts.base_url, self.opts.connect_timeout_s,
+                                       self.opts.read_timeout_s)
+        return self._client
+
+    def _with_keep_alive(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self.opts.keep_alive is not None:
+            body["keep_alive"] = self.opts.keep_alive
+        return body
+
+    # ---- load / close -------------------------------------------------------------------
+
+    def load(self, model: ModelRef) -> ModelInfo:
+        artifact = model.artifact
+        if not isinstance(artifact, OllamaArtifact):
+            raise ModelLoadError(f"{WHO}: model {model.name!r} has no server model name")
+        name = artifact.model
+        version = self._request("GET", "/api/version")
+        self._server_version = str(version.get("version")) if isinstance(version, dict) else None
+        entry = self._find(name)
+        if entry is None:
+            if not self.opts.pull:
+                raise ModelLoadError(
+                    f"{WHO}: model {name!r} is not on the server at {self.opts.base_url}: "
+                    f"run `ollama pull {name}` (hailo-ollama: POST /api/pull) or set pull: true")
+            self._request("POST", "/api/pull", json={"model": name, "name": name,
+                                                      "stream": False})
+            entry = self._find(name) or {}
+        self._model = name
+        # an empty prompt loads the model (the runner times this call)
+        answer = self._request("POST", "/api/generate",
+                               json=self._with_keep_alive({"model": name, "stream": False}))
+        extra: dict[str, Any] = {"server_model": name, "server_version": self._server_version,
+                                 "base_url": self.opts.base_url}
+        for key in ("digest", "modified_at"):
+            if entry.get(key):
+                extra[key] = entry[key]
+        details = entry.get("details")
+        if isinstance(details, dict):
+            extra["details"] = details
+        if isinstance(answer, dict) and isinstance(answer.get("load_duration"), int | float):
+            extra["server_load_ms"] = answer["load_duration"] / 1e6
+        size = entry.get("size")
+        quant = details.get("quantization_level") if isinstance(details, dict) else None
+        return ModelInfo(weights="real", file_bytes=size if isinstance(size, int) else None,
+                         quant=str(quant) if quant else None, extra=extra)
+
+    def _find(self, name: str) -> dict[str, Any] | None:
+        tags = self._request("GET", "/api/tags")
+        models = tags.get("models", []) if isinstance(tags, dict) else []
+        want = _full_name(name)
+        for entry in models:
+            if isinstance(entry, dict) and want in {_full_name(str(entry.get(k, "")))
+                                                    for k in ("name", "model")}:
+                return entry
+        return None
+
+    def reset(self) -> None:
+        if self.opts.fresh_context != "flush" or self._model is None:
+            return
+        body = {"model": self._model, "prompt": FLUSH_PROMPT, "raw": True, "stream": False,
+                "options": {"num_predict": 1}}
+        self._request("POST", "/api/generate", json=self._with_keep_alive(body))
+
+    def close(self) -> None:
+        client, model = self._client, self._model
+        self._client = None
+        self._model = None
+        if client is None:
+            return
+        try:
+            if self.opts.unload_after and model is not None:
+                client.post("/api/generate", json={"model": model, "keep_alive": 0})
+        except httpx.HTTPError as e:
+            log.warning("%s: unloading %s failed: %s", WHO, model, e)
+        finally:
+            client.close()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "device": self.opts.device or f"Ollama server at {self.opts.base_url}",
+            "runtime": "Ollama HTTP API",
+            "base_url": self.opts.base_url,
+            "server_version": self._server_version,
+            "timing": "client side, each streamed chunk timed on arrival; server duration "
+                      "fields kept beside when present",
+            "server_fields_present": self._last_fields,
+            "fresh_context": (
+                "reset() sends a short unrelated raw prompt so no cached prefix is reused; "
+                "throughput prompts change their first words each repetition"
+                if self.opts.fresh_context == "flush"
+                else "throughput prompts change their first words each repetition; chat "
+                     "prompts may reuse the server's cached prefix"),
+            "throughput_prompt": ("raw text (raw=true, no template)" if self.opts.raw
+                                  else "text through the model's template"),
+            "prompt_sizing": "filler words scaled by a tokens/word ratio learned from the "
+                             "server's prompt_eval_count (not exact)",
+            "unload_after": self.opts.unload_after,
+        }
+
+    # ---- generation ---------------------------------------------------------------------
+
+    def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None, GenerationStats]:
+        if self._model is None:
+            raise BackendError(f"{WHO}: no model loaded")
+        s = request.sampling
+        options: dict[str, Any] = {"num_predict": request.max_tokens,
+                                   "temperature": s.temperature, "seed": s.seed}
+        for key, value in (("top_k", s.top_k), ("top_p", s.top_p),
+                           ("num_ctx", self.opts.num_ctx), ("num_thread", self.opts.num_thread)):
+            if value is not None:
+                options[key] = value
+        text = ""
+        if request.kind == "throughput":
+            if request.prompt_tokens is None:
+                raise BackendError(f"{WHO}: a throughput request needs prompt_tokens")
+            text = self._fitter.build(request.prompt_tokens, request.variant,
+                                      request.filler or None)
+            path = "/api/generate"
+            body: dict[str, Any] = {"model": self._model, "prompt": text, "raw": self.opts.raw,
+                                    "stream": True, "options": options}
+        else:
+            path = "/api/chat"
+            body = {"model": self._model, "stream": True, "options": options,
+                    "messages": [{"role": m.role, "content": m.content}
+                                 for m in request.messages]}
+        self._with_keep_alive(body)
+        client = self._require_client()
+        chunks, parts = 0, []
+        final: dict[str, Any] | None = None
+        t_request = self.clock.now()
+        try:
+            with client.stream("POST", path, json=body) as r:
+                if r.status_code >= 400:
+                    raise BackendError(status_error(r, WHO))
+                for obj in iter_ndjson(r):
+                    t = self.clock.now()
+                    if "error" in obj:
+                        raise BackendError(f"{WHO}: server error mid-stream: {obj['error']}")
+                    if path == "/api/generate":
+                        piece = (obj.get("thinking") or "") + (obj.get("response") or "")
+                    else:
+                        msg = obj.get("message") or {}
+                        piece = (msg.get("thinking") or "") + (msg.get("content") or "")
+                    if piece:
+                        chunks += 1
+                        parts.append(piece)
+                        yield TokenEvent(t=t, n=1, text=piece)
+                    if obj.get("done"):
+                        final = obj
+                        break
+        except httpx.HTTPError as e:
+            raise http_error(e, WHO, self._url(path), START_HINT,
+                             self.opts.read_timeout_s) from None
+        if final is None:
+            raise BackendError(f"{WHO}: the stream from {self._url(path)} ended without a "
+                               "final (done) chunk")
+        return self._stats(request, t_request, final, chunks, parts, text)
+
+    def _stats(self, request: GenerationRequest, t_request: float, final: dict[str, Any],
+               chunks: int, parts: list[str], text: str) -> GenerationStats:
+        internal = server_timings(final)
+        self._last_fields = internal["fields_present"]
+        prompt_tokens = internal.get("prompt_tokens")
+        if request.kind == "throughput":
+            self._fitter.observe(text, prompt_tokens)
+        if "gen_tokens" in internal:
+            gen_tokens, gen_method = internal["gen_tokens"], "server eval_count"
+        else:
+            gen_tokens, gen_method = chunks, "streamed chunks (one token each, assumed)"
+        if prompt_tokens is not None:
+            prompt_method = "server prompt_eval_count"
+            if request.kind == "throughput" and request.prompt_tokens is not None:
+                prompt_method += f" (asked for about {request.prompt_tokens})"
+        else:
+            prompt_method = "unknown: the server does not report prompt_eval_count"
+        reason = final.get("done_reason")
+        if reason == "length" or (reason is None and gen_tokens >= request.max_tokens):
+            stop = "length"
+        else:
+            stop = "eos"
+        return GenerationStats(
+            t_request=t_request,
+            prompt_tokens=prompt_tokens,
+            prompt_tokens_method=prompt_method,
+            gen_tokens=gen_tokens,
+            gen_tokens_method=gen_method,
+            stop_reason=stop,
+            text="".join(parts),
+            internal=internal,
+        )

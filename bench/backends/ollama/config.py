@@ -1,0 +1,44 @@
+"""Options of the ``ollama`` backend (Ollama, or hailo-ollama on port 8000); nothing heavy."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from bench.backends.base import Options
+
+
+class OllamaOptions(Options):
+    base_url: str = "http://127.0.0.1:11434"
+    """Ollama's default; hailo-ollama listens on http://127.0.0.1:8000."""
+    device: str | None = None
+    """What the server runs on, recorded with results, e.g. "Pi 5 CPU" or "Hailo-10H"."""
+    pull: bool = False
+    """Pull a model the server does not have (otherwise: a clear error)."""
+    unload_after: bool = False
+    """Unload the model (keep_alive 0) when the backend closes, e.g. so the in-process hailo
+    backend can take the NPU's KV cache from hailo-ollama."""
+    keep_alive: int | str | None = None
+    """Sent with every request when set (seconds, or Ollama durations like "10m")."""
+    fresh_context: Literal["flush", "none"] = "flush"
+    """"flush": reset() sends a short unrelated raw prompt (1 token generated) so that no prefix
+    of the next prompt is still cached (Ollama reuses a cached prefix; hailo-ollama reuses the
+    context when a prompt starts with the previous one). Throughput prompts also change their
+    first words every repetition."""
+    raw: bool = True
+    """Throughput prompts through /api/generate with raw=true: no chat template added."""
+    num_ctx: int | None = Field(default=None, gt=0)
+    num_thread: int | None = Field(default=None, gt=0)
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    read_timeout_s: float = Field(default=600.0, gt=0)
+    """Per read: covers loading the model and the whole prefill before the first chunk."""
+    tokens_per_word: float = Field(default=1.35, gt=0)
+    """Starting guess to size throughput prompts (learned from the server's prompt_eval_count;
+    the recorded prompt count is always the server's, or null)."""
+
+
+class OllamaArtifact(Options):
+    model: str
+    """The model name as the server knows it, e.g. "qwen2.5:1.5b" (hailo-ollama:
+    "qwen2.5-instruct:1.5b")."""

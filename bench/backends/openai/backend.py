@@ -1,0 +1,275 @@
+"""Any OpenAI-compatible server: llama.cpp's llama-server, llama-cpp-python's server, vLLM, ...
+
+Throughput prompts go through streaming ``/v1/completions`` (raw text), chat prompts through
+streaming ``/v1/chat/completions``, both with ``stream_options: {"include_usage": true}``.
+Time to first token and generation speed come from the arrival times of the streamed chunks
+on the run's clock. Counts come from the server's ``usage`` where it sends one (not every
+server does when streaming); otherwise the prompt count from the server's tokenize endpoint
+(throughput) and the generated count from the chunks, and the method says which.
+llama-server's ``timings`` object, when present, is kept as the server's own view.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Generator
+from typing import Any
+
+import httpx
+
+from bench.backends._http import (
+    RatioFitter,
+    fit_with,
+    http_error,
+    iter_sse,
+    make_client,
+    status_error,
+)
+from bench.backends.base import (
+    Backend,
+    Capabilities,
+    GenerationRequest,
+    GenerationStats,
+    ModelInfo,
+    ModelRef,
+    TokenEvent,
+)
+from bench.backends.openai.config import OpenAIArtifact, OpenAIOptions
+from bench.clock import Clock
+from bench.errors import BackendError, BackendUnavailable, ModelLoadError
+
+WHO = "openai backend"
+START_HINT = ("start the server (e.g. `llama-server -m MODEL.gguf` or "
+              "`python -m llama_cpp.server --model MODEL.gguf`)")
+FLUSH_PROMPT = "Flush."
+
+# (name, path, body builder, what it answers): tried in this order by tokenize: auto
+_TOKENIZERS: tuple[tuple[str, str, Callable[[str, str], dict[str, Any]]], ...] = (
+    ("llama-cpp-python", "/extras/tokenize", lambda m, t: {"model": m, "input": t}),
+    ("llama-server", "/tokenize", lambda m, t: {"content": t}),
+    ("vllm", "/tokenize", lambda m, t: {"model": m, "prompt": t}),
+)
+
+
+def _llama_server_timings(obj: dict[str, Any]) -> dict[str, Any] | None:
+    t = obj.get("timings")
+    if not isinstance(t, dict):
+        return None
+    out: dict[str, Any] = {"source": "llama-server timings of the final chunk"}
+    for src, dst in (("prompt_ms", "prompt_ms"), ("prompt_n", "prompt_tokens"),
+                     ("predicted_ms", "gen_ms"), ("predicted_n", "gen_tokens")):
+        if isinstance(t.get(src), int | float):
+            out[dst] = t[src]
+    return out
+
+
+class OpenAIBackend(Backend):
+    name = "openai"
+    capabilities = Capabilities(
+        streams_tokens=True,
+        exact_prompt_tokens=False,  # exact only when the server has a tokenize endpoint
+        exact_gen_tokens=False,  # only if the server honours force_length
+        chat=True,
+        internal_timings=False,  # llama-server's timings are kept when sent, others send none
+    )
+
+    def __init__(self, options: OpenAIOptions, *, clock: Clock | None = None) -> None:
+        super().__init__(options, clock=clock)
+        self.opts = options
+        self._client: httpx.Client | None = None
+        self._model: str | None = None
+        self._tokenizer: tuple[str, str, Callable[[str, str], dict[str, Any]]] | None = None
+        self._fitter = RatioFitter(options.tokens_per_word)
+
+    def _url(self, path: str) -> str:
+        return self.opts.base_url.rstrip("/") + path
+
+    def _headers(self) -> dict[str, str]:
+        env = self.opts.api_key_env
+        if not env:
+            return {}
+        key = os.environ.get(env)
+        if not key:
+            raise BackendUnavailable(f"{WHO}: api_key_env names {env!r} but that environment "
+                                     "variable is not set")
+        return {"Authorization": f"Bearer {key}"}
+
+    def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        if self._client is None:
+            raise BackendError(f"{WHO}: no model loaded")
+        try:
+            return self._client.post(path, json=body)
+        except httpx.HTTPError as e:
+            raise http_error(e, WHO, self._url(path), START_HINT,
+                             self.opts.read_timeout_s) from None
+
+    # ---- load / close -------------------------------------------------------------------
+
+    def load(self, model: ModelRef) -> ModelInfo:
+        artifact = model.artifact
+        if not isinstance(artifact, OpenAIArtifact):
+            raise ModelLoadError(f"{WHO}: model {model.name!r} has no server model name")
+        self.close()
+        self._client = make_client(self.opts.base_url, self.opts.connect_timeout_s,
+                                   self.opts.read_timeout_s, self._headers())
+        self._model = artifact.model
+        try:
+            r = self._client.get("/v1/models")
+        except httpx.HTTPError as e:
+            self.close()
+            raise http_error(e, WHO, self._url("/v1/models"), START_HINT) from None
+        served: list[str] = []
+        if r.status_code == 200:
+            data = r.json().get("data", [])
+            served = [str(m.get("id")) for m in data if isinstance(m, dict)]
+        elif r.status_code in (401, 403):
+            self.close()
+            raise BackendUnavailable(status_error(r, WHO) + " (set api_key_env)")
+        self._model = artifact.model
+        self._tokenizer = self._probe_tokenizer()
+        return ModelInfo(weights="real", extra={
+            "server_model": artifact.model, "served_models": served,
+            "base_url": self.opts.base_url,
+            "tokenize_endpoint": self._tokenizer[0] if self._tokenizer else None})
+
+    def _probe_tokenizer(self) -> tuple[str, str, Callable[[str, str], dict[str, Any]]] | None:
+        choice = self.opts.tokenize
+        if choice == "none":
+            return None
+        candidates = [t for t in _TOKENIZERS if choice in ("auto", t[0])]
+        for cand in candidates:
+            try:
+                self._count_with(cand, "hello world")
+                return cand
+            except BackendError:
+                continue
+        if choice != "auto":
+            raise ModelLoadError(f"{WHO}: the {choice} tokenize endpoint does not answer at "
+                                 f"{self._url(candidates[0][1])} (set tokenize: auto or none)")
+        return None
+
+    def _count_with(self, cand: tuple[str, str, Callable[[str, str], dict[str, Any]]],
+                    text: str) -> int:
+        name, path, body = cand
+        r = self._post(path, body(self._model or "", text))
+        if r.status_code != 200:
+            raise BackendError(status_error(r, WHO))
+        data = r.json()
+        if isinstance(data.get("tokens"), list):
+            return len(data["tokens"])
+        if isinstance(data.get("count"), int):
+            return int(data["count"])
+        raise BackendError(f"{WHO}: {name} tokenize answer has no tokens")
+
+    def reset(self) -> None:
+        if self.opts.fresh_context != "flush" or self._model is None:
+            return
+        r = self._post("/v1/completions", {"model": self._model, "prompt": FLUSH_PROMPT,
+                                           "max_tokens": 1, "stream": False})
+        if r.status_code >= 400:
+            raise BackendError(status_error(r, WHO))
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "device": self.opts.device or f"OpenAI-compatible server at {self.opts.base_url}",
+            "runtime": "OpenAI-compatible HTTP API",
+            "base_url": self.opts.base_url,
+            "api_key_env": self.opts.api_key_env,
+            "timing": "client side, each streamed chunk timed on arrival",
+            "tokenize_endpoint": self._tokenizer[0] if self._tokenizer else None,
+            "prompt_sizing": ("exact, by the server's tokenize endpoint" if self._tokenizer
+                              else "filler words scaled by a tokens/word ratio learned from "
+                                   "the server's usage (not exact)"),
+            "force_length": self.opts.force_length,
+            "fresh_context": self.opts.fresh_context,
+        }
+
+    # ---- generation ---------------------------------------------------------------------
+
+    def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None, GenerationStats]:
+        if self._client is None or self._model is None:
+            raise BackendError(f"{WHO}: no model loaded")
+        s = request.sampling
+        body: dict[str, Any] = {"model": self._model, "max_tokens": request.max_tokens,
+                                "temperature": s.temperature, "seed": s.seed, "stream": True,
+                                "stream_options": {"include_usage": True}}
+        if s.top_k is not None:
+            body["top_k"] = s.top_k
+        if s.top_p is not None:
+            body["top_p"] = s.top_p
+        if self.opts.force_length:
+            body["min_tokens"] = request.max_tokens
+            body["ignore_eos"] = True
+        body.update(self.opts.extra_body)
+        fitted = None
+        text = ""
+        if request.kind == "throughput":
+            if request.prompt_tokens is None:
+                raise BackendError(f"{WHO}: a throughput request needs prompt_tokens")
+            tok = self._tokenizer
+            count = (lambda t: self._count_with(tok, t)) if tok else None
+            text, fitted = fit_with(count, self._fitter, request.prompt_tokens,
+                                    request.variant, request.filler or None)
+            path, body["prompt"] = "/v1/completions", text
+        else:
+            path = "/v1/chat/completions"
+            body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
+        chunks, parts = 0, []
+        usage: dict[str, Any] | None = None
+        finish: str | None = None
+        internal: dict[str, Any] | None = None
+        t_request = self.clock.now()
+        try:
+            with self._client.stream("POST", path, json=body) as r:
+                if r.status_code >= 400:
+                    raise BackendError(status_error(r, WHO))
+                for obj in iter_sse(r):
+                    t = self.clock.now()
+                    if "error" in obj:
+                        raise BackendError(f"{WHO}: server error mid-stream: {obj['error']}")
+                    if isinstance(obj.get("usage"), dict):
+                        usage = obj["usage"]
+                    internal = _llama_server_timings(obj) or internal
+                    for choice in obj.get("choices") or []:
+                        if path == "/v1/completions":
+                            piece = choice.get("text") or ""
+                        else:
+                            delta = choice.get("delta") or {}
+                            piece = (delta.get("reasoning_content") or "") + (
+                                delta.get("content") or "")
+                        finish = choice.get("finish_reason") or finish
+                        if piece:
+                            chunks += 1
+                            parts.append(piece)
+                            yield TokenEvent(t=t, n=1, text=piece)
+        except httpx.HTTPError as e:
+            raise http_error(e, WHO, self._url(path), START_HINT,
+                             self.opts.read_timeout_s) from None
+
+        prompt_tokens: int | None = None
+        if usage and isinstance(usage.get("prompt_tokens"), int):
+            prompt_tokens, prompt_method = usage["prompt_tokens"], "server usage.prompt_tokens"
+        elif fitted is not None:
+            prompt_tokens = fitted.tokens
+            prompt_method = f"server tokenize endpoint ({self._tokenizer and self._tokenizer[0]})"
+        else:
+            prompt_method = "unknown: the server sent no usage"
+        if request.kind == "throughput":
+            self._fitter.observe(text, prompt_tokens)
+        if usage and isinstance(usage.get("completion_tokens"), int):
+            gen_tokens, gen_method = usage["completion_tokens"], "server usage.completion_tokens"
+        else:
+            gen_tokens, gen_method = chunks, "streamed chunks (one token each, assumed)"
+        if finish == "length" or (finish is None and gen_tokens >= request.max_tokens):
+            stop = "length"
+        else:
+            stop = "eos"
+        return GenerationStats(t_request=t_request, prompt_tokens=prompt_tokens,
+                               prompt_tokens_method=prompt_method, gen_tokens=gen_tokens,
+                               gen_tokens_method=gen_method, stop_reason=stop,
+                               text="".join(parts), internal=internal)

@@ -1,0 +1,39 @@
+"""Options of the ``openai`` backend (any OpenAI-compatible server). Imports nothing heavy."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from bench.backends.base import Options
+
+
+class OpenAIOptions(Options):
+    base_url: str = "http://127.0.0.1:8080"
+    """The server's root, without /v1 (llama-server: 8080, llama-cpp-python's server: 8000)."""
+    device: str | None = None
+    """What the server runs on, recorded with results, e.g. "Pi 5 CPU"."""
+    api_key_env: str | None = None
+    """Name of an environment variable holding the API key (the key is never recorded)."""
+    tokenize: Literal["auto", "llama-server", "llama-cpp-python", "vllm", "none"] = "auto"
+    """Endpoint used to fit throughput prompts exactly: llama-server POST /tokenize,
+    llama-cpp-python POST /extras/tokenize, vLLM POST /tokenize; "auto" probes them at load."""
+    force_length: bool = False
+    """Ask the server to generate exactly max_tokens: sends min_tokens = max_tokens and
+    ignore_eos = true (understood by llama-cpp-python's server, llama-server, vLLM)."""
+    fresh_context: Literal["flush", "none"] = "flush"
+    """"flush": reset() sends a short unrelated completion, so no cached prefix of the next
+    prompt is reused (llama-server caches prompts by default)."""
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    """Extra fields sent with every generation request (server specific)."""
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    read_timeout_s: float = Field(default=600.0, gt=0)
+    """Per read: covers the whole prefill before the first chunk."""
+    tokens_per_word: float = Field(default=1.35, gt=0)
+    """Starting guess to size throughput prompts when no tokenize endpoint answers."""
+
+
+class OpenAIArtifact(Options):
+    model: str
+    """The model name sent in requests (the server's id or alias for it)."""

@@ -1,0 +1,1 @@
+"""Workloads: what is asked of a model (prompt building and prompt sets)."""
