@@ -52,6 +52,9 @@ class Capabilities:
     """Reports the runtime's own prompt/generation timings beside the harness's clock."""
     simulated: bool = False
     """Numbers come from a simulated device, never from hardware."""
+    host_cpu: bool = False
+    """Generation runs on this machine's CPU from its RAM: the memory-bandwidth roofline of
+    this host applies (bench.roofline)."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from bench.runner.metrics import case_summary, rep_record
 from bench.runner.plan import Case
 from bench.runner.progress import Progress
 from bench.runner.requests import make_request
+from bench.stats import summarize
 
 
 @dataclass
@@ -255,11 +256,39 @@ class Runner:
             "peak_rss_mb": memory.peak_rss_mb(),
             "power": extra.get("power", []),
             "health": health,
-            "roofline": extra.get("roofline"),
+            "roofline": self._roofline(backend, info, reps),
             "mixed": extra.get("mixed"),
             "error": None,
         }
         return record
+
+    def _roofline(self, backend: Backend, info: ModelInfo | None,
+                  reps: list[RepRecord]) -> dict[str, Any] | None:
+        """Fraction of the memory-bandwidth bound that generation reached (CPU backends)."""
+        if not backend.capabilities.host_cpu or info is None or not reps:
+            return None
+        per_token = info.extra.get("bytes_per_token")
+        if not per_token:
+            return None
+        from bench.roofline import get_bandwidth, roofline_fraction
+
+        threads = backend.describe().get("threads")
+        bw = get_bandwidth(threads if isinstance(threads, int) else None)
+        speeds = [r.get("gen_tps") for r in reps]
+        fractions: list[float | None] = [
+            roofline_fraction(s, per_token, bw.bound_gbps) for s in speeds if s]
+        return {
+            "bytes_per_token": per_token,
+            "bandwidth_gbps": round(bw.bound_gbps, 3),
+            "bandwidth": {"read_gbps": bw.read_gbps, "copy_gbps": bw.copy_gbps,
+                          "threads": bw.threads, "method": bw.method,
+                          "measured_at": bw.measured_at},
+            "bound_tps": round(bw.bound_gbps * 1e9 / per_token, 3),
+            "fraction": summarize(fractions, "fraction of bound",
+                                  "gen_tps x bytes_per_token / measured read bandwidth"),
+            "assumptions": "weights read once per token (KV cache and activations left out); "
+                           "bandwidth measured here by a streaming read (bench.roofline)",
+        }
 
     def _record_failure(self, case: Case, backend: Backend | None, info: ModelInfo | None,
                         started: str, failure: CaseFailure) -> None:
