@@ -1,0 +1,168 @@
+"""A VLM (e.g. Qwen2-VL-2B-Instruct) on the Hailo-10H: images and a question, timed per token.
+
+``request.images`` are image files: read with OpenCV, resized to the model's
+``input_frame_shape()`` (height, width, channels) and given as RGB uint8 frames. HailoRT has
+no timing API: time to first token and tokens/s are timed here around each token the
+iterator returns (each read has HailoRT's own 10 s timeout). The model's end token (the
+last item, e.g. ``<|im_end|>``) is not counted and is stripped from the text. Prompt tokens
+are counted with ``tokenize()`` on the text only: the image's tokens are not included.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from bench.backends.base import (
+    Backend,
+    Capabilities,
+    GenerationRequest,
+    GenerationStats,
+    ModelInfo,
+    ModelRef,
+    TokenEvent,
+)
+from bench.backends.hailo_vlm.config import HailoVLMArtifact, HailoVLMOptions
+from bench.errors import BackendError, BackendUnavailable, ModelLoadError, UserError
+
+END_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>")
+NO_GENAI = (
+    "hailo_platform.genai (HailoRT >= 5.0.1) is not installed: on Raspberry Pi OS, "
+    "sudo apt install dkms hailo-h10-all (it brings python3-h10-hailort)"
+)
+
+
+def load_frame(path: str, shape: list[int] | tuple[int, ...]) -> Any:
+    """An image file as an RGB uint8 array of ``shape`` (height, width, 3)."""
+    import cv2
+    import numpy as np
+
+    p = Path(path).expanduser()
+    image = cv2.imread(str(p), cv2.IMREAD_COLOR) if p.is_file() else None
+    if image is None:
+        raise UserError(f"image {str(p)!r} not found or not readable; fix the workload's images")
+    height, width = int(shape[0]), int(shape[1])
+    resized = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(cv2.cvtColor(resized, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+
+
+class HailoVLMBackend(Backend):
+    name: ClassVar[str] = "hailo_vlm"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        streams_tokens=True, exact_prompt_tokens=False, exact_gen_tokens=False, chat=True,
+        vision=True,
+    )
+    options: HailoVLMOptions
+
+    def __init__(self, options: HailoVLMOptions, **kw: Any) -> None:
+        super().__init__(options, **kw)
+        self._vdevice: Any = None
+        self._vlm: Any = None
+        self._shape: list[int] = []
+
+    def load(self, model: ModelRef) -> ModelInfo:
+        artifact: HailoVLMArtifact = model.artifact
+        hef = Path(artifact.hef).expanduser()
+        if not hef.is_file():
+            raise ModelLoadError(f"VLM HEF {str(hef)!r} not found (model {model.name})")
+        try:
+            genai = importlib.import_module("hailo_platform.genai")
+        except ImportError:
+            raise BackendUnavailable(NO_GENAI) from None
+        try:
+            params = genai.VDevice.create_params()
+            params.group_id = self.options.group_id
+            self._vdevice = genai.VDevice(params)
+            self._vlm = genai.VLM(self._vdevice, str(hef),
+                                  optimize_memory_on_device=self.options.optimize_memory_on_device)
+            self._shape = [int(v) for v in self._vlm.input_frame_shape()]
+        except Exception as exc:
+            self.close()
+            raise ModelLoadError(f"HailoRT could not load the VLM {str(hef)!r}: {exc}") from exc
+        return ModelInfo(weights="real", path=str(hef), file_bytes=hef.stat().st_size,
+                         architecture="vlm", extra={"input_frame_shape": self._shape})
+
+    def _prompt(self, request: GenerationRequest) -> tuple[list[dict[str, Any]], str]:
+        """Structured chat messages (images first in the first user message) and their text."""
+        images = [{"type": "image"} for _ in request.images]
+        if request.kind == "chat":
+            messages = list(request.messages)
+        else:
+            from bench.backends.base import Message
+
+            messages = [Message("user", self._filler(request))]
+        out: list[dict[str, Any]] = []
+        text = []
+        for m in messages:
+            content: list[dict[str, Any]] = [{"type": "text", "text": m.content}]
+            if m.role == "user" and images:
+                content, images = images + content, []
+            out.append({"role": m.role, "content": content})
+            text.append(m.content)
+        return out, "\n".join(text)
+
+    def _filler(self, request: GenerationRequest) -> str:
+        """A text of at least ``prompt_tokens`` tokens (by the model's tokenizer) from filler."""
+        words = (request.filler or "Describe what you see in this picture.").split()
+        target = request.prompt_tokens or 1
+        text: list[str] = []
+        i = request.variant
+        while len(self._vlm.tokenize(" ".join(text))) < target:
+            text.append(words[i % len(words)])
+            i += 1
+        return " ".join(text)
+
+    def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None, GenerationStats]:
+        if self._vlm is None:
+            raise BackendError("hailo_vlm: generate() before load()")
+        frames = [load_frame(p, self._shape) for p in request.images]
+        prompt, text = self._prompt(request)
+        s = request.sampling
+        stop_reason, pieces, count = "length", [], 0
+        t_request = self.clock.now()
+        try:
+            with self._vlm.generate(
+                prompt, frames=frames, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k,
+                max_generated_tokens=request.max_tokens, do_sample=s.temperature > 0,
+                seed=s.seed,
+            ) as completion:
+                for piece in completion:
+                    t = self.clock.now()
+                    if piece in END_TOKENS:
+                        stop_reason = "eos"
+                        break
+                    count += 1
+                    pieces.append(piece)
+                    yield TokenEvent(t, 1, piece)
+        except Exception as exc:
+            raise BackendError(f"hailo_vlm: generation failed: {exc}") from exc
+        return GenerationStats(
+            t_request=t_request,
+            prompt_tokens=len(self._vlm.tokenize(text)),
+            prompt_tokens_method="VLM.tokenize() on the prompt text; image tokens not counted",
+            gen_tokens=count,
+            gen_tokens_method="stream items (about one token each), end token excluded",
+            stop_reason=stop_reason,
+            text="".join(pieces),
+        )
+
+    def reset(self) -> None:
+        if self._vlm is not None:
+            self._vlm.clear_context()
+
+    def close(self) -> None:
+        vlm, self._vlm = self._vlm, None
+        vdevice, self._vdevice = self._vdevice, None
+        try:
+            if vlm is not None:
+                vlm.release()
+        finally:
+            if vdevice is not None:
+                vdevice.release()
+
+    def describe(self) -> dict[str, Any]:
+        return {"device": "Hailo-10H NPU", "api": "hailo_platform.genai.VLM",
+                "group_id": self.options.group_id, "input_frame_shape": self._shape,
+                "per_token_read_timeout_s": 10}

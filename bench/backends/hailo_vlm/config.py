@@ -1,0 +1,17 @@
+"""Options of the hailo_vlm backend (light: no hailo_platform import)."""
+
+from __future__ import annotations
+
+from bench.backends.base import Options
+
+
+class HailoVLMOptions(Options):
+    group_id: str = "SHARED"
+    """VDevice group: "SHARED" lets a vision model use the same chip."""
+    optimize_memory_on_device: bool = False
+    """HailoRT's option: tokenize on the host to save device memory."""
+
+
+class HailoVLMArtifact(Options):
+    hef: str
+    """Path to the VLM HEF, e.g. ~/.cache/pibench/hef/Qwen2-VL-2B-Instruct.hef."""

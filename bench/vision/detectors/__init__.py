@@ -1,0 +1,71 @@
+"""Detectors: one frame in, a list of detections out.
+
+Each detector lives in its own module and imports its runtime (OpenCV, onnxruntime,
+hailo_platform) only when it is made. ``load()`` opens the model and the device; ``close()``
+releases them and is safe to call twice.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from bench.clock import Clock, RealClock
+
+
+@dataclass(frozen=True)
+class Detection:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    """Box corners in pixels of the frame given to detect()."""
+    score: float
+    label: int = 0
+    """Class id (COCO for YOLO models; 0 = person for HOG)."""
+
+
+class Detector(ABC):
+    kind: ClassVar[str]
+    simulated: ClassVar[bool] = False
+
+    def __init__(self, options: Any, *, clock: Clock | None = None) -> None:
+        self.options = options
+        self.clock: Clock = clock or RealClock()
+
+    @property
+    def device(self) -> str:
+        """"cpu" or "npu"."""
+        return "cpu"
+
+    @abstractmethod
+    def load(self) -> dict[str, Any]:
+        """Open the model and device; return facts to record (model, input size, versions)."""
+
+    @abstractmethod
+    def detect(self, image: Any) -> list[Detection]:
+        """Detections in one B, G, R uint8 frame."""
+
+    def set_shared_load(self, busy: bool) -> None:  # noqa: B027 - optional hook
+        """Told whether an LLM is running on this detector's device (only the mock uses it)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the model and the device. Safe to call twice."""
+
+
+_MODULES = {
+    "hog": "bench.vision.detectors.hog:HogDetector",
+    "onnx": "bench.vision.detectors.onnx:OnnxDetector",
+    "hailo": "bench.vision.detectors.hailo:HailoDetector",
+    "mock": "bench.vision.detectors.mock:MockDetector",
+}
+
+
+def make_detector(options: Any, *, clock: Clock | None = None) -> Detector:
+    """The detector for validated options (``bench.vision.config``); imports its module only."""
+    module, _, name = _MODULES[options.type].partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    detector: Detector = cls(options, clock=clock)
+    return detector

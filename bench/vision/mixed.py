@@ -1,0 +1,194 @@
+"""Mixed mode: vision and an LLM at the same time, and what each costs the other.
+
+``run_mixed`` runs three phases for one placement:
+
+(a) vision alone for ``vision_alone_s`` (after ``settle_s`` of warm-up);
+(b) the LLM alone (``llm_case()``);
+(c) both: vision starts, runs ``settle_s``, then ``llm_case()`` runs while it goes on; the
+    vision figures of (c) are cut to the LLM's window.
+
+It returns a dict of figures (each with unit and n), the interference ratios (mixed / alone),
+power per phase when meters are given, and the failures of either side with their time. A
+failure of one side never loses the other side's figures, and run_mixed returns normally;
+only a ``UserError`` (a bad path in the config) propagates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from bench.clock import Clock
+from bench.errors import UserError
+from bench.meters.base import PowerMeter, Recording
+from bench.vision.config import MockDetectorOptions, VisionOptions
+from bench.vision.llm_side import LLMSideResult
+from bench.vision.stats import figure, summarize
+from bench.vision.worker import VisionRun, VisionWorker
+
+
+def _call_llm(llm_case: Callable[[], LLMSideResult], clock: Clock) -> LLMSideResult:
+    t0 = clock.now()
+    try:
+        result = llm_case()
+    except UserError:
+        raise
+    except Exception as exc:  # the LLM side failed: keep the vision side's figures
+        now = clock.now()
+        return LLMSideResult(None, None, None, 0, ok=False, error=f"{type(exc).__name__}: {exc}",
+                             error_t=now, t_start=t0, t_end=now)
+    if result.t_start is None:
+        result.t_start = t0
+    if result.t_end is None:
+        result.t_end = clock.now()
+    return result
+
+
+@contextlib.contextmanager
+def _metered(meters: Sequence[PowerMeter]) -> Iterator[list[Recording]]:
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(m.track()) for m in meters]
+
+
+def _power(recordings: list[Recording], t0: float, t1: float) -> list[dict[str, Any]]:
+    out = []
+    for rec in recordings:
+        watts = [s.watts for s in rec.samples if s.watts is not None and t0 <= s.t <= t1]
+        mean = sum(watts) / len(watts) if watts else None
+        out.append(figure(mean, "W", len(watts), source=rec.source, covers=rec.covers,
+                          simulated=rec.simulated, method="mean of samples in the window",
+                          gaps=sum(1 for s in rec.samples if s.watts is None)))
+    return out
+
+
+@contextlib.contextmanager
+def _simulated_vision_power(vision: VisionOptions, clock: Clock) -> Iterator[None]:
+    """A mock detector with a power figure appears to the mock meter as a busy device."""
+    detector = vision.detector
+    watts = detector.resolved().get("power_w") if isinstance(detector, MockDetectorOptions) \
+        else None
+    if watts is None:
+        yield
+        return
+    from bench.backends.mock import device as simdev
+
+    dev = simdev.SimulatedDevice(f"vision-mock-{vision.device}", idle_w=0.0)
+    dev.busy(clock.now(), clock.now() + 1e6, float(watts))  # type: ignore[arg-type]
+    simdev.register(dev)
+    try:
+        yield
+    finally:
+        simdev.unregister(dev)
+
+
+def _vision_side(run: VisionRun, t0: float, t1: float) -> dict[str, Any]:
+    end = t1
+    if run.failure is not None and run.failure.t < t1:
+        end = max(t0, run.failure.t)
+    out = summarize(run.records, t0, end, simulated=run.simulated)
+    out["info"] = run.info
+    out["ended"] = run.ended
+    out["device_released"] = run.device_released
+    return out
+
+
+def _ratio(mixed: float | None, alone: float | None, unit: str, n: int) -> dict[str, Any]:
+    value = mixed / alone if mixed is not None and alone else None
+    return figure(value, unit, n, method="mixed / alone")
+
+
+def run_mixed(
+    vision: VisionOptions,
+    llm_case: Callable[[], LLMSideResult],
+    *,
+    clock: Clock,
+    placement: str,
+    llm_device: str | None = None,
+    vision_alone_s: float = 10.0,
+    settle_s: float = 1.0,
+    meters: Sequence[PowerMeter] = (),
+    llm_alone: LLMSideResult | None = None,
+) -> dict[str, Any]:
+    """One placement through phases (a), (b), (c). ``llm_device`` ("npu"/"cpu") tells a
+    simulated detector when it shares its device; ``llm_alone`` skips phase (b) when the
+    LLM-alone figures were measured already."""
+    failures: list[dict[str, Any]] = []
+    phases: dict[str, list[float]] = {}
+    power: dict[str, list[dict[str, Any]]] = {}
+
+    def note(side: str, phase: str, t: float | None, t_phase: float, kind: str, msg: str) -> None:
+        failures.append({"side": side, "phase": phase, "t": t,
+                         "t_in_phase_s": None if t is None else t - t_phase,
+                         "kind": kind, "message": msg})
+
+    # (a) vision alone
+    with _simulated_vision_power(vision, clock), _metered(meters) as recs:
+        ta = clock.now()
+        worker = VisionWorker(vision, clock=clock)
+        with worker:
+            worker.start()
+            clock.sleep(settle_s)
+            a0 = clock.now()
+            while clock.now() - a0 < vision_alone_s and worker.alive:
+                clock.sleep(min(0.1, vision_alone_s - (clock.now() - a0)))
+            a1 = clock.now()
+            run_a = worker.stop()
+    phases["vision_alone"] = [a0, a1]
+    power["vision_alone"] = _power(recs, a0, a1)
+    if run_a.failure:
+        f = run_a.failure
+        note("vision", "vision_alone", f.t, ta, f.kind, f.message)
+
+    # (b) LLM alone
+    if llm_alone is None:
+        with _metered(meters) as recs:
+            llm_b = _call_llm(llm_case, clock)
+        power["llm_alone"] = _power(recs, llm_b.t_start or 0.0, llm_b.t_end or 0.0)
+    else:
+        llm_b = llm_alone
+    phases["llm_alone"] = [llm_b.t_start or 0.0, llm_b.t_end or 0.0]
+    if not llm_b.ok:
+        note("llm", "llm_alone", llm_b.error_t, llm_b.t_start or 0.0, "error", llm_b.error or "")
+
+    # (c) both
+    with _simulated_vision_power(vision, clock), _metered(meters) as recs:
+        tc = clock.now()
+        worker = VisionWorker(vision, clock=clock)
+        with worker:
+            worker.start()
+            clock.sleep(settle_s)
+            worker.set_llm_busy(llm_device is not None and llm_device == vision.device)
+            llm_c = _call_llm(llm_case, clock)
+            worker.set_llm_busy(False)
+            run_c = worker.stop()
+    c0, c1 = llm_c.t_start or tc, llm_c.t_end or clock.now()
+    phases["mixed"] = [c0, c1]
+    power["mixed"] = _power(recs, c0, c1)
+    if run_c.failure:
+        f = run_c.failure
+        note("vision", "mixed", f.t, tc, f.kind, f.message)
+    if not llm_c.ok:
+        note("llm", "mixed", llm_c.error_t, c0, "error", llm_c.error or "")
+
+    vision_a = _vision_side(run_a, a0, a1)
+    vision_c = _vision_side(run_c, c0, c1)
+    return {
+        "placement": placement,
+        "vision_device": vision.device,
+        "llm_device": llm_device,
+        "simulated": {"vision": vision.simulated, "llm": llm_b.simulated or llm_c.simulated},
+        "vision": {"alone": vision_a, "mixed": vision_c},
+        "llm": {"alone": llm_b.to_dict(), "mixed": llm_c.to_dict()},
+        "interference": {
+            "vision_fps": _ratio(vision_c["fps"]["value"], vision_a["fps"]["value"], "ratio",
+                                 vision_c["frames"]),
+            "llm_gen_tps": _ratio(llm_c.gen_tps_median, llm_b.gen_tps_median, "ratio", llm_c.n),
+            "llm_prompt_tps": _ratio(llm_c.prompt_tps_median, llm_b.prompt_tps_median, "ratio",
+                                     llm_c.n),
+            "llm_ttft": _ratio(llm_c.ttft_median, llm_b.ttft_median, "ratio", llm_c.n),
+        },
+        "power": power,
+        "phases": phases,
+        "failures": failures,
+    }
