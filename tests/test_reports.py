@@ -123,5 +123,6 @@ def test_power_columns_from_the_simulated_meter(write_config, tmp_path, cli):
     request_s = 0.32 + 63 / 8.18
     assert p["j_per_token"] == pytest.approx(7.0 * request_s / 64, rel=0.03)
     code, out, _ = cli("report", run.run_dir.path, "--no-write")
+    assert code == 0
     row = next(x for x in out.splitlines() if "| npu" in x and "tg64" in x and "mock" in x)
     assert "7.00" in row and "(simulated)" in row

@@ -33,7 +33,7 @@ def register(sub: Any) -> None:
 
 def run_cmd(args: argparse.Namespace) -> int:
     from bench.errors import UserError
-    from bench.report.markdown import bench_table, legend
+    from bench.report.markdown import render
     from bench.runner.session import Filters, resume_run, start_run
 
     if args.resume:
@@ -54,9 +54,7 @@ def run_cmd(args: argparse.Namespace) -> int:
 
         files = write_report(records, run_dir.path, f"pibench run {run_dir.path.name}")
         if not args.quiet:
-            print(bench_table(records))
-            print()
-            print(legend(records))
+            print(render(records, f"pibench run {run_dir.path.name}"))
         print(f"\nresults: {run_dir.path}  (report: {files['md'].name}, cases.jsonl)")
     o = result.outcome
     if o.interrupted:
@@ -70,6 +68,7 @@ def run_cmd(args: argparse.Namespace) -> int:
 def validate_cmd(args: argparse.Namespace) -> int:
     from bench.config.loader import ConfigErrors, load_config
     from bench.errors import UserError
+    from bench.runner.mixed import build_mixed_plan
     from bench.runner.plan import build_plan
 
     status = 0
@@ -86,7 +85,9 @@ def validate_cmd(args: argparse.Namespace) -> int:
             print(f"{exc}", file=sys.stderr)
             status = 2
             continue
+        mixed = build_mixed_plan(cfg, cases)
         print(f"{Path(path)}: ok: {len(cfg.run.models)} models, {len(cfg.run.backends)} "
               f"backends, {len(cfg.run.workloads)} workloads -> {len(cases)} cases"
+              + (f" + {len(mixed)} mixed" if mixed else "")
               + (f" ({len(skipped)} pairs without an artifact)" if skipped else ""))
     return status

@@ -182,8 +182,23 @@ def _resolve(run: RunConfig, errors: list[tuple[Loc, str]]) -> dict[str, Any]:
             errors.append((("mixed",), "mixed mode is not available in this build"))
         else:
             mixed = _validate(mixed_cls, run.mixed, ("mixed",), errors)
+            if mixed is not None:
+                _check_mixed(run, mixed, errors)
     return {"backend_options": backend_options, "artifacts": artifacts,
             "meters": meters, "health": health, "mixed": mixed}
+
+
+def _check_mixed(run: RunConfig, mixed: Any, errors: list[tuple[Loc, str]]) -> None:
+    backends = [b.name for b in run.backends]
+    workloads = {w.name: w for w in run.workloads}
+    for i, p in enumerate(mixed.placements):
+        if p.backend not in backends:
+            errors.append((("mixed", "placements", i, "backend"),
+                           f"no backend named {p.backend!r}: {did_you_mean(p.backend, backends)}"))
+    for i, name in enumerate(mixed.workloads or []):
+        if name not in workloads:
+            errors.append((("mixed", "workloads", i),
+                           f"no workload named {name!r}: {did_you_mean(name, list(workloads))}"))
 
 
 def load_config(path: str | Path) -> ResolvedConfig:

@@ -99,9 +99,13 @@ def legend(records: list[dict[str, Any]]) -> str:
 
 
 def render(records: list[dict[str, Any]], title: str) -> str:
-    parts = [f"# {title}", "", bench_table(records), "", "## Per model: devices compared",
-             "", comparison_table(records), "", legend(records), ""]
+    plain = [r for r in records if not r.get("mixed")]
     mixed = [r for r in records if r.get("mixed")]
+    parts = [f"# {title}", ""]
+    if plain:
+        parts += [bench_table(plain), "", "## Per model: devices compared", "",
+                  comparison_table(plain), ""]
+    parts += [legend(records), ""]
     if mixed:
         from bench.vision.report import render_mixed_table
 

@@ -23,6 +23,7 @@ from bench.results.schema import SCHEMA_VERSION, RepRecord
 from bench.results.store import RunDir, utc_now
 from bench.runner import memory
 from bench.runner.metrics import case_summary, rep_record
+from bench.runner.mixed import MixedCase, run_mixed_case
 from bench.runner.plan import Case
 from bench.runner.progress import Progress
 from bench.runner.requests import make_request
@@ -51,6 +52,10 @@ def _one_line(exc: BaseException) -> str:
     return msg
 
 
+def _case(item: Case | MixedCase) -> Case:
+    return item.case if isinstance(item, MixedCase) else item
+
+
 def labels_for(backend: Backend, info: ModelInfo | None) -> list[str]:
     labels = []
     if backend.capabilities.simulated or (info is not None and info.weights == "simulated"):
@@ -74,11 +79,13 @@ class Runner:
         self._total = 0
 
     # -- the loop ---------------------------------------------------------------------
-    def run(self, cases: list[Case]) -> Outcome:
-        self._total = len(cases)
-        self.progress.start(len(cases))
+    def run(self, cases: list[Case], mixed: list[MixedCase] | None = None) -> Outcome:
+        items: list[Case | MixedCase] = [*cases, *(mixed or [])]
+        self._total = len(items)
+        self.progress.start(len(items))
         try:
-            groups = groupby(cases, key=lambda c: (c.backend.name, c.model.name))
+            groups = groupby(items, key=lambda c: (type(c), _case(c).backend.name,
+                                                   _case(c).model.name))
             for _, group in groups:
                 self._run_group(list(group))
         except KeyboardInterrupt:
@@ -93,8 +100,8 @@ class Runner:
         backend: Backend = cls(self.cfg.backend_options[case.backend.name], clock=self.clock)
         return backend
 
-    def _run_group(self, cases: list[Case]) -> None:
-        first = cases[0]
+    def _run_group(self, cases: list[Case | MixedCase]) -> None:
+        first = _case(cases[0])
         self._index += 1
         self.progress.case(self._index, first.case_id, "loading")
         started = utc_now()
@@ -105,7 +112,7 @@ class Runner:
             for i, case in enumerate(cases):
                 if i:
                     self._index += 1
-                self._record_failure(case, None, None, started, CaseFailure(exc, "load", None))
+                self._record_failure(case, None, started, CaseFailure(exc, "load", None))
             return
         with backend:
             ref = ModelRef(first.model.name, first.model.family, first.model.params_b,
@@ -120,7 +127,7 @@ class Runner:
                 for i, case in enumerate(cases):
                     if i:
                         self._index += 1
-                    self._record_failure(case, backend, None, started,
+                    self._record_failure(case, backend, started,
                                          CaseFailure(exc, "load", None))
                 return
             for i, case in enumerate(cases):
@@ -129,7 +136,33 @@ class Runner:
                     if self.cfg.run.cooldown_s:
                         self.clock.sleep(self.cfg.run.cooldown_s)
                 self.progress.case(self._index, case.case_id)
-                self._run_case(case, backend, info, load_s, utc_now() if i else started)
+                when = utc_now() if i else started
+                if isinstance(case, MixedCase):
+                    self._run_mixed(case, backend, info, load_s, when)
+                else:
+                    self._run_case(case, backend, info, load_s, when)
+
+    def _run_mixed(self, mc: MixedCase, backend: Backend, info: ModelInfo | None,
+                   load_s: float | None, started: str) -> None:
+        t_case = self.clock.now()
+        try:
+            result = run_mixed_case(self, mc, backend)
+        except CaseFailure as exc:  # the warm-up failed: no mixed figures
+            self._record_failure(mc, backend, started, exc)
+            return
+        record = self._record(mc.case, backend, info, load_s, started, [], {"mixed": result})
+        record["case_id"] = mc.case_id
+        if result.get("simulated") and "simulated" not in record["labels"]:
+            record["labels"].append("simulated")
+        failures = result.get("failures") or []
+        if failures:
+            f = failures[0]
+            record["status"] = "failed"
+            record["error"] = {"type": f"{f['side']} side: {f['kind']}",
+                               "message": str(f["message"]).splitlines()[0] if f["message"]
+                               else f["kind"], "phase": "mixed", "rep": None,
+                               "elapsed_s": round(self.clock.now() - t_case, 3)}
+        self._write(record)
 
     # -- one case ---------------------------------------------------------------------
     def _run_case(self, case: Case, backend: Backend, info: ModelInfo | None,
@@ -290,12 +323,13 @@ class Runner:
                            "bandwidth measured here by a streaming read (bench.roofline)",
         }
 
-    def _record_failure(self, case: Case, backend: Backend | None, info: ModelInfo | None,
-                        started: str, failure: CaseFailure) -> None:
-        self.progress.case(self._index, case.case_id)
+    def _record_failure(self, item: Case | MixedCase, backend: Backend | None, started: str,
+                        failure: CaseFailure) -> None:
+        self.progress.case(self._index, item.case_id)
+        case = _case(item)
         record: dict[str, Any] = {
-            "schema": SCHEMA_VERSION, "case_id": case.case_id, "status": "failed",
-            "labels": labels_for(backend, info) if backend is not None else [],
+            "schema": SCHEMA_VERSION, "case_id": item.case_id, "status": "failed",
+            "labels": [],
             "model": {"name": case.model.name, "family": case.model.family,
                       "params_b": case.model.params_b,
                       "artifact": case.artifact.model_dump(mode="json"), "info": None},

@@ -15,6 +15,7 @@ from bench.errors import UserError
 from bench.results import environment
 from bench.results.store import RunDir, utc_now
 from bench.runner.instruments import Instruments
+from bench.runner.mixed import MixedCase, build_mixed_plan
 from bench.runner.plan import Case, Skipped, build_plan
 from bench.runner.progress import Progress, make_progress
 from bench.runner.runner import Outcome, Runner, sigterm_as_interrupt
@@ -93,13 +94,14 @@ def _environment(cfg: ResolvedConfig, cases: list[Case]) -> dict[str, Any]:
 
 
 def execute(cfg: ResolvedConfig, run_dir: RunDir, cases: list[Case], clock: Clock,
-            progress: Progress, metering: Instruments) -> Outcome:
+            progress: Progress, metering: Instruments,
+            mixed: list[MixedCase] | None = None) -> Outcome:
     for w in metering.warnings:
         progress.message(f"warning: {w}")
     runner = Runner(cfg, run_dir, clock, progress, metering)
     try:
         with sigterm_as_interrupt():
-            outcome = runner.run(cases)
+            outcome = runner.run(cases, mixed)
     finally:
         metering.close()
     status = "interrupted" if outcome.interrupted else "finished"
@@ -116,15 +118,17 @@ def start_run(config_path: str | Path, filters: Filters | None = None,
     cfg = load_config(config_path)
     cases, skipped = build_plan(cfg, filters.models, filters.backends, filters.workloads)
     preflight(cfg, cases)
+    mixed = build_mixed_plan(cfg, cases)
     clock = make_clock(cfg)
     metering = Instruments.build(cfg, clock)  # a meter that cannot be read: exit 2 now
     progress = progress or make_progress(quiet)
     out = Path(output_dir) if output_dir is not None else Path(cfg.run.output_dir)
     run_dir = RunDir.create(out, cfg.run.name, cfg.path, cfg.to_dict(), cfg.fingerprint())
-    run_dir.update_meta(filters=filters.as_dict(), planned=[c.case_id for c in cases],
+    run_dir.update_meta(filters=filters.as_dict(),
+                        planned=[c.case_id for c in cases] + [m.case_id for m in mixed],
                         skipped=[{"case_id": s.case_id, "reason": s.reason} for s in skipped])
     run_dir.write_environment(_environment(cfg, cases))
-    outcome = execute(cfg, run_dir, cases, clock, progress, metering)
+    outcome = execute(cfg, run_dir, cases, clock, progress, metering, mixed)
     return RunResult(run_dir, outcome, skipped, metering.warnings)
 
 
@@ -143,18 +147,20 @@ def resume_run(path: str | Path, config_path: str | Path | None = None, quiet: b
     torn = run_dir.repair()
     done = run_dir.done_ids()
     todo = [c for c in cases if c.case_id not in done]
+    todo_mixed = [m for m in build_mixed_plan(cfg, cases) if m.case_id not in done]
     progress = progress or make_progress(quiet)
     if torn:
         progress.message(f"note: moved a torn last line ({torn} bytes) to cases.jsonl.torn")
-    progress.message(f"resuming {run_dir.path}: {len(done)} case(s) done, {len(todo)} to run")
+    progress.message(f"resuming {run_dir.path}: {len(done)} case(s) done, "
+                     f"{len(todo) + len(todo_mixed)} to run")
     run_dir.update_meta(status="running",
                         resumed=[*meta.get("resumed", []), utc_now()])
-    if not todo:
+    if not todo and not todo_mixed:
         run_dir.update_meta(status="finished", finished=utc_now())
         return RunResult(run_dir, Outcome(), skipped, [])
     preflight(cfg, todo)
     clock = make_clock(cfg)
     metering = Instruments.build(cfg, clock)
     run_dir.write_environment(_environment(cfg, todo))
-    outcome = execute(cfg, run_dir, todo, clock, progress, metering)
+    outcome = execute(cfg, run_dir, todo, clock, progress, metering, todo_mixed)
     return RunResult(run_dir, outcome, skipped, metering.warnings)

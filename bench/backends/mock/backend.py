@@ -29,7 +29,10 @@ from bench.backends.mock.config import MockArtifact, MockOptions
 from bench.backends.mock.profile import ModelFigures, Profile, load_profile
 from bench.errors import BackendError, GenerationTimeout, ModelLoadError
 
-_WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "simulated", "tokens", "arrive", "at", "the", "rate", "of", "the", "profile"]
+_WORDS = (
+    "the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "simulated",
+    "tokens", "arrive", "at", "the", "rate", "of", "the", "profile",
+)
 
 
 class MockBackend(Backend):
