@@ -17,7 +17,6 @@ from bench.backends.base import (
     GenerationStats,
     ModelInfo,
     ModelRef,
-    Options,
     TokenEvent,
 )
 from bench.clock import RealClock, VirtualClock
@@ -29,7 +28,7 @@ from bench.vision.config import (
     MockFault,
     VisionOptions,
 )
-from bench.vision.llm_side import LLMSideResult, llm_case_from_backend
+from bench.vision.llm_side import LLMSideResult
 from bench.vision.mixed import run_mixed
 from bench.vision.report import render_mixed_table
 
@@ -144,29 +143,3 @@ class ScriptedBackend(Backend):
         pass
 
 
-def test_llm_case_from_backend_times_the_events() -> None:
-    clock = VirtualClock(0.0)
-    backend = ScriptedBackend(Options(), clock=clock)
-    case = llm_case_from_backend(backend, GenerationRequest("throughput", 11, prompt_tokens=50),
-                                 repetitions=3, clock=clock)
-    result = case()
-    assert result.ok and result.n == 3 and result.simulated
-    assert result.ttft_median == pytest.approx(0.5)
-    assert result.prompt_tps_median == pytest.approx(100.0)
-    assert result.gen_tps_median == pytest.approx(10.0)  # 10 tokens after the first in 1 s
-    assert len(result.per_run) == 3
-
-
-def test_llm_case_from_backend_records_a_failure() -> None:
-    class Failing(ScriptedBackend):
-        def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None,
-                                                                      GenerationStats]:
-            yield TokenEvent(self.clock.now())
-            raise RuntimeError("device not ready")
-
-    clock = VirtualClock(0.0)
-    result = llm_case_from_backend(Failing(Options(), clock=clock),
-                                   GenerationRequest("throughput", 4, prompt_tokens=8),
-                                   clock=clock)()
-    assert not result.ok and "device not ready" in (result.error or "")
-    assert result.n == 0 and result.gen_tps_median is None
