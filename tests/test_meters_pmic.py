@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -19,34 +20,7 @@ from bench.meters.pmic import (
 )
 
 # shaped like a Pi 5 at idle (currents first, then volts; right-aligned names)
-PMIC_OUTPUT = """\
- 3V7_WL_SW_A current(0)=0.00390372A
-   3V3_SYS_A current(1)=0.05173930A
-   1V8_SYS_A current(2)=0.16590460A
-  DDR_VDD2_A current(3)=0.02049453A
-  DDR_VDDQ_A current(4)=0.00000000A
-   1V1_SYS_A current(5)=0.18153950A
-    0V8_SW_A current(6)=0.32792560A
-  VDD_CORE_A current(7)=0.71200000A
-   3V3_DAC_A current(17)=0.00048840A
-   3V3_ADC_A current(18)=0.00036630A
-   0V8_AON_A current(16)=0.00427350A
-      HDMI_A current(22)=0.02051280A
- 3V7_WL_SW_V volt(8)=3.71777400V
-   3V3_SYS_V volt(9)=3.31371900V
-   1V8_SYS_V volt(10)=1.80146500V
-  DDR_VDD2_V volt(11)=1.11111100V
-  DDR_VDDQ_V volt(12)=0.60561660V
-   1V1_SYS_V volt(13)=1.10695900V
-    0V8_SW_V volt(14)=0.80476190V
-  VDD_CORE_V volt(15)=0.72380000V
-   3V3_DAC_V volt(20)=3.30769200V
-   3V3_ADC_V volt(21)=3.30769200V
-   0V8_AON_V volt(19)=0.79853480V
-      HDMI_V volt(23)=5.15384600V
-     EXT5V_V volt(24)=5.15018300V
-      BATT_V volt(25)=0.00976801V
-"""
+PMIC_OUTPUT = (Path(__file__).parent / "data" / "pmic_read_adc.txt").read_text()
 
 # the same products written out by hand: V x I per rail
 HAND_SUM = (
