@@ -59,3 +59,16 @@ workloads:
   - {name: pp100-tg50, kind: throughput, prompt_tokens: 100, gen_tokens: 50}
   - {name: chat, kind: chat, prompts: ["say hello to the world", "two words"], gen_tokens: 20}
 """
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under PIBENCH_REQUIRE_MODELS (set by scripts/test.sh after it made the models), a test
+    that needs llama.cpp or a model must run: its skip is turned into a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if (report.skipped and os.environ.get("PIBENCH_REQUIRE_MODELS")
+            and (item.get_closest_marker("llama") or item.get_closest_marker("gemma"))):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped although scripts/test.sh made the models: {reason}"

@@ -25,7 +25,7 @@ CASES = [
     (GOOD_HEAD + "workloads:\n  - {name: w, prompt_tokens: 8, gen_tokens: 4, gen_tokns: 5}\n",
      8, "workloads[0].gen_tokns: unknown key: did you mean 'gen_tokens'?"),
     (GOOD_HEAD + "workloads:\n  - {name: w, kind: chatty, prompts: [a], gen_tokens: 4}\n",
-     8, "workloads[0].kind: expected 'throughput' or 'chat', got \"chatty\""),
+     8, "workloads[0].kind: expected 'throughput', 'chat' or 'completion', got \"chatty\""),
     (GOOD_HEAD + "workloads:\n  - {name: w, kind: throughput, gen_tokens: 4}\n",
      8, "workloads[0]: a throughput workload needs prompt_tokens"),
     ("name: t\nmodels:\n  - {name: m}\nbackends:\n  - {name: b, type: lama_cpp}\n"

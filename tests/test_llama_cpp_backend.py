@@ -330,3 +330,20 @@ def test_truncated_copy_of_a_real_model(tmp_path: Path) -> None:
     with GEMMA.open("rb") as src:
         p.write_bytes(src.read(40 * 1024 * 1024))  # the whole header, a sixth of the data
     assert "truncated" in _load_error(p)
+
+
+@needs_gemma
+@pytest.mark.llama
+@pytest.mark.gemma
+def test_completion_continues_raw_text_and_stops_at_eos(
+    gemma: tuple[LlamaCppBackend, Any],
+) -> None:
+    backend, _ = gemma
+    prompt = "The capital of France is"
+    req = GenerationRequest(kind="completion", max_tokens=24, messages=(Message("user", prompt),))
+    events, st = run(backend, req)
+    assert st.prompt_tokens == 1 + len(backend.tokenize(prompt))  # BOS + text, no template
+    assert st.gen_tokens == len(events) <= 24
+    assert st.stop_reason in ("length", "eos")
+    # a real model: the continuation is about France (greedy, so always the same text)
+    assert st.text is not None and "France" in st.text

@@ -46,6 +46,8 @@ class Capabilities:
     """Can be forced to generate exactly N tokens (end-of-generation suppressed)."""
     chat: bool = True
     """Applies the model's chat template to messages."""
+    completion: bool = False
+    """Takes a raw text prompt (no template) and continues it: for base models."""
     vision: bool = False
     """Takes images with the prompt (VLM)."""
     internal_timings: bool = False
@@ -80,11 +82,13 @@ class GenerationRequest:
     tokens when the backend has ``exact_gen_tokens`` (end-of-generation suppressed).
     ``kind == "chat"``: ``messages`` through the model's chat template, stop at end of
     generation or ``max_tokens``.
+    ``kind == "completion"``: the content of the one message in ``messages`` as a raw prompt
+    (no template), continued until end of generation or ``max_tokens``.
     ``variant`` differs per repetition, so servers that reuse a cached prompt prefix can be
     given a fresh prompt each time.
     """
 
-    kind: Literal["throughput", "chat"]
+    kind: Literal["throughput", "chat", "completion"]
     max_tokens: int
     prompt_tokens: int | None = None
     messages: tuple[Message, ...] = ()

@@ -52,13 +52,14 @@ class BackendConfig(Strict):
 
 class WorkloadConfig(Strict):
     name: Name
-    kind: Literal["throughput", "chat"] = "throughput"
+    kind: Literal["throughput", "chat", "completion"] = "throughput"
     prompt_tokens: PositiveInt | None = None
     """throughput: exact prompt length in tokens."""
     gen_tokens: PositiveInt
     """throughput: tokens generated (exactly, where the backend can force it); chat: at most."""
     prompts: str | list[str] | None = None
-    """chat: a prompt set: builtin:NAME, a file (YAML list or one prompt a line), or a list."""
+    """chat, completion: a prompt set: builtin:NAME, a file (YAML list or one prompt a line),
+    or a list. completion prompts are raw text the model continues (for base models)."""
     system: str | None = None
     """chat: an optional system message."""
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
@@ -67,10 +68,14 @@ class WorkloadConfig(Strict):
     def _kind_fields(self) -> WorkloadConfig:
         if self.kind == "throughput" and self.prompt_tokens is None:
             raise ValueError("a throughput workload needs prompt_tokens (a positive integer)")
-        if self.kind == "chat" and self.prompts is None:
-            raise ValueError("a chat workload needs prompts (builtin:short, a file or a list)")
-        if self.kind == "chat" and self.prompt_tokens is not None:
-            raise ValueError("prompt_tokens is for throughput workloads; chat uses prompts")
+        if self.kind != "throughput" and self.prompts is None:
+            raise ValueError(f"a {self.kind} workload needs prompts (builtin:short, a file or a "
+                             "list)")
+        if self.kind != "throughput" and self.prompt_tokens is not None:
+            raise ValueError(f"prompt_tokens is for throughput workloads; {self.kind} uses "
+                             "prompts")
+        if self.kind == "completion" and self.system is not None:
+            raise ValueError("system is for chat workloads; a completion prompt is raw text")
         return self
 
 

@@ -98,6 +98,22 @@ def legend(records: list[dict[str, Any]]) -> str:
     return "\n".join(f"- {n}" for n in notes)
 
 
+def sample_outputs(records: list[dict[str, Any]], width: int = 160) -> str:
+    """What the model said, so a reader can tell real text from synthetic noise."""
+    lines = []
+    for r in records:
+        reps = r.get("reps") or []
+        if not reps or not reps[0].get("text"):
+            continue
+        text = " ".join(str(reps[0]["text"]).split())
+        prompt = " ".join(str(reps[0].get("prompt", "")).split())
+        if len(text) > width:
+            text = text[: width - 1] + "…"
+        label = flags(r)
+        lines.append(f"- `{r['case_id']}` ({label or 'unlabelled'}): {prompt!r} → {text!r}")
+    return "\n".join(lines)
+
+
 def render(records: list[dict[str, Any]], title: str) -> str:
     plain = [r for r in records if not r.get("mixed")]
     mixed = [r for r in records if r.get("mixed")]
@@ -105,6 +121,9 @@ def render(records: list[dict[str, Any]], title: str) -> str:
     if plain:
         parts += [bench_table(plain), "", "## Per model: devices compared", "",
                   comparison_table(plain), ""]
+    samples = sample_outputs(plain)
+    if samples:
+        parts += ["## Sample output (first repetition)", "", samples, ""]
     parts += [legend(records), ""]
     if mixed:
         from bench.vision.report import render_mixed_table

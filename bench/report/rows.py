@@ -49,6 +49,9 @@ def params(record: dict[str, Any]) -> str:
 
 def flags(record: dict[str, Any]) -> str:
     out = list(record.get("labels") or [])
+    info = (record.get("model") or {}).get("info") or {}
+    if info.get("weights") == "real" and not out:
+        out.append("real weights")
     if record.get("status") != "ok":
         out.append("FAILED")
     return ", ".join(out)
@@ -56,15 +59,15 @@ def flags(record: dict[str, Any]) -> str:
 
 def gen_test(record: dict[str, Any]) -> str:
     w = record.get("workload") or {}
-    if w.get("kind") == "chat":
-        return f"chat tg≤{w.get('gen_tokens')}"
+    if w.get("kind") in ("chat", "completion"):
+        return f"{w['kind']} tg≤{w.get('gen_tokens')}"
     return f"tg{w.get('gen_tokens')}"
 
 
 def prompt_test(record: dict[str, Any]) -> str:
     w = record.get("workload") or {}
-    if w.get("kind") == "chat":
-        return "chat pp"
+    if w.get("kind") in ("chat", "completion"):
+        return f"{w['kind']} pp"
     return f"pp{w.get('prompt_tokens')}"
 
 

@@ -66,7 +66,8 @@ class RepRecord(TypedDict, total=False):
     internal: dict[str, Any] | None  # the runtime's own timings, as reported
     internal_prompt_tps: float | None
     internal_gen_tps: float | None
-    text: str | None  # generated text (chat workloads; first 2000 characters)
+    prompt: str  # the user prompt (chat and completion workloads; first 500 characters)
+    text: str | None  # generated text (chat and completion workloads; first 2000 characters)
 
 
 class ErrorRecord(TypedDict):

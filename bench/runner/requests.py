@@ -33,6 +33,10 @@ def make_request(w: WorkloadConfig, call: int, index: int, base_dir: Path) -> Ge
         return GenerationRequest(kind="throughput", max_tokens=w.gen_tokens,
                                  prompt_tokens=w.prompt_tokens, sampling=sampling, variant=call)
     prompts = prompts_of(w, base_dir)
+    if w.kind == "completion":
+        return GenerationRequest(kind="completion", max_tokens=w.gen_tokens,
+                                 messages=(Message("user", prompts[index % len(prompts)]),),
+                                 sampling=sampling, variant=call)
     messages: list[Message] = []
     if w.system:
         messages.append(Message("system", w.system))

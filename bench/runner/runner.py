@@ -173,7 +173,7 @@ class Runner:
         t_case = self.clock.now()
         instruments = self.metering.for_case() if self.metering else None
         memory.reset_peak()
-        keep_text = case.workload.kind == "chat"
+        keep_text = case.workload.kind != "throughput"
         call = 0
         failure: CaseFailure | None = None
         try:
@@ -188,7 +188,11 @@ class Runner:
                     self.progress.rep(f"rep {r + 1}/{run.repetitions}")
                     stats, events = self._generate(backend, case, call, r, "rep")
                     call += 1
-                    reps.append(rep_record(r, stats, events, keep_text))
+                    rec = rep_record(r, stats, events, keep_text)
+                    if keep_text:
+                        rec["prompt"] = make_request(case.workload, call - 1, r, self.base_dir
+                                                     ).messages[-1].content[:500]
+                    reps.append(rec)
                     windows.append((stats, events))
         except CaseFailure as exc:
             failure = exc
@@ -215,6 +219,12 @@ class Runner:
     def _generate(self, backend: Backend, case: Case, call: int, index: int,
                   phase: str) -> tuple[Any, list[TokenEvent]]:
         request = make_request(case.workload, call, index, self.base_dir)
+        caps = backend.capabilities
+        if (request.kind == "chat" and not caps.chat) or (
+                request.kind == "completion" and not caps.completion):
+            raise CaseFailure(BackendError(
+                f"backend {case.backend.name!r} ({backend.name}) does not take {request.kind} "
+                "workloads"), phase, index)
         events: list[TokenEvent] = []
         append = events.append
         n = 0

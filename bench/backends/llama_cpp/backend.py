@@ -88,6 +88,7 @@ class LlamaCppBackend(Backend):
         exact_prompt_tokens=True,
         exact_gen_tokens=True,
         chat=True,
+        completion=True,
         internal_timings=True,
         host_cpu=True,
     )
@@ -221,9 +222,14 @@ class LlamaCppBackend(Backend):
         if self._ctx is None:
             raise BackendError("llama_cpp backend: generate() called before load()")
         ctx, vocab = self._ctx, self._vocab
-        chat = request.kind == "chat"
+        chat = request.kind != "throughput"  # chat and completion stop at end of generation
         t_request = self.clock.now()
-        ids = self._chat_ids(request) if chat else self._throughput_ids(request)
+        if request.kind == "chat":
+            ids = self._chat_ids(request)
+        elif request.kind == "completion":
+            ids = self._completion_ids(request)
+        else:
+            ids = self._throughput_ids(request)
         if len(ids) + request.max_tokens > self._n_ctx:
             raise BackendError(
                 f"prompt ({len(ids)} tokens) + max_tokens ({request.max_tokens}) exceed the "
@@ -333,6 +339,15 @@ class LlamaCppBackend(Backend):
                 eos_token=self._special_text(llama_cpp.llama_vocab_eos(vocab)),
             )
         ids = tokens.tokenize(vocab, text, parse_special=True)
+        if self._bos is not None and (not ids or ids[0] != self._bos):
+            ids.insert(0, self._bos)
+        return ids
+
+    def _completion_ids(self, request: GenerationRequest) -> list[int]:
+        """The raw prompt, no template, special tokens not parsed; BOS first if the model
+        adds one."""
+        text = "".join(m.content for m in request.messages)
+        ids = tokens.tokenize(self._vocab, text, parse_special=False)
         if self._bos is not None and (not ids or ids[0] != self._bos):
             ids.insert(0, self._bos)
         return ids

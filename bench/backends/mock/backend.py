@@ -39,7 +39,7 @@ class MockBackend(Backend):
     name = "mock"
     capabilities: ClassVar[Capabilities] = Capabilities(
         streams_tokens=True, exact_prompt_tokens=True, exact_gen_tokens=True,
-        chat=True, vision=False, internal_timings=False, simulated=True,
+        chat=True, completion=True, vision=False, internal_timings=False, simulated=True,
     )
 
     def __init__(self, options: MockOptions, **kw: Any) -> None:
