@@ -101,3 +101,17 @@ def test_validate_lists_every_error(cli, tmp_path):
     lines = err.strip().splitlines()
     assert len(lines) == 2
     assert "repetitions" in lines[0] and "warmup" in lines[1]
+
+
+def test_missing_model_file_is_a_user_error_before_any_load(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text("name: t\nmodels:\n  - name: m\n    artifacts:\n"
+                    f"      cpu: {{gguf: {tmp_path}/nope.gguf}}\n"
+                    "backends:\n  - {name: cpu, type: llama_cpp}\n"
+                    "workloads:\n  - {name: w, prompt_tokens: 8, gen_tokens: 4}\n")
+    proc = run_pibench("run", str(path), "--output", str(tmp_path / "out"))
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().endswith(f"GGUF model file not found: {tmp_path}/nope.gguf")
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

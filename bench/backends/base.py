@@ -32,6 +32,19 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def require_file(path: str, what: str) -> None:
+    """Pre-flight check of an artifact's file, before any model is loaded (exit 2)."""
+    from pathlib import Path
+
+    from bench.errors import UserError
+
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise UserError(f"{what} not found: {p}")
+    if not p.is_file():
+        raise UserError(f"{what} is not a file: {p}")
+
+
 class NoArtifact(Options):
     """For backends that need nothing per model."""
 

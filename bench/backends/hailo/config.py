@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bench.backends.base import Options
+from bench.backends.base import Options, require_file
 
 
 class HailoOptions(Options):
@@ -25,3 +25,6 @@ class HailoOptions(Options):
 class HailoArtifact(Options):
     hef: str
     """Path to the model's HEF compiled for the Hailo-10H (``~`` expanded)."""
+
+    def preflight(self) -> None:
+        require_file(self.hef, "HEF file")

