@@ -45,6 +45,7 @@ def test_mixed_cases_are_recorded_and_reported(write_config, tmp_path, cli):
     assert sorted(recs) == ["m1/sim/w1", "m1/sim/w1@vis-crash", "m1/sim/w1@vis-mock"]
     ok = recs["m1/sim/w1@vis-mock"]
     assert ok["status"] == "ok" and "simulated" in ok["labels"]
+    assert ok["mixed"]["simulated"] == {"vision": True, "llm": True}
     mixed = ok["mixed"]
     assert mixed["llm"]["alone"]["n"] == 2 and mixed["llm"]["mixed"]["n"] == 2
     crash = recs["m1/sim/w1@vis-crash"]
@@ -56,3 +57,12 @@ def test_mixed_cases_are_recorded_and_reported(write_config, tmp_path, cli):
     code, out, _ = cli("report", result.run_dir.path, "--no-write")
     assert code == 0
     assert "## Mixed mode" in out and "vis-mock" in out and "vis-crash" in out
+
+
+
+def test_mixed_simulated_label_follows_the_sides():
+    from bench.runner.runner import mixed_is_simulated
+
+    assert mixed_is_simulated({"simulated": {"vision": False, "llm": False}}) is False
+    assert mixed_is_simulated({"simulated": {"vision": True, "llm": False}}) is True
+    assert mixed_is_simulated({}) is False

@@ -56,6 +56,11 @@ def _case(item: Case | MixedCase) -> Case:
     return item.case if isinstance(item, MixedCase) else item
 
 
+def mixed_is_simulated(result: dict[str, Any]) -> bool:
+    """run_mixed's "simulated" entry is {"vision": bool, "llm": bool}: either side counts."""
+    return any((result.get("simulated") or {}).values())
+
+
 def labels_for(backend: Backend, info: ModelInfo | None) -> list[str]:
     labels = []
     if backend.capabilities.simulated or (info is not None and info.weights == "simulated"):
@@ -152,7 +157,7 @@ class Runner:
             return
         record = self._record(mc.case, backend, info, load_s, started, [], {"mixed": result})
         record["case_id"] = mc.case_id
-        if result.get("simulated") and "simulated" not in record["labels"]:
+        if mixed_is_simulated(result) and "simulated" not in record["labels"]:
             record["labels"].append("simulated")
         failures = result.get("failures") or []
         if failures:
