@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench.backends.base import GenerationRequest, GenerationStats, Message, ModelRef, TokenEvent
+from bench.backends.base import (
+    GenerationRequest,
+    Message,
+    ModelRef,
+    collect,
+)
 from bench.backends.hailo.config import HailoArtifact, HailoOptions
 from bench.clock import VirtualClock
 from bench.errors import BackendError, BackendUnavailable, GenerationTimeout, ModelLoadError
@@ -47,14 +52,7 @@ def _backend(fake: Any, tmp_path: Path, **opts: Any) -> tuple[Any, ModelRef]:
     return backend, model
 
 
-def run(gen: Generator[TokenEvent, None, GenerationStats]) -> tuple[list[TokenEvent],
-                                                                     GenerationStats]:
-    events = []
-    try:
-        while True:
-            events.append(next(gen))
-    except StopIteration as stop:
-        return events, stop.value
+run = collect  # drain a generation: (events, stats)
 
 
 def test_load_records_hef_and_uses_shared_group(fake: Any, tmp_path: Path) -> None:

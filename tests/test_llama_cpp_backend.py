@@ -23,6 +23,7 @@ from bench.backends.base import (  # noqa: E402
     ModelRef,
     Sampling,
     TokenEvent,
+    collect,
 )
 from bench.backends.llama_cpp.backend import LlamaCppBackend  # noqa: E402
 from bench.backends.llama_cpp.config import LlamaCppArtifact, LlamaCppOptions  # noqa: E402
@@ -61,13 +62,7 @@ def ref(gguf: str | Path, chat_template: str | None = "gemma") -> ModelRef:
 
 def run(backend: LlamaCppBackend, request: GenerationRequest
         ) -> tuple[list[TokenEvent], GenerationStats]:
-    gen = backend.generate(request)
-    events: list[TokenEvent] = []
-    while True:
-        try:
-            events.append(next(gen))
-        except StopIteration as stop:
-            return events, stop.value
+    return collect(backend.generate(request))
 
 
 @pytest.fixture(scope="module")

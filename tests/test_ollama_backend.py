@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +10,10 @@ import pytest
 
 from bench.backends.base import (
     GenerationRequest,
-    GenerationStats,
     Message,
     ModelRef,
     Sampling,
-    TokenEvent,
+    collect,
 )
 from bench.backends.ollama.backend import OllamaBackend
 from bench.backends.ollama.config import OllamaArtifact, OllamaOptions
@@ -32,14 +30,7 @@ def servers(monkeypatch: pytest.MonkeyPatch) -> Any:
     return fake_servers
 
 
-def run(gen: Generator[TokenEvent, None, GenerationStats]) -> tuple[list[TokenEvent],
-                                                                     GenerationStats]:
-    events = []
-    try:
-        while True:
-            events.append(next(gen))
-    except StopIteration as stop:
-        return events, stop.value
+run = collect  # drain a generation: (events, stats)
 
 
 def model(name: str = "qwen2.5:1.5b") -> ModelRef:

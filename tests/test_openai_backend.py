@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +17,9 @@ import pytest
 
 from bench.backends.base import (
     GenerationRequest,
-    GenerationStats,
     Message,
     ModelRef,
-    TokenEvent,
+    collect,
 )
 from bench.backends.openai.backend import OpenAIBackend
 from bench.backends.openai.config import OpenAIArtifact, OpenAIOptions
@@ -39,14 +37,7 @@ def servers(monkeypatch: pytest.MonkeyPatch) -> Any:
     return fake_servers
 
 
-def run(gen: Generator[TokenEvent, None, GenerationStats]) -> tuple[list[TokenEvent],
-                                                                     GenerationStats]:
-    events = []
-    try:
-        while True:
-            events.append(next(gen))
-    except StopIteration as stop:
-        return events, stop.value
+run = collect  # drain a generation: (events, stats)
 
 
 def model(name: str = "qwen2.5-1.5b") -> ModelRef:

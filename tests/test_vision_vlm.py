@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.backends.base import collect
+
 np = pytest.importorskip("numpy")
 cv2 = pytest.importorskip("cv2")
 
@@ -66,14 +68,7 @@ def test_image_and_question_stream_timed_tokens(tmp_path: Path, genai) -> None:
     assert info.extra["input_frame_shape"] == [336, 336, 3]
     request = GenerationRequest("chat", 32, messages=(Message("user", "What is in the image?"),),
                                 images=(image(tmp_path),))
-    gen = be.generate(request)
-    events = []
-    while True:
-        try:
-            events.append(next(gen))
-        except StopIteration as stop:
-            stats = stop.value
-            break
+    events, stats = collect(be.generate(request))
     assert stats.text == "Two people walk past a grey wall. "
     assert stats.gen_tokens == len(events) == 7 and stats.stop_reason == "eos"
     assert "<|im_end|>" not in stats.text

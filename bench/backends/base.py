@@ -199,3 +199,14 @@ class Backend(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def collect(gen: Generator[TokenEvent, None, GenerationStats]
+            ) -> tuple[list[TokenEvent], GenerationStats]:
+    """Run a generation to its end: every event, and the stats it returns."""
+    events: list[TokenEvent] = []
+    while True:
+        try:
+            events.append(next(gen))
+        except StopIteration as stop:
+            return events, stop.value
