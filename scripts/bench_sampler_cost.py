@@ -119,7 +119,7 @@ def main() -> int:
     print(f"\nmodel {model.name}, threads {backend.threads}, {args.prompt} prompt + {args.gen}"
           f" generated tokens, sampler {args.rate:g} Hz (process per sample)")
     show("A no sampler ", speeds["A"])
-    show("B PMIC 10 Hz ", speeds["B"])
+    show(f"B PMIC {args.rate:g} Hz", speeds["B"])
     ratio = statistics.median(speeds["B"]) / statistics.median(speeds["A"])
     paired = [b / a for a, b in zip(speeds["A"], speeds["B"], strict=True)]
     print(f"B/A ratio of medians {ratio:.4f} -> sampler cost {100 * (1 - ratio):+.2f} %")
