@@ -44,6 +44,26 @@ def run_pibench(*args: str, cwd: Path | None = None, timeout: float = 120,
                           capture_output=True, text=True, timeout=timeout, env=full_env)
 
 
+FAST_PROFILE = """
+name: fast
+device: fast simulated device
+source: test profile
+jitter: 0
+power: {idle_w: 1.0, busy_w: 2.0, covers: test}
+models:
+  m1: {gen_tps: 100.0, prompt_tps: 1000.0, ttft_s: 0.01, load_s: 0.01}
+  m2: {gen_tps: 100.0, prompt_tps: 1000.0, ttft_s: 0.01, load_s: 0.01}
+"""
+
+
+@pytest.fixture
+def fast_profile(tmp_path: Path) -> Path:
+    """A mock profile fast enough for real-time runs in tests (models m1, m2)."""
+    p = tmp_path / "fast.yaml"
+    p.write_text(FAST_PROFILE)
+    return p
+
+
 SIM_CONFIG = """
 name: sim
 clock: virtual

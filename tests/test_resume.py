@@ -13,17 +13,6 @@ import pytest
 
 from tests.conftest import ROOT, run_pibench
 
-PROFILE = """
-name: fast
-device: fast simulated device
-source: test profile
-jitter: 0
-power: {idle_w: 1.0, busy_w: 2.0, covers: test}
-models:
-  m1: {gen_tps: 100.0, prompt_tps: 1000.0, ttft_s: 0.01, load_s: 0.01}
-  m2: {gen_tps: 100.0, prompt_tps: 1000.0, ttft_s: 0.01, load_s: 0.01}
-"""
-
 CONFIG = """
 name: resume
 repetitions: 2
@@ -38,11 +27,9 @@ workloads:
 """
 
 
-def _setup(tmp_path: Path) -> Path:
-    prof = tmp_path / "fast.yaml"
-    prof.write_text(PROFILE)
+def _setup(tmp_path: Path, profile: Path) -> Path:
     cfg = tmp_path / "cfg.yaml"
-    cfg.write_text(CONFIG % prof)
+    cfg.write_text(CONFIG % profile)
     return cfg
 
 
@@ -64,18 +51,24 @@ def _wait_for_lines(out: Path, n: int, proc: subprocess.Popen[str]) -> Path:
     pytest.fail("no case finished in time")
 
 
+def _killed_run(tmp_path: Path, profile: Path, after: int) -> tuple[Path, Path]:
+    """Start a run, kill -9 it once ``after`` cases are on disk: (config, run folder)."""
+    cfg, out = _setup(tmp_path, profile), tmp_path / "out"
+    proc = _start(cfg, out)
+    run_dir = _wait_for_lines(out, after, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    return cfg, run_dir
+
+
 def _lines(run_dir: Path) -> list[dict]:
     text = (run_dir / "cases.jsonl").read_text()
     assert text.endswith("\n")
     return [json.loads(line) for line in text.splitlines()]
 
 
-def test_kill_9_then_resume(tmp_path):
-    cfg, out = _setup(tmp_path), tmp_path / "out"
-    proc = _start(cfg, out)
-    run_dir = _wait_for_lines(out, 2, proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
+def test_kill_9_then_resume(tmp_path, fast_profile):
+    _, run_dir = _killed_run(tmp_path, fast_profile, 2)
     before = _lines(run_dir)
     assert 2 <= len(before) < 6
     assert json.loads((run_dir / "run.json").read_text())["status"] == "running"
@@ -95,12 +88,8 @@ def test_kill_9_then_resume(tmp_path):
     assert len(_lines(run_dir)) == 6
 
 
-def test_torn_last_line_is_moved_aside(tmp_path):
-    cfg, out = _setup(tmp_path), tmp_path / "out"
-    proc = _start(cfg, out)
-    run_dir = _wait_for_lines(out, 1, proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
+def test_torn_last_line_is_moved_aside(tmp_path, fast_profile):
+    _, run_dir = _killed_run(tmp_path, fast_profile, 1)
     with open(run_dir / "cases.jsonl", "a") as f:
         f.write('{"case_id": "m1/sim/w3", "status": "o')  # a write cut by the kill
     done = run_pibench("run", "--resume", str(run_dir), "--quiet")
@@ -110,20 +99,16 @@ def test_torn_last_line_is_moved_aside(tmp_path):
     assert "status" in (run_dir / "cases.jsonl.torn").read_text()
 
 
-def test_resume_refuses_a_changed_config(tmp_path):
-    cfg, out = _setup(tmp_path), tmp_path / "out"
-    proc = _start(cfg, out)
-    run_dir = _wait_for_lines(out, 1, proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
+def test_resume_refuses_a_changed_config(tmp_path, fast_profile):
+    cfg, run_dir = _killed_run(tmp_path, fast_profile, 1)
     cfg.write_text(cfg.read_text().replace("repetitions: 2", "repetitions: 3"))
     res = run_pibench("run", "--resume", str(run_dir))
     assert res.returncode == 2
     assert "config changed" in res.stderr and "Traceback" not in res.stderr
 
 
-def test_ctrl_c_saves_finished_cases_and_exits_130(tmp_path):
-    cfg, out = _setup(tmp_path), tmp_path / "out"
+def test_ctrl_c_saves_finished_cases_and_exits_130(tmp_path, fast_profile):
+    cfg, out = _setup(tmp_path, fast_profile), tmp_path / "out"
     proc = _start(cfg, out)
     run_dir = _wait_for_lines(out, 1, proc)
     proc.send_signal(signal.SIGINT)

@@ -6,16 +6,6 @@ import pytest
 
 from bench.runner.session import start_run
 
-PROFILE = """
-name: fast
-device: fast simulated device
-source: test profile
-jitter: 0
-power: {idle_w: 1.0, busy_w: 2.0, covers: test}
-models:
-  m1: {gen_tps: 100.0, prompt_tps: 1000.0, ttft_s: 0.01, load_s: 0.01}
-"""
-
 CONFIG = """
 name: mixed-test
 repetitions: 2
@@ -37,10 +27,8 @@ mixed:
 
 
 @pytest.mark.timeout(180)
-def test_mixed_cases_are_recorded_and_reported(write_config, tmp_path, cli):
-    prof = tmp_path / "fast.yaml"
-    prof.write_text(PROFILE)
-    result = start_run(write_config(CONFIG % prof), output_dir=tmp_path / "out", quiet=True)
+def test_mixed_cases_are_recorded_and_reported(write_config, tmp_path, cli, fast_profile):
+    result = start_run(write_config(CONFIG % fast_profile), output_dir=tmp_path / "out", quiet=True)
     recs = {r["case_id"]: r for r in result.run_dir.cases()}
     assert sorted(recs) == ["m1/sim/w1", "m1/sim/w1@vis-crash", "m1/sim/w1@vis-mock"]
     ok = recs["m1/sim/w1@vis-mock"]
