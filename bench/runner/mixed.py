@@ -9,13 +9,12 @@ figures are defined exactly like those of ordinary cases.
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from typing import Any
 
 from bench.backends.base import Backend
 from bench.config.loader import ResolvedConfig
-from bench.runner.metrics import rep_record
+from bench.runner.metrics import case_summary, rep_record
 from bench.runner.plan import Case
 
 
@@ -72,10 +71,10 @@ def llm_case(runner: Any, backend: Backend, case: Case, first_call: int) -> Any:
             result.error = f"{type(cause).__name__}: {cause}"
             result.error_t = runner.clock.now()
         result.t_end = runner.clock.now()
-        for key, attr in (("gen_tps", "gen_tps_median"), ("prompt_tps", "prompt_tps_median"),
-                          ("ttft_s", "ttft_median")):
-            values = [x[key] for x in records if x.get(key) is not None]  # type: ignore[literal-required]
-            setattr(result, attr, statistics.median(values) if values else None)
+        summary = case_summary(records, None)  # the same figures as an ordinary case's
+        result.gen_tps_median = summary["gen_tps"]["median"]
+        result.prompt_tps_median = summary["prompt_tps"]["median"]
+        result.ttft_median = summary["ttft_s"]["median"]
         result.per_run = [dict(x) for x in records]
         return result
 
