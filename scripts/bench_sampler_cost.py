@@ -1,22 +1,31 @@
 #!/usr/bin/env python3
 """What does the power sampler cost? Generation speed of the real llama.cpp backend with the
-Pi 5 PMIC sampler at 10 Hz (B) against no sampler (A), interleaved A B A B ... in one run.
+Pi 5 PMIC sampler at 10 Hz against no sampler, interleaved in one run: per round
+A (no sampler), P (PMIC read by running vcgencmd, a process per reading) and
+M (PMIC read through the mailbox device from this process, the default transport).
 
-There is no vcgencmd off a Pi: a stand-in script prints real-shaped `pmic_read_adc` output,
-so each sample still costs what matters, one process spawned per reading (a /bin/sh script,
-likely a little heavier than the real vcgencmd binary). Speed = generated tokens after the
-first / (last token time - first token time), from the backend's token events.
+On a Raspberry Pi 5 both samplers read the real PMIC. Elsewhere there is no vcgencmd and no
+/dev/vcio, so stand-ins answer with real-shaped `pmic_read_adc` text: for P a /bin/sh script
+(one process per reading, likely a little heavier than the real vcgencmd binary), for M the
+fake firmware of tests/fakes/vcio.py behind the ioctl (so M then measures the Python side:
+building the message, parsing the answer, the sampling thread; the real ioctl's wait for
+the firmware sleeps in the kernel). Every line printed says which it was.
+Speed = generated tokens after the first / (last token time - first token time), from the
+backend's token events.
 
     .venv/bin/python scripts/bench_sampler_cost.py [--model PATH] [--rounds 8] [--gen 128]
+        [--rate 10] [--threads N] [--only P|M]
 
-Prints per-condition medians, min-max spread and stdev, the B/A ratio of medians, the
-median of the paired per-round ratios, and the sampler's achieved rate.
+Prints per-condition medians, min-max spread and stdev, each sampler's ratio of medians to
+A, the median of the paired per-round ratios, the achieved rate, and the CPU time of one
+reading.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -56,26 +65,67 @@ def one_run(backend: Any, request: Any, sampler: AbstractContextManager[Any]) ->
     return (len(times) - 1) / (times[-1] - times[0]), rec
 
 
-def sampler_cpu_s(meter: Any, n: int = 100) -> tuple[float, float]:
-    """CPU seconds (this process + its children) and wall seconds per reading."""
+def sampler_cpu_s(meter: Any, min_cpu_s: float = 0.5,
+                  max_n: int = 20000) -> tuple[float, float, int]:
+    """CPU seconds (this process + its children) and wall seconds per reading, over enough
+    readings for the kernel's 10 ms CPU-time ticks not to matter; and how many."""
     import time
 
     t0, c0 = time.perf_counter(), os.times()
-    for _ in range(n):
+    n = 0
+    while n < max_n:
         meter.read_watts()
-    t1, c1 = time.perf_counter(), os.times()
+        n += 1
+        c1 = os.times()
+        if sum(c1[i] - c0[i] for i in range(4)) >= min_cpu_s:
+            break
+    t1 = time.perf_counter()
     cpu = sum(c1[i] - c0[i] for i in range(4))  # user, system, children user/system
-    return cpu / n, (t1 - t0) / n
+    return cpu / n, (t1 - t0) / n, n
+
+
+def build_samplers(rate: float, only: str | None) -> dict[str, tuple[Any, str]]:
+    """{condition: (meter, what it reads)} for P (process) and M (mailbox)."""
+    from bench.meters.gencmd import DEVICE
+    from bench.meters.pmic import PmicMeter, PmicOptions
+
+    on_pi = shutil.which("vcgencmd") is not None and os.path.exists(DEVICE)
+    out: dict[str, tuple[Any, str]] = {}
+    if only in (None, "P"):
+        if on_pi:
+            opts = PmicOptions(transport="vcgencmd", rate_hz=rate)
+            out["P"] = (PmicMeter(opts), "real vcgencmd, a process per reading")
+        else:
+            cmd = f"{fake_vcgencmd(tempfile.mkdtemp(prefix='pibench-vcgencmd-'))} pmic_read_adc"
+            opts = PmicOptions(command=cmd, transport="vcgencmd", rate_hz=rate)
+            out["P"] = (PmicMeter(opts), "STAND-IN /bin/sh vcgencmd, a process per reading")
+    if only in (None, "M"):
+        if on_pi:
+            opts = PmicOptions(transport="mailbox", rate_hz=rate)
+            out["M"] = (PmicMeter(opts), f"real firmware through {DEVICE}, in process")
+        else:
+            from tests.fakes.vcio import FakeFirmware
+
+            dev = os.path.join(tempfile.mkdtemp(prefix="pibench-vcio-"), "vcio")
+            open(dev, "wb").close()
+            fw = FakeFirmware({"pmic_read_adc": PMIC_TEXT})
+            opts = PmicOptions(transport="mailbox", device=dev, rate_hz=rate)
+            out["M"] = (PmicMeter(opts, ioctl=fw.ioctl),
+                        "STAND-IN firmware behind the mailbox ioctl (Python side only)")
+    for meter, _ in out.values():
+        meter.check()
+    return out
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--model", help="GGUF file (default: Gemma 3 270M or synthetic Qwen2.5-0.5B)")
-    ap.add_argument("--rounds", type=int, default=8, help="A/B pairs (default 8)")
+    ap.add_argument("--rounds", type=int, default=8, help="rounds of A P M (default 8)")
     ap.add_argument("--gen", type=int, default=128, help="tokens generated per run")
     ap.add_argument("--prompt", type=int, default=16, help="prompt tokens per run")
     ap.add_argument("--rate", type=float, default=10.0, help="sampler rate, Hz")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--only", choices=["P", "M"], default=None, help="one sampler only")
     args = ap.parse_args()
 
     model = Path(args.model) if args.model else next((p for p in CANDIDATES if p.exists()), None)
@@ -89,25 +139,30 @@ def main() -> int:
         return 2
     from bench.backends.base import GenerationRequest, ModelRef
     from bench.backends.llama_cpp.config import LlamaCppArtifact, LlamaCppOptions
-    from bench.meters.pmic import PmicMeter, PmicOptions
+    from bench.runner.hostload import HostLoad
 
-    tmp = tempfile.mkdtemp(prefix="pibench-vcgencmd-")
-    meter = PmicMeter(PmicOptions(command=f"{fake_vcgencmd(tmp)} pmic_read_adc", rate_hz=args.rate))
-    meter.check()
+    samplers = build_samplers(args.rate, args.only)
     backend = LlamaCppBackend(LlamaCppOptions(threads=args.threads))
     backend.load(ModelRef(model.name, None, None, LlamaCppArtifact(gguf=str(model))))
     request = GenerationRequest(kind="throughput", prompt_tokens=args.prompt, max_tokens=args.gen)
     one_run(backend, request, nullcontext())  # warm-up, not recorded
 
-    speeds: dict[str, list[float]] = {"A": [], "B": []}
-    rates: list[float] = []
+    conds = ["A", *samplers]
+    speeds: dict[str, list[float]] = {c: [] for c in conds}
+    rates: dict[str, list[float]] = {c: [] for c in samplers}
+    others: list[float] = []
     for r in range(args.rounds):
-        for cond in "AB":
-            s, rec = one_run(backend, request, meter.track() if cond == "B" else nullcontext())
+        order = conds[r % len(conds):] + conds[: r % len(conds)]  # rotate: no fixed position
+        for cond in order:
+            sampler = samplers[cond][0].track() if cond in samplers else nullcontext()
+            with HostLoad() as load:
+                s, rec = one_run(backend, request, sampler)
             speeds[cond].append(s)
+            if (ld := load.summary()) is not None:
+                others.append(ld["other_cpu_pct"])
             if rec is not None and len(rec.samples) > 1:
                 span = rec.samples[-1].t - rec.samples[0].t
-                rates.append((len(rec.samples) - 1) / span)
+                rates[cond].append((len(rec.samples) - 1) / span)
                 assert all(x.watts is not None for x in rec.samples), rec.errors
             print(f"round {r + 1} {cond}: {s:8.2f} tok/s", flush=True)
     backend.close()
@@ -117,20 +172,29 @@ def main() -> int:
               f" max {max(v):.2f}, stdev {statistics.stdev(v):.2f} (n={len(v)})")
 
     print(f"\nmodel {model.name}, threads {backend.threads}, {args.prompt} prompt + {args.gen}"
-          f" generated tokens, sampler {args.rate:g} Hz (process per sample)")
-    show("A no sampler ", speeds["A"])
-    show(f"B PMIC {args.rate:g} Hz", speeds["B"])
-    ratio = statistics.median(speeds["B"]) / statistics.median(speeds["A"])
-    paired = [b / a for a, b in zip(speeds["A"], speeds["B"], strict=True)]
-    print(f"B/A ratio of medians {ratio:.4f} -> sampler cost {100 * (1 - ratio):+.2f} %")
-    print(f"paired per-round B/A: median {statistics.median(paired):.4f},"
-          f" min {min(paired):.4f}, max {max(paired):.4f}")
-    if rates:
-        print(f"sampler achieved {statistics.median(rates):.2f} Hz (median over {len(rates)} runs)")
-    cpu, wall = sampler_cpu_s(meter)
-    print(f"one reading: {1000 * cpu:.2f} ms CPU (process + child), {1000 * wall:.2f} ms wall;"
-          f" at {args.rate:g} Hz that is {100 * cpu * args.rate:.2f} % of one core"
-          f" ({100 * cpu * args.rate / (os.cpu_count() or 1):.2f} % of {os.cpu_count()} cores)")
+          f" generated tokens, samplers at {args.rate:g} Hz, {args.rounds} rounds")
+    show("A no sampler", speeds["A"])
+    for cond, (meter, what) in samplers.items():
+        print(f"\n{cond}: PMIC via {meter.describe()['transport']} ({what})")
+        show(f"{cond} sampler  ", speeds[cond])
+        ratio = statistics.median(speeds[cond]) / statistics.median(speeds["A"])
+        paired = [b / a for a, b in zip(speeds["A"], speeds[cond], strict=True)]
+        print(f"{cond}/A ratio of medians {ratio:.4f} -> sampler cost {100 * (1 - ratio):+.2f} %")
+        print(f"paired per-round {cond}/A: median {statistics.median(paired):.4f},"
+              f" min {min(paired):.4f}, max {max(paired):.4f}")
+        if rates[cond]:
+            print(f"achieved {statistics.median(rates[cond]):.2f} Hz"
+                  f" (median over {len(rates[cond])} runs)")
+        cpu, wall, n = sampler_cpu_s(meter)
+        ncpu = os.cpu_count() or 1
+        print(f"one reading (mean of {n}): {1000 * cpu:.3f} ms CPU (process + children),"
+              f" {1000 * wall:.3f} ms wall; at {args.rate:g} Hz that is"
+              f" {100 * cpu * args.rate:.3f} % of one core"
+              f" ({100 * cpu * args.rate / ncpu:.3f} % of {ncpu} cores)")
+        meter.close()
+    if others:
+        print(f"\nother processes used up to {max(others):.1f} % of all cores during a run"
+              f" (median {statistics.median(others):.1f} %): above 5 %, distrust the figures")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

@@ -82,8 +82,9 @@ def test_reader_prefers_sysfs_and_falls_back_to_vcgencmd(tmp_path: Path) -> None
     r = BoardReader("/usr/bin/vcgencmd", str(tmp_path), run=run)
     src = r.probe()
     assert src["temp"] is not None and src["temp"].endswith("thermal_zone0/temp")
-    assert src["clock"] == "vcgencmd measure_clock arm"  # no cpufreq in the fake tree
-    assert src["throttle"] == "vcgencmd get_throttled"
+    # no cpufreq in the fake tree; a `run` seam means one vcgencmd process per question
+    assert src["clock"] == "vcgencmd measure_clock arm (vcgencmd)"
+    assert src["throttle"] == "vcgencmd get_throttled (vcgencmd)" and r.transport == "vcgencmd"
     assert r.temp_c() == pytest.approx(46.2)
     assert r.arm_mhz() == pytest.approx(1500.0)
     assert r.throttled() == 0x50000

@@ -9,8 +9,10 @@ Sources (each read through ``BoardReader``, whose ``run``/``read`` are the test 
   capped, throttled, soft temperature limit *now*; bits 16-19 the same *since boot* (sticky).
 
 A case is flagged when bits 0-3 are set in any poll (before, during, after), or when a
-sticky bit 16-19 is set after the case but not before. ``enabled: auto`` uses whatever
-exists (on a PC or VM: maybe nothing, then the figures are null); ``true`` requires a reading.
+sticky bit 16-19 is set after the case but not before. The vcgencmd questions go through
+the mailbox device when it opens (bench.meters.gencmd), else one vcgencmd process each.
+``enabled: auto`` uses whatever exists (on a PC or VM: maybe nothing, then the figures are
+null); ``true`` requires a reading.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from pydantic import Field
 from bench.backends.base import Options
 from bench.clock import Clock
 from bench.errors import MeterUnavailable
-from bench.meters.sources import ReadText, RunCommand, read_text, run_command
+from bench.meters.gencmd import DEVICE, Gencmd, Ioctl, Transport, open_gencmd
+from bench.meters.sources import ReadText, RunCommand, read_text
 
 FLAG_NAMES = ("under-voltage", "arm-capped", "throttled", "soft-temp-limit")
 
@@ -42,6 +45,8 @@ class HealthOptions(Options):
     """Before each case, wait until the SoC is below this temperature (C)."""
     cool_timeout_s: float = Field(default=300.0, ge=0)
     vcgencmd: str = "vcgencmd"
+    transport: Transport = "auto"
+    """How vcgencmd questions are asked: see bench.meters.gencmd (auto: mailbox, else process)."""
     sysfs_root: str = "/"
 
 
@@ -79,11 +84,16 @@ class BoardReader:
         vcgencmd: str = "vcgencmd",
         sysfs_root: str = "/",
         *,
+        transport: Transport = "auto",
+        device: str = DEVICE,
         run: RunCommand | None = None,
         read: ReadText | None = None,
+        ioctl: Ioctl | None = None,
     ) -> None:
         self._vc = shlex.split(vcgencmd)
-        self._run: RunCommand = run or (lambda argv: run_command(argv, 2.0))
+        self._transport, self._device, self._run = transport, device, run
+        self._ioctl = ioctl
+        self._gencmd: Gencmd | None = None
         self._read: ReadText = read or read_text
         self._thermal = os.path.join(sysfs_root, "sys/class/thermal/thermal_zone0/temp")
         self._freq = os.path.join(
@@ -93,9 +103,27 @@ class BoardReader:
 
     def _vcgencmd(self, *args: str) -> str | None:
         try:
-            return self._run([*self._vc, *args])
+            if self._gencmd is None:
+                self._gencmd = open_gencmd(
+                    self._transport, self._vc, device=self._device, run=self._run,
+                    ioctl=self._ioctl,
+                )
+            return self._gencmd(" ".join(args))
         except Exception:
             return None
+
+    def _via(self, ask: str) -> str:
+        return f"vcgencmd {ask} ({self.transport or 'vcgencmd'})"
+
+    @property
+    def transport(self) -> str | None:
+        """How vcgencmd questions went: "mailbox", "vcgencmd", or None (none asked)."""
+        return None if self._gencmd is None else self._gencmd.transport
+
+    def close(self) -> None:
+        if self._gencmd is not None:
+            self._gencmd.close()
+            self._gencmd = None
 
     def _file(self, path: str) -> float | None:
         try:
@@ -109,13 +137,13 @@ class BoardReader:
         if self._file(self._thermal) is not None:
             s["temp"] = self._thermal
         elif parse_temp(self._vcgencmd("measure_temp") or "") is not None:
-            s["temp"] = "vcgencmd measure_temp"
+            s["temp"] = self._via("measure_temp")
         if self._file(self._freq) is not None:
             s["clock"] = self._freq
         elif parse_clock_hz(self._vcgencmd("measure_clock", "arm") or "") is not None:
-            s["clock"] = "vcgencmd measure_clock arm"
+            s["clock"] = self._via("measure_clock arm")
         if parse_throttled(self._vcgencmd("get_throttled") or "") is not None:
-            s["throttle"] = "vcgencmd get_throttled"
+            s["throttle"] = self._via("get_throttled")
         return dict(s)
 
     def temp_c(self) -> float | None:
@@ -172,7 +200,9 @@ class HealthMonitor:
     def __init__(self, options: HealthOptions, clock: Clock, reader: BoardReader | None = None):
         self.options = options
         self.clock = clock
-        self.reader = reader or BoardReader(options.vcgencmd, options.sysfs_root)
+        self.reader = reader or BoardReader(
+            options.vcgencmd, options.sysfs_root, transport=options.transport
+        )
         self.sources = self.reader.probe() if options.enabled is not False else {}
         self._polls: list[tuple[float, float | None, float | None, int | None]] = []
         self._before: int | None = None
@@ -196,6 +226,9 @@ class HealthMonitor:
         if missing:
             return [f"health: no {', '.join(missing)} reading here; those figures are null"]
         return []
+
+    def close(self) -> None:
+        self.reader.close()
 
     def poll(self) -> None:
         r = self.reader

@@ -6,7 +6,10 @@ and not the regulators' losses. With ``estimate_input`` the figure becomes the e
 power at the 5 V input from a stated linear fit (``slope x pmic_w + intercept``); the result
 records which one it is and the fit used.
 
-vcgencmd is one process per reading: that cost is measured by scripts/bench_sampler_cost.py.
+Transport (bench.meters.gencmd): by default the firmware is asked through the mailbox device
+(/dev/vcio) from this process, one ioctl per reading, as vcgencmd itself does; where that
+device cannot be opened, or ``transport: vcgencmd`` or a custom ``command`` is set, the
+command is run as a process per reading. scripts/bench_sampler_cost.py measures both costs.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ from bench.backends.base import Options
 from bench.clock import Clock
 from bench.errors import MeterUnavailable, SensorGone
 from bench.meters.base import MeterOptions, PowerMeter
-from bench.meters.sources import CommandFailed, RunCommand, run_command
+from bench.meters.gencmd import DEVICE, Gencmd, Ioctl, Transport, open_gencmd
+from bench.meters.sources import CommandFailed, RunCommand
+
+ASK = "pmic_read_adc"
 
 RAILS = (
     "3V7_WL_SW", "3V3_SYS", "1V8_SYS", "DDR_VDD2", "DDR_VDDQ", "1V1_SYS",
@@ -46,6 +52,11 @@ class PmicOptions(MeterOptions):
     type: str = "pi5-pmic"
     command: str = "vcgencmd pmic_read_adc"
     """The command to run, split like a shell would (a path to vcgencmd may be given)."""
+    transport: Transport = "auto"
+    """auto: the mailbox device when it opens and ``command`` is the stock vcgencmd, else
+    the command as a process; mailbox / vcgencmd: only that one."""
+    device: str = DEVICE
+    """The mailbox device (transport mailbox or auto)."""
     timeout_s: float = Field(default=2.0, gt=0)
     estimate_input: LinearFit | None = None
     """null: report the raw rail sum; {slope, intercept}: estimated 5 V input power."""
@@ -73,13 +84,37 @@ class PmicMeter(PowerMeter):
     kind: ClassVar[str] = "pmic"
 
     def __init__(
-        self, options: PmicOptions, *, clock: Clock | None = None, run: RunCommand | None = None
+        self, options: PmicOptions, *, clock: Clock | None = None, run: RunCommand | None = None,
+        ioctl: Ioctl | None = None,
     ) -> None:
         super().__init__(options, clock=clock)
         self.opts = options
         self._argv = shlex.split(options.command)
-        self._run: RunCommand = run or (lambda argv: run_command(argv, options.timeout_s))
+        stock_ask = len(self._argv) > 1 and self._argv[-1] == ASK
+        self._program = self._argv[:-1] if stock_ask else self._argv
+        self._ask = ASK if stock_ask else ""
+        self._run, self._ioctl = run, ioctl
+        self._gencmd: Gencmd | None = None
         self._rails: list[str] = []
+
+    def _open(self) -> Gencmd:
+        if self._gencmd is None:
+            transport = self.opts.transport
+            if transport == "mailbox" and not self._ask:
+                raise MeterUnavailable(
+                    f"pi5-pmic: transport mailbox sends `{ASK}` itself: set `command:` back to"
+                    f" `vcgencmd {ASK}` or use transport vcgencmd for `{self.opts.command}`"
+                )
+            self._gencmd = open_gencmd(
+                transport if self._ask else "vcgencmd", self._program, device=self.opts.device,
+                run=self._run, ioctl=self._ioctl, timeout_s=self.opts.timeout_s,
+            )
+        return self._gencmd
+
+    def close(self) -> None:
+        if self._gencmd is not None:
+            self._gencmd.close()
+            self._gencmd = None
 
     @property
     def covers(self) -> str:
@@ -95,24 +130,32 @@ class PmicMeter(PowerMeter):
             "fit": None if fit is None else fit.model_dump(),
             "rails": list(self._rails),
             "command": self.opts.command,
+            "transport": None if self._gencmd is None else self._gencmd.transport,
             "includes_npu": False,
         }
 
     def _read_rails(self) -> dict[str, tuple[float, float]]:
-        return parse_pmic(self._run(self._argv))
+        return parse_pmic(self._open()(self._ask))
 
     def check(self) -> None:
         cmd = self.opts.command
+        if self.opts.transport == "mailbox":
+            cmd = f"{ASK} through {self.opts.device}"
         try:
             rails = self._read_rails()
         except FileNotFoundError:
+            if self.opts.transport == "mailbox":
+                raise MeterUnavailable(
+                    f"pi5-pmic: {self.opts.device} not found: this is not a Raspberry Pi;"
+                    " set `transport: auto` or remove the meter"
+                ) from None
             raise MeterUnavailable(
                 f"pi5-pmic: `{self._argv[0]}` not found: this is not a Raspberry Pi 5 with"
                 " vcgencmd (package raspi-utils); set `command:` or remove the meter"
             ) from None
         except PermissionError:
             raise MeterUnavailable(
-                f"pi5-pmic: no permission to run `{cmd}`: add the user to the `video` group"
+                f"pi5-pmic: no permission for `{cmd}`: add the user to the `video` group"
             ) from None
         except (CommandFailed, subprocess.TimeoutExpired, OSError) as exc:
             raise MeterUnavailable(f"pi5-pmic: `{cmd}` failed: {exc}") from None
@@ -129,7 +172,10 @@ class PmicMeter(PowerMeter):
         except (OSError, CommandFailed, subprocess.TimeoutExpired) as exc:
             raise SensorGone(f"pi5-pmic: {exc}") from None
         if not rails:
-            raise SensorGone("pi5-pmic: no rail readings in vcgencmd output")
+            raise SensorGone("pi5-pmic: no rail readings in pmic_read_adc output")
+        if self._rails and len(rails) != len(self._rails):
+            missing = sorted(set(self._rails) - set(rails))
+            raise SensorGone(f"pi5-pmic: rails missing from a reading: {', '.join(missing)}")
         w = rail_sum_watts(rails)
         fit = self.opts.estimate_input
         return w if fit is None else fit.slope * w + fit.intercept

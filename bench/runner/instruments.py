@@ -78,3 +78,5 @@ class Instruments:
     def close(self) -> None:
         for m in self.meters:
             m.close()
+        if self.health is not None:
+            self.health.close()
