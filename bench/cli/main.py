@@ -21,6 +21,7 @@ from bench.errors import PibenchError
 COMMAND_MODULES = [
     "bench.cli.run",
     "bench.cli.report",
+    "bench.cli.plot",
     "bench.cli.models",
     "bench.cli.sensors",
     "bench.cli.info",

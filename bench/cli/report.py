@@ -16,6 +16,9 @@ def register(sub: Any) -> None:
     p.add_argument("--out", help="where to write the files (default: the first run folder)")
     p.add_argument("--title", default=None)
     p.add_argument("--no-write", action="store_true", help="print only")
+    p.add_argument("--plots", action="store_true",
+                   help="also write the plots beside report.md (as `pibench plot`; needs "
+                   "matplotlib: pip install 'pibench[plots]')")
     p.set_defaults(func=report_cmd)
 
     c = sub.add_parser("compare", help="ratio B/A per case, flagged beyond the noise",
@@ -38,6 +41,10 @@ def report_cmd(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else runs[0][0].path
         files = write_report(records, out, title)
         print("written: " + ", ".join(str(f) for f in files.values()))
+        if args.plots:
+            from bench.cli.plot import write
+
+            return write(args.runs, str(out), "png", None)
     return 0
 
 

@@ -216,6 +216,9 @@ class PowerResult(TypedDict):
     """[t_s, W] of the measured window; t relative to its start; W null for a gap."""
     idle_samples: list[list[float | None]]
     """[t_s, W] of the idle window, on the same axis (negative times)."""
+    rep_t_request_s: list[float]
+    """Each repetition's request time on the samples' axis, s: a repetition's token times
+    (relative to its request) plus this line up with the samples."""
 
 
 def achieved_rate(rec: Recording) -> float | None:
@@ -332,4 +335,5 @@ def summarize(
         tokens_per_j=tokens / e_req if have else None,
         samples=_rel(rec.samples, rec.t_start),
         idle_samples=_rel(idle.samples, rec.t_start) if idle is not None else [],
+        rep_t_request_s=[round(w.t_request - rec.t_start, 6) for w in windows],
     )
