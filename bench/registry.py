@@ -51,6 +51,12 @@ BACKENDS: dict[str, BackendEntry] = {
         f"{_B}.llama_cpp.backend:LlamaCppBackend",
         "llama.cpp in process through llama-cpp-python (the Pi 5 CPU)",
     ),
+    "llama_cpp_vlm": BackendEntry(
+        f"{_B}.llama_cpp_vlm.config:LlamaCppVLMOptions",
+        f"{_B}.llama_cpp_vlm.config:LlamaCppVLMArtifact",
+        f"{_B}.llama_cpp_vlm.backend:LlamaCppVLMBackend",
+        "vision-language models on the CPU: llama.cpp's libmtmd (image + question)",
+    ),
     "hailo": BackendEntry(
         f"{_B}.hailo.config:HailoOptions",
         f"{_B}.hailo.config:HailoArtifact",

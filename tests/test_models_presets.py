@@ -18,10 +18,15 @@ def test_preset_is_consistent(key: str) -> None:
         assert p.n_embd % p.n_head == 0, "head size must divide the hidden size"
     assert p.n_embd_head % 2 == 0, "rope rotates pairs of dimensions"
     assert 0 <= p.bos_token_id < p.n_vocab and 0 <= p.eos_token_id < p.n_vocab
-    assert p.arch in ("qwen2", "llama")
-    assert p.vocab_gguf == ("qwen2" if p.arch == "qwen2" else "llama-bpe")
-    assert p.attn_bias == (p.arch == "qwen2"), "Qwen2 has q/k/v biases, Llama has none"
+    assert p.arch in ("qwen2", "llama", "qwen2vl")
+    assert p.vocab_gguf == ("llama-bpe" if p.arch == "llama" else "qwen2")
+    assert p.attn_bias == (p.arch != "llama"), "Qwen2 has q/k/v biases, Llama has none"
     assert (p.rope_scaling is not None) == (p.arch == "llama")
+    assert (p.rope_sections is not None) == (p.arch == "qwen2vl") == (p.vision is not None)
+    if p.rope_sections is not None:
+        assert sum(p.rope_sections) == p.n_embd_head // 2, "M-RoPE sections cover the rotation"
+    for token_id, text in p.special_tokens:
+        assert p.eos_token_id < token_id < p.n_vocab and text.startswith("<|")
 
 
 # Parameter counts the model cards publish (rounded as published)
@@ -38,6 +43,15 @@ def test_preset_is_consistent(key: str) -> None:
 )
 def test_parameter_count_matches_model_card(key: str, billions: float) -> None:
     assert round(PRESETS[key].n_params() / 1e9, 2) == billions
+
+
+def test_qwen2_vl_parameter_counts_match_the_model_card() -> None:
+    p = PRESETS["qwen2-vl-2b-instruct"]
+    assert p.vision is not None
+    # the text model is Qwen2-1.5B's shape; the card's 2.21 B include the vision tower
+    assert p.n_params() == PRESETS["qwen2-1.5b-instruct"].n_params()
+    assert round((p.n_params() + p.vision.n_params(p.n_embd)) / 1e9, 2) == 2.21
+    assert p.vision.merged_width == 5120 and p.vision.n_embd // p.vision.n_head == 80
 
 
 def test_deepseek_distill_differs_from_qwen25() -> None:

@@ -6,8 +6,8 @@ import argparse
 import importlib.util
 from typing import Any
 
-_NEEDS = {"llama_cpp": "llama_cpp", "hailo": "hailo_platform", "ollama": "httpx",
-          "openai": "httpx"}
+_NEEDS = {"llama_cpp": "llama_cpp", "llama_cpp_vlm": "llama_cpp", "hailo": "hailo_platform",
+          "hailo_vlm": "hailo_platform", "ollama": "httpx", "openai": "httpx"}
 
 
 def register(sub: Any) -> None:
@@ -23,7 +23,7 @@ def backends_cmd(args: argparse.Namespace) -> int:
     for name, entry in BACKENDS.items():
         lib = _NEEDS.get(name)
         here = "yes" if lib is None or importlib.util.find_spec(lib) else f"no ({lib} missing)"
-        print(f"{name:10s} {entry.summary}  [available: {here}]")
+        print(f"{name:13s} {entry.summary}  [available: {here}]")
     return 0
 
 

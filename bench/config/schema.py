@@ -62,6 +62,9 @@ class WorkloadConfig(Strict):
     or a list. completion prompts are raw text the model continues (for base models)."""
     system: str | None = None
     """chat: an optional system message."""
+    images: list[str] = Field(default_factory=list)
+    """Images sent with every prompt, for vision-language backends: files (relative to the
+    config) or generated:WIDTHxHEIGHT (a test picture made here, see bench.workloads.images)."""
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
 
     @model_validator(mode="after")
@@ -76,7 +79,18 @@ class WorkloadConfig(Strict):
                              "prompts")
         if self.kind == "completion" and self.system is not None:
             raise ValueError("system is for chat workloads; a completion prompt is raw text")
+        if self.kind == "completion" and self.images:
+            raise ValueError("images go with chat or throughput workloads, not completion")
         return self
+
+    @field_validator("images")
+    @classmethod
+    def _image_specs(cls, images: list[str]) -> list[str]:
+        from bench.workloads.images import check_spec
+
+        for spec in images:
+            check_spec(spec)
+        return images
 
 
 class RunConfig(Strict):

@@ -8,5 +8,6 @@ Public entry points (import them from their modules; importing this package is l
 - ``bench.models.store.ensure_model(name) -> Path``;
 - ``bench.models.gguf_info.inspect_gguf(path) -> ModelInfo``;
 - ``bench.models.files.sha256_file(path) -> str`` (cached);
-- ``bench.models.synth.synthesize(name, quant, out=None, seed=0, force=False)``.
+- ``bench.models.synth.synthesize(name, quant, out=None, seed=0, force=False)`` (for a
+  vision-language preset, also its vision projector: ``bench.models.synth_vlm``).
 """

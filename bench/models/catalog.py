@@ -32,9 +32,20 @@ class CatalogFile:
     file: str
     sha256: str | None
     preset: str | None
+    mmproj: str | None = None
+    """A vision-language model's projector file in the same repository (llama.cpp's
+    ``--mmproj``), fetched with the model."""
+    mmproj_sha256: str | None = None
 
     def url(self, base: str = HF_BASE) -> str:
         return f"{base.rstrip('/')}/{self.repo}/resolve/main/{self.file}"
+
+    def projector(self) -> CatalogFile | None:
+        """The mmproj as an entry of its own (for ``fetch``), or None for a text model."""
+        if not self.mmproj:
+            return None
+        return CatalogFile(self.model, self.quant, self.repo, self.mmproj, self.mmproj_sha256,
+                           self.preset)
 
 
 def catalog_path() -> Path:
@@ -62,6 +73,8 @@ def load_catalog(path: Path | None = None) -> list[CatalogFile]:
                         file=str(f["file"]),
                         sha256=f.get("sha256"),
                         preset=m.get("preset"),
+                        mmproj=f.get("mmproj"),
+                        mmproj_sha256=f.get("mmproj_sha256"),
                     )
                 )
             except (KeyError, TypeError, AttributeError):

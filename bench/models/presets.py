@@ -5,8 +5,10 @@ transformers format). The exact page each preset was checked against is cited in
 above it; where the official repository's page was not reachable from here, a verbatim
 mirror of it (same ``_name_or_path``) was used, and the comment says so.
 
-Names follow llama.cpp: ``arch`` is the GGUF ``general.architecture`` ("qwen2" or "llama")
-and the tensor names written by ``bench.models.synth`` are those of llama.cpp's converter.
+Names follow llama.cpp: ``arch`` is the GGUF ``general.architecture`` ("qwen2", "llama" or
+"qwen2vl") and the tensor names written by ``bench.models.synth`` are those of llama.cpp's
+converter. A vision-language preset also has a ``vision`` tower: ``bench.models.synth_vlm``
+writes it as the separate projector file ("mmproj") that llama.cpp's libmtmd loads.
 """
 
 from __future__ import annotations
@@ -26,6 +28,48 @@ class RopeScaling:
     low_freq_factor: float
     high_freq_factor: float
     original_max_position_embeddings: int
+
+
+@dataclass(frozen=True)
+class VisionTower:
+    """``vision_config`` of a Qwen2-VL model, as llama.cpp's mmproj file holds it (projector
+    "qwen2vl_merger", read by tools/mtmd/clip.cpp). The merger joins ``spatial_merge``²
+    neighbouring patches and projects them to the text model's width."""
+
+    n_layer: int
+    """depth"""
+    n_embd: int
+    """embed_dim"""
+    n_head: int
+    """num_heads"""
+    n_ff: int
+    """embed_dim * mlp_ratio: width of each block's MLP (fc1 rows)"""
+    patch_size: int
+    spatial_merge: int
+    """spatial_merge_size: patches merged per side into one image token"""
+    ff_length_meta: int
+    """What llama.cpp's converter writes as clip.vision.feed_forward_length: vision_config
+    "hidden_size" (the merger's output width), not the MLP width; clip.cpp does not use it."""
+    eps: float = 1e-6
+    """LayerNorm epsilon: the converter writes the text model's rms_norm_eps."""
+    image_size: int = 560
+    """The converter's default clip.vision.image_size for Qwen2-VL (it has no fixed size)."""
+    image_mean: tuple[float, float, float] = (0.48145466, 0.4578275, 0.40821073)
+    image_std: tuple[float, float, float] = (0.26862954, 0.26130258, 0.27577711)
+    """preprocessor_config.json: the OpenAI CLIP normalisation."""
+    projector: str = "qwen2vl_merger"
+
+    @property
+    def merged_width(self) -> int:
+        return self.n_embd * self.spatial_merge**2
+
+    def n_params(self, n_embd_text: int) -> int:
+        """Parameters of the vision tower and merger (what the mmproj file holds)."""
+        e, f, m = self.n_embd, self.n_ff, self.merged_width
+        patch = 2 * e * 3 * self.patch_size**2  # Conv3d with a temporal kernel of 2
+        block = 4 * (e * e + e) + (e * f + f) + (f * e + e) + 4 * e
+        merger = 2 * e + (m * m + m) + (m * n_embd_text + n_embd_text)
+        return patch + self.n_layer * block + merger
 
 
 @dataclass(frozen=True)
@@ -65,6 +109,16 @@ class Preset:
     rope_scaling: RopeScaling | None = None
     attn_bias: bool = False
     """q/k/v projections have biases (Qwen2 family)."""
+    rope_sections: tuple[int, int, int, int] | None = None
+    """M-RoPE: rope_scaling.mrope_section padded to 4, as the converter writes
+    {arch}.rope.dimension_sections (Qwen2-VL)."""
+    special_tokens: tuple[tuple[int, str], ...] = ()
+    """Added special tokens (id, text) the vocab file only pads, from the model's
+    tokenizer_config.json added_tokens_decoder; written as CONTROL tokens."""
+    chat_template_text: str | None = None
+    """The model's chat template as Jinja text, when llama.cpp ships no file for it."""
+    vision: VisionTower | None = None
+    """The vision tower of a vision-language model (written as a separate mmproj file)."""
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -103,6 +157,28 @@ _QWEN_CHAT = "Qwen-Qwen2.5-7B-Instruct"  # the Qwen2.5 instruct family shares on
 _NOT_REAL_TOKENS = (
     "tokenizer: llama.cpp's ggml-vocab-qwen2.gguf (Qwen2 vocabulary); DeepSeek-R1-Distill "
     "renames the special tokens at 151643+ (<|begin▁of▁sentence|> ...), not reproduced here",
+)
+
+# Qwen2-VL's chat template, written here to give the same text as the model's own (in its
+# tokenizer_config.json) for string contents and for image/text parts: a default system
+# message, ChatML turns, <|vision_start|><|image_pad|><|vision_end|> for an image part.
+_QWEN2_VL_CHAT = (
+    "{% for m in messages %}{% if loop.first and m['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "<|im_start|>{{ m['role'] }}\n{% if m['content'] is string %}{{ m['content'] }}"
+    "{% else %}{% for part in m['content'] %}{% if part['type'] == 'image' %}"
+    "<|vision_start|><|image_pad|><|vision_end|>{% elif 'text' in part %}{{ part['text'] }}"
+    "{% endif %}{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+# Qwen2-VL's added tokens after <|im_end|> (151645): object/box/quad references and the
+# vision markers; the image and video pads are what a prompt's <|image_pad|> becomes.
+_QWEN2_VL_TOKENS = (
+    (151646, "<|object_ref_start|>"), (151647, "<|object_ref_end|>"),
+    (151648, "<|box_start|>"), (151649, "<|box_end|>"),
+    (151650, "<|quad_start|>"), (151651, "<|quad_end|>"),
+    (151652, "<|vision_start|>"), (151653, "<|vision_end|>"),
+    (151654, "<|vision_pad|>"), (151655, "<|image_pad|>"), (151656, "<|video_pad|>"),
 )
 
 PRESETS: dict[str, Preset] = {
@@ -289,6 +365,48 @@ PRESETS: dict[str, Preset] = {
             add_bos_token=True,
             attn_bias=True,
             notes=_NOT_REAL_TOKENS,
+        ),
+        # Text model: the Qwen2-VL-2B config as mirrored in mllm's configuration_qwen2vl.hpp
+        # (UbiquitousLearning/mllm, "Qwen2-VL-2B" defaults): hidden 1536, inter 8960, 28 layers,
+        # 12 heads, 2 kv heads, rms 1e-6, rope_theta 1e6, mrope_section [16, 24, 24], tied,
+        # vocab 151936, eos 151645, <|endoftext|> 151643; max_position_embeddings 32768 as in
+        # the Qwen2-VL configs (the mllm file's 32786 is a typo). Token ids 151652-151656
+        # (vision_start/end, vision/image/video pad) as in the published configs.
+        # Vision tower (the same in 2B, 7B and 72B): the transformers module print of
+        # zhenhua32/Qwen2-VL READ.md and docs.cognisoc.com/unillm (Qwen2-VL): Conv3d(3, 1280,
+        # kernel (2, 14, 14), no bias), 32 blocks of LayerNorm(1280) + qkv 1280->3840 +
+        # proj 1280->1280 + fc1 1280->5120 (quick_gelu) + fc2 5120->1280, all with biases;
+        # merger ln_q LayerNorm(1280), mlp 5120->5120 (GELU) -> text hidden size (1536 here);
+        # spatial_merge 2, patch 14, 16 heads. Chat template: the model page's tokenizer_config
+        # (ai-nexus-293.pages.dev/model/qwen/qwen2-vl-2b-instruct). 2.21 B parameters in all.
+        Preset(
+            name="Qwen2-VL-2B-Instruct",
+            hf_repo="Qwen/Qwen2-VL-2B-Instruct",
+            arch="qwen2vl",
+            n_layer=28,
+            n_embd=1536,
+            n_head=12,
+            n_head_kv=2,
+            n_ff=8960,
+            n_vocab=151936,
+            tied_embeddings=True,
+            rope_theta=1_000_000.0,
+            rms_eps=1e-6,
+            context_length=32768,
+            vocab_gguf="qwen2",
+            chat_template=None,
+            bos_token_id=151643,
+            eos_token_id=151645,
+            add_bos_token=False,
+            attn_bias=True,
+            rope_sections=(16, 24, 24, 0),
+            special_tokens=_QWEN2_VL_TOKENS,
+            chat_template_text=_QWEN2_VL_CHAT,
+            vision=VisionTower(
+                n_layer=32, n_embd=1280, n_head=16, n_ff=5120, patch_size=14,
+                spatial_merge=2, ff_length_meta=1536,
+            ),
+            notes=("text model and vision tower in two files: the GGUF and its mmproj (F16)",),
         ),
     )
 }

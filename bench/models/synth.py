@@ -30,7 +30,9 @@ from bench.models.presets import Preset, get_preset, normalize_quant
 WEIGHT_SCALE = 0.02
 """Standard deviation of the random weight matrices (typical initializer range)."""
 
-# token_type value llama.cpp's converter gives padding entries (gguf.TokenType.UNUSED)
+# token_type values of llama.cpp's converter (gguf.TokenType): added special tokens are
+# CONTROL, padding entries UNUSED
+_TOKEN_TYPE_CONTROL = 3
 _TOKEN_TYPE_UNUSED = 5
 
 
@@ -49,6 +51,8 @@ class SynthResult:
     file_bytes: int
     seconds: float
     reused: bool
+    mmproj: Path | None = None
+    """The vision projector file of a vision-language preset (``bench.models.synth_vlm``)."""
 
 
 def tensor_layout(p: Preset) -> list[TensorSpec]:
@@ -122,6 +126,8 @@ def _model_metadata(writer: Any, p: Preset, seed: int) -> None:
     if a == "llama":  # LlamaModel.set_gguf_parameters adds these two
         writer.add_uint32(f"{a}.vocab_size", p.n_vocab)
         writer.add_uint32(f"{a}.rope.dimension_count", p.n_embd_head)
+    if p.rope_sections is not None:  # M-RoPE (Qwen2-VL): an INT32 array of 4
+        writer.add_array(f"{a}.rope.dimension_sections", list(p.rope_sections))
     writer.add_uint32("general.file_type", 1)  # MOSTLY_F16 until quantized
 
 
@@ -142,6 +148,9 @@ def tokenizer_metadata(vocab_path: Path, p: Preset, template: str | None) -> dic
     for i in range(len(tokens), p.n_vocab):
         tokens.append(f"[PAD{i}]")
         types.append(_TOKEN_TYPE_UNUSED)
+    for token_id, text in p.special_tokens:
+        tokens[token_id] = text
+        types[token_id] = _TOKEN_TYPE_CONTROL
     kv["tokenizer.ggml.tokens"] = tokens
     kv["tokenizer.ggml.token_type"] = types
     kv["tokenizer.ggml.bos_token_id"] = p.bos_token_id
@@ -173,18 +182,25 @@ def _add_tokenizer(writer: Any, kv: dict[str, Any]) -> None:
 def write_f16(p: Preset, path: Path, seed: int, tokenizer: dict[str, Any] | None) -> None:
     """Write the F16 GGUF (norms and biases F32, as the converter does), streaming one tensor
     at a time so memory stays at about one tensor's size."""
-    import numpy as np
     from gguf import GGUFWriter
 
-    layout = tensor_layout(p)
     writer = GGUFWriter(path, p.arch)
     _model_metadata(writer, p, seed)
     if tokenizer:
         _add_tokenizer(writer, tokenizer)
+    write_tensors(writer, path, tensor_layout(p), seed, llama3_rope_factors(p))
+
+
+def write_tensors(writer: Any, path: Path, layout: list[TensorSpec], seed: int,
+                  rope: list[float] | None = None) -> None:
+    """Add ``layout``'s tensor infos to ``writer`` (metadata already added), write the header,
+    then each tensor: matrices F16 and biases F32 uniform with std WEIGHT_SCALE, norms ones,
+    "rope" the given factors. One tensor in memory at a time; closes the writer."""
+    import numpy as np
+
     for spec in layout:
-        dtype = np.float16 if spec.kind == "matrix" else np.float32
-        nbytes = math.prod(spec.shape) * np.dtype(dtype).itemsize
-        writer.add_tensor_info(spec.name, spec.shape, np.dtype(dtype), nbytes)
+        dtype = np.dtype(np.float16 if spec.kind == "matrix" else np.float32)
+        writer.add_tensor_info(spec.name, spec.shape, dtype, math.prod(spec.shape) * dtype.itemsize)
     rng = np.random.default_rng(seed)
     half_width = np.float32(WEIGHT_SCALE * math.sqrt(3.0))  # uniform with std WEIGHT_SCALE
     try:
@@ -195,7 +211,7 @@ def write_f16(p: Preset, path: Path, seed: int, tokenizer: dict[str, Any] | None
             if spec.kind == "norm":
                 data = np.ones(spec.shape, dtype=np.float32)
             elif spec.kind == "rope":
-                data = np.asarray(llama3_rope_factors(p), dtype=np.float32)
+                data = np.asarray(rope or [], dtype=np.float32)
             else:
                 data = rng.random(spec.shape, dtype=np.float32)
                 data -= np.float32(0.5)
@@ -272,20 +288,35 @@ def synthesize(
     seed: int = 0,
     force: bool = False,
 ) -> SynthResult:
-    """Make (or reuse) the synthetic GGUF of preset ``name`` at ``quant``.
+    """Make (or reuse) the synthetic GGUF of preset ``name`` at ``quant`` (and, for a
+    vision-language preset, its F16 mmproj beside it: ``bench.models.synth_vlm``).
 
-    The file appears atomically: an interrupted run leaves no partial file at ``out``.
+    Files appear atomically: an interrupted run leaves no partial file at ``out``.
     """
-    from bench.models import vocab
+    return synthesize_preset(get_preset(name), quant, out=out, seed=seed, force=force)
 
-    p = get_preset(name)
+
+def synthesize_preset(
+    p: Preset,
+    quant: str = "Q4_K_M",
+    out: Path | None = None,
+    seed: int = 0,
+    force: bool = False,
+) -> SynthResult:
+    """``synthesize`` for a Preset object (tests use reduced shapes of real presets)."""
     q = normalize_quant(quant)
     path = (out or default_path(p, q)).expanduser()
+    mmproj: Path | None = None
+    mm_seconds = 0.0
+    if p.vision is not None:
+        from bench.models.synth_vlm import ensure_mmproj
+
+        mm = ensure_mmproj(p, path.parent, seed=seed, force=force)
+        mmproj, mm_seconds = mm.path, mm.seconds
     if path.is_file() and not force:
-        return SynthResult(path, path.stat().st_size, 0.0, reused=True)
+        return SynthResult(path, path.stat().st_size, mm_seconds, reused=True, mmproj=mmproj)
     t0 = time.perf_counter()
-    template = vocab.chat_template(p.chat_template) if p.chat_template else None
-    tok = tokenizer_metadata(vocab.vocab_gguf(p.vocab_gguf), p, template)
+    tok = _tokenizer_for(p)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as final_tmp:
         if q == "F16":
@@ -294,7 +325,17 @@ def synthesize(
             with _scratch_beside(path, ".f16") as f16_tmp:  # deleted whatever happens
                 write_f16(p, f16_tmp, seed, tok)
                 quantize(f16_tmp, final_tmp, q)
-    return SynthResult(path, path.stat().st_size, time.perf_counter() - t0, reused=False)
+    seconds = time.perf_counter() - t0 + mm_seconds
+    return SynthResult(path, path.stat().st_size, seconds, reused=False, mmproj=mmproj)
+
+
+def _tokenizer_for(p: Preset) -> dict[str, Any]:
+    from bench.models import vocab
+
+    template = p.chat_template_text
+    if template is None and p.chat_template:
+        template = vocab.chat_template(p.chat_template)
+    return tokenizer_metadata(vocab.vocab_gguf(p.vocab_gguf), p, template)
 
 
 def check_generates(path: Path, n_tokens: int = 4, threads: int | None = None) -> list[int]:

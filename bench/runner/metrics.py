@@ -77,4 +77,12 @@ def case_summary(reps: list[RepRecord], internal_source: str | None) -> dict[str
     if internal_source:
         for key in ("internal_prompt_tps", "internal_gen_tps"):
             out[key] = summarize(_values(reps, key), UNITS[key], internal_source)
+    for key in ("image_encode_ms", "image_preprocess_ms"):  # vision-language backends
+        values = [_number((r.get("internal") or {}).get(key)) for r in reps]
+        if any(v is not None for v in values):
+            out[key] = summarize(values, UNITS[key], HARNESS)
     return out
+
+
+def _number(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None

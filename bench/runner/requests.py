@@ -23,6 +23,15 @@ def prompts_of(w: WorkloadConfig, base_dir: Path) -> tuple[str, ...]:
     return _prompt_set(w.prompts, str(base_dir))
 
 
+def images_of(w: WorkloadConfig, base_dir: Path) -> tuple[str, ...]:
+    """The workload's image files (generated ones made on first use)."""
+    if not w.images:
+        return ()
+    from bench.workloads.images import resolve_image
+
+    return tuple(resolve_image(spec, base_dir) for spec in w.images)
+
+
 def make_request(w: WorkloadConfig, call: int, index: int, base_dir: Path) -> GenerationRequest:
     """``call`` counts every generation of the case (warm-ups first) and varies the prompt,
     so servers that cache a prompt prefix get a fresh one; ``index`` is the repetition (or
@@ -31,7 +40,8 @@ def make_request(w: WorkloadConfig, call: int, index: int, base_dir: Path) -> Ge
     sampling = Sampling(temperature=s.temperature, seed=s.seed, top_k=s.top_k, top_p=s.top_p)
     if w.kind == "throughput":
         return GenerationRequest(kind="throughput", max_tokens=w.gen_tokens,
-                                 prompt_tokens=w.prompt_tokens, sampling=sampling, variant=call)
+                                 prompt_tokens=w.prompt_tokens, sampling=sampling, variant=call,
+                                 images=images_of(w, base_dir))
     prompts = prompts_of(w, base_dir)
     if w.kind == "completion":
         return GenerationRequest(kind="completion", max_tokens=w.gen_tokens,
@@ -42,4 +52,4 @@ def make_request(w: WorkloadConfig, call: int, index: int, base_dir: Path) -> Ge
         messages.append(Message("system", w.system))
     messages.append(Message("user", prompts[index % len(prompts)]))
     return GenerationRequest(kind="chat", max_tokens=w.gen_tokens, messages=tuple(messages),
-                             sampling=sampling, variant=call)
+                             sampling=sampling, variant=call, images=images_of(w, base_dir))

@@ -63,7 +63,7 @@ def preflight(cfg: ResolvedConfig, cases: list[Case]) -> None:
                                 f"{case.backend.name!r}: {exc}") from None
 
 
-_FILE_FIELDS = ("gguf", "hef", "path", "model_path")
+_FILE_FIELDS = ("gguf", "mmproj", "hef", "path", "model_path")
 
 
 def model_files(cfg: ResolvedConfig, cases: list[Case]) -> list[dict[str, Any]]:

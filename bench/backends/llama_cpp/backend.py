@@ -35,6 +35,7 @@ from bench.backends.base import (
     Capabilities,
     GenerationRequest,
     GenerationStats,
+    Message,
     ModelInfo,
     ModelRef,
     Options,
@@ -92,6 +93,7 @@ class LlamaCppBackend(Backend):
         internal_timings=True,
         host_cpu=True,
     )
+    runs_on = "cpu"
 
     def __init__(self, options: Options | None = None, *, clock: Clock | None = None) -> None:
         opts = options if options is not None else LlamaCppOptions()
@@ -321,6 +323,15 @@ class LlamaCppBackend(Backend):
         return tokens.throughput_prompt(ids, request.prompt_tokens, request.variant, self._bos)
 
     def _chat_ids(self, request: GenerationRequest) -> list[int]:
+        text = self._chat_text(request.messages)
+        vocab = self._vocab
+        ids = tokens.tokenize(vocab, text, parse_special=True)
+        if self._bos is not None and (not ids or ids[0] != self._bos):
+            ids.insert(0, self._bos)
+        return ids
+
+    def _chat_text(self, messages: tuple[Message, ...]) -> str:
+        """The prompt text of ``messages`` through the model's chat template."""
         if self._template is None:
             raise BackendError(
                 f"{self._path} has no chat template (tokenizer.chat_template): set chat_template "
@@ -330,18 +341,13 @@ class LlamaCppBackend(Backend):
         kind, template = self._template
         vocab = self._vocab
         if kind == "builtin":
-            text = tokens.apply_builtin(template, request.messages)
-        else:
-            text = tokens.render_chat(
-                template,
-                request.messages,
-                bos_token=self._special_text(llama_cpp.llama_vocab_bos(vocab)),
-                eos_token=self._special_text(llama_cpp.llama_vocab_eos(vocab)),
-            )
-        ids = tokens.tokenize(vocab, text, parse_special=True)
-        if self._bos is not None and (not ids or ids[0] != self._bos):
-            ids.insert(0, self._bos)
-        return ids
+            return tokens.apply_builtin(template, messages)
+        return tokens.render_chat(
+            template,
+            messages,
+            bos_token=self._special_text(llama_cpp.llama_vocab_bos(vocab)),
+            eos_token=self._special_text(llama_cpp.llama_vocab_eos(vocab)),
+        )
 
     def _completion_ids(self, request: GenerationRequest) -> list[int]:
         """The raw prompt, no template, special tokens not parsed; BOS first if the model

@@ -53,6 +53,13 @@ def install() -> None:
     _installed.append(callback)
 
 
+def callback() -> Any:
+    """The installed ctypes log callback (installing it first), for other libraries of
+    llama.cpp that take the same ``ggml_log_callback`` (libmtmd: ``mtmd_log_set``)."""
+    install()
+    return _installed[0]
+
+
 def clear() -> None:
     """Forget the kept lines (call before an operation whose log you want to read)."""
     with _lock:

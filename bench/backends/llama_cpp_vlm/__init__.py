@@ -1,0 +1,1 @@
+"""Vision-language models on the CPU: llama.cpp's libmtmd through llama-cpp-python."""
