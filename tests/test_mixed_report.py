@@ -13,7 +13,8 @@ def result(placement: str, **over: object) -> dict:
                    "mixed": {"fps": {"value": 20.0}, "latency_p99": {"value": 51.0}}},
         "llm": {"alone": {"gen_tps_median": 8.0}, "mixed": {"gen_tps_median": 6.0}},
         "interference": {"vision_fps": {"value": 0.668}, "llm_gen_tps": {"value": 0.75}},
-        "power": {"mixed": [{"value": 7.25, "source": "shelly", "simulated": False}]},
+        "power": {"mixed": [{"value": 7.25, "unit": "W", "n": 73, "source": "shelly",
+                             "simulated": False}]},
         "failures": [],
     }
     base.update(over)
@@ -25,7 +26,7 @@ def test_a_full_row() -> None:
     row = table.splitlines()[2]
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells == ["vision-npu+llm-cpu", "npu", "cpu", "29.9", "20.0", "0.67", "35.2 / 51.0",
-                     "8.0", "6.0", "0.75", "7.2 (shelly)", "none"]
+                     "8.0", "6.0", "0.75", "7.2 W, n=73 (shelly)", "none"]
     assert "simulated" not in table
 
 

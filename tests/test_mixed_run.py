@@ -65,6 +65,43 @@ def test_three_phases_give_figures_and_interference() -> None:
     assert set(out["phases"]) == {"vision_alone", "llm_alone", "mixed"}
 
 
+def test_the_llm_side_is_told_while_vision_shares_its_device() -> None:
+    calls: list[object] = []
+    seen: list[bool] = []
+
+    def tell(active: object) -> None:
+        calls.append(active)
+
+    def llm() -> LLMSideResult:
+        active = calls[-1] if calls else None
+        seen.append(callable(active) and active())  # type: ignore[operator]
+        return sleepy_llm(0.3)
+
+    run_mixed(vision(), llm, clock=CLOCK, placement="npu+npu", llm_device="npu",
+              vision_alone_s=0.3, settle_s=0.1, llm_co_tenant=tell)
+    # phase (b) alone: not told; phase (c): told, the vision process running; then None
+    assert seen == [False, True]
+    assert len(calls) == 2 and callable(calls[0]) and calls[1] is None
+    assert calls[0]() is False  # type: ignore[operator]  # the vision process has stopped
+    calls.clear()
+    seen.clear()
+    run_mixed(vision(), llm, clock=CLOCK, placement="npu+cpu", llm_device="cpu",
+              vision_alone_s=0.3, settle_s=0.1, llm_co_tenant=tell)
+    assert seen == [False, False] and calls == []  # another device: never told
+
+
+def test_an_undeclared_llm_device_is_unknown_not_guessed() -> None:
+    out = run_mixed(vision(), sleepy_llm, clock=CLOCK, placement="npu+server",
+                    llm_device="unknown", vision_alone_s=0.3, settle_s=0.1)
+    assert out["llm_device"] == "unknown" and out["same_device"] is None
+    # the simulated detector is not slowed on a guess
+    assert out["vision"]["mixed"]["latency_median"]["value"] == pytest.approx(
+        out["vision"]["alone"]["latency_median"]["value"], rel=0.5)
+    row = render_mixed_table([out]).splitlines()[2]
+    assert [c.strip() for c in row.strip("|").split("|")][2] == "unknown"
+    assert "LLM unknown: the backend did not declare where it runs" in render_mixed_table([out])
+
+
 def test_vision_segfault_during_the_llm_is_recorded_and_llm_figures_kept() -> None:
     out = run_mixed(vision(MockFault(kind="segfault", after_frames=10)), sleepy_llm,
                     clock=CLOCK, placement="npu+npu", llm_device="npu", vision_alone_s=0.3,

@@ -17,13 +17,17 @@ runner picks up from ``StopIteration.value``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from bench.clock import Clock, RealClock
+
+RunsOn = Literal["cpu", "npu", "unknown"]
+"""Where a backend's generation runs: a CPU ("cpu"), the Hailo-10H NPU ("npu"), or
+"unknown" (a server nobody said anything about). Declared, never guessed from names."""
 
 
 class Options(BaseModel):
@@ -170,6 +174,11 @@ class Backend(ABC):
 
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    runs_on: RunsOn = "unknown"
+    """Where generation runs (RunsOn), declared: a class attribute where it is fixed
+    (llama_cpp: "cpu", hailo: "npu"), set in ``__init__`` where the options decide (the mock's
+    profile, a server's ``runs_on`` option). Mixed mode uses it to know whether the LLM shares
+    the vision side's device."""
 
     def __init__(self, options: Options, *, clock: Clock | None = None) -> None:
         self.options = options
@@ -185,6 +194,12 @@ class Backend(ABC):
 
     def reset(self) -> None:  # noqa: B027 - optional hook
         """Clear the model's context (KV cache) between repetitions."""
+
+    def set_co_tenant(self, active: Callable[[], bool] | None) -> None:  # noqa: B027
+        """Mixed mode: a vision load shares this backend's device (``runs_on``) and
+        ``active()`` says whether it is running at this moment; None: nothing shares it.
+        Only a simulated backend uses it (to slow down by its profile's contention factor);
+        on hardware the contention is real, so real backends ignore it."""
 
     @abstractmethod
     def close(self) -> None:

@@ -1,10 +1,13 @@
 """``mock``: follows the mock backend's simulated load (always labelled simulated).
 
 It reads ``bench.backends.mock.device.total_power(t)``, the summed power of the loaded
-simulated devices at clock time t. On a ``VirtualClock`` no thread samples: on exit of
-``track()`` the samples are built at ``rate_hz`` over [t_start, t_end] (the device's
-timeline is known after the fact). Small Gaussian noise (``noise_w``, seeded) is added so
-the analysis sees realistic, reproducible readings. No device loaded: a gap.
+simulated devices at clock time t. No thread samples, on either clock: on exit of
+``track()`` the samples are built at ``rate_hz`` over [t_start, t_end], because a simulated
+device's timeline is complete only after the fact (the mock backend records a generation's
+busy segment when it ends, the vision side's frames come back from another process; a live
+reading during a generation would see the device idle). Small Gaussian noise (``noise_w``,
+seeded) is added so the analysis sees realistic, reproducible readings. No device loaded
+when the samples are built: a gap.
 """
 
 from __future__ import annotations
@@ -64,10 +67,6 @@ class MockMeter(PowerMeter):
 
     @contextmanager
     def track(self) -> Iterator[Recording]:
-        if not self.clock.virtual:
-            with super().track() as rec:
-                yield rec
-            return
         meta = {"kind": self.kind, **self.describe()}
         rec = Recording(self.label, self.covers, self.options.rate_hz, True, meta=meta)
         rec.t_start = self.clock.now()

@@ -4,7 +4,8 @@ For each placement (a detector, and the backend that is the LLM side), each mode
 an artifact for that backend and each LLM workload of the section: load the model, warm up,
 then bench.vision.mixed.run_mixed measures vision alone, the LLM alone, and both together.
 The LLM side is timed by the runner's own code (bench.runner.runner / metrics), so its
-figures are defined exactly like those of ordinary cases.
+figures are defined exactly like those of ordinary cases. Where the LLM runs is what the
+backend declares (``Backend.runs_on``), never read from its description.
 """
 
 from __future__ import annotations
@@ -89,11 +90,11 @@ def run_mixed_case(runner: Any, mc: MixedCase, backend: Backend) -> dict[str, An
     for w in range(runner.cfg.run.warmup):
         runner._generate(backend, mc.case, w, w, "warmup")
     meters = runner.metering.meters if runner.metering is not None else []
-    device = str(backend.describe().get("device", "")).lower()
-    llm_device = "npu" if ("hailo" in device or "npu" in device) else "cpu"
     return run_mixed(
         opts.vision_for(mc.placement),
         llm_case(runner, backend, mc.case, runner.cfg.run.warmup),
-        clock=runner.clock, placement=mc.placement.name, llm_device=llm_device,
+        clock=runner.clock, placement=mc.placement.name,
+        llm_device=backend.runs_on,  # declared by the backend, "unknown" if it cannot know
         vision_alone_s=opts.vision_alone_s, settle_s=opts.settle_s, meters=meters,
+        llm_co_tenant=backend.set_co_tenant,
     )

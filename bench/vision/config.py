@@ -165,17 +165,26 @@ class MockDetectorOptions(Options):
 
 
 MOCK_PROFILES: dict[str, dict[str, object]] = {
-    # The Jan 2026 review: YOLO at about 30 fps on the 10H, about 10x the Pi CPU. Power: the
-    # 10H datasheet's ~2.5 W. shared_slowdown is an ASSUMPTION (no published figure).
+    # The Jan 2026 review: YOLO at about 30 fps on the 10H, about 10x the Pi CPU. power_w is
+    # what the detector adds, while a frame is in the detector, to the simulated devices' power
+    # (the mock meter sums them; on a mock LLM's device the sum is capped at that profile's busy
+    # watts, bench.backends.mock.device). shared_slowdown multiplies the latency while an LLM
+    # runs on the same device (bench.vision.mixed); the LLM's own factor is in its profile.
     "yolov8s-npu": {
         "latency_ms": 33.3, "jitter_ms": 2.0, "power_w": 2.5, "device": "npu",
         "shared_slowdown": 1.5,
-        "source": "simulated: review Jan 2026 (~30 fps on the 10H); contention assumed",
+        "source": "simulated: review Jan 2026 (~30 fps on the 10H); power: the 10H "
+                  "datasheet's ~2.5 W",
+        "assumption": "ASSUMPTION, no published figure: sharing the 10H with an LLM "
+                      "(VDevice group SHARED, ROUND_ROBIN) makes each frame 1.5x slower",
     },
     "yolov8s-cpu": {
-        "latency_ms": 333.0, "jitter_ms": 20.0, "power_w": None, "device": "cpu",
+        "latency_ms": 333.0, "jitter_ms": 20.0, "power_w": 2.5, "device": "cpu",
         "shared_slowdown": 2.0,
-        "source": "simulated: review Jan 2026 (CPU ~10x slower than the 10H); contention assumed",
+        "source": "simulated: review Jan 2026 (CPU ~10x slower than the 10H)",
+        "assumption": "ASSUMPTION, no published figure: sharing the four cores with "
+                      "llama.cpp makes each frame 2x slower; power_w 2.5 W, about a third of "
+                      "the 7.5 W a full 4-core load adds over idle in the pi5-cpu profile",
     },
 }
 

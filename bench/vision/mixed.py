@@ -11,6 +11,14 @@ It returns a dict of figures (each with unit and n), the interference ratios (mi
 power per phase when meters are given, and the failures of either side with their time. A
 failure of one side never loses the other side's figures, and run_mixed returns normally;
 only a ``UserError`` (a bad path in the config) propagates.
+
+Simulated contention: when both sides run on the same device (the detector's ``device`` and
+the backend's declared ``runs_on``), during (c) the vision process is told an LLM is busy
+there (a multiprocessing Event the simulated detector reads before each frame) and the LLM
+side is told a vision load shares its device (``llm_co_tenant``, given a predicate that is
+true while the vision process runs; the mock backend reads it before each token). Each
+simulated side then slows down by the factor its profile states as an assumption; real
+detectors and real backends ignore both signals, their contention is real.
 """
 
 from __future__ import annotations
@@ -63,23 +71,41 @@ def _power(recordings: list[Recording], t0: float, t1: float) -> list[dict[str, 
 
 
 @contextlib.contextmanager
-def _simulated_vision_power(vision: VisionOptions, clock: Clock) -> Iterator[None]:
-    """A mock detector with a power figure appears to the mock meter as a busy device."""
+def _simulated_vision_power(vision: VisionOptions) -> Iterator[Callable[[VisionRun], None]]:
+    """A mock detector's power, for the mock meter: a simulated device busy at the profile's
+    ``power_w`` during each frame's detector call, idle (0 W) between frames. The detector runs
+    in the vision process, so the parent draws the busy segments from the frame records the
+    worker sent back (both processes read CLOCK_MONOTONIC): call the yielded function with the
+    phase's VisionRun before the meters stop (the mock meter builds its samples on exit).
+    Frames after a crash never come back: a dead detector draws nothing. On the mock LLM's
+    device the two draw from one budget, capped at the LLM profile's busy watts."""
     detector = vision.detector
     watts = detector.resolved().get("power_w") if isinstance(detector, MockDetectorOptions) \
         else None
     if watts is None:
-        yield
+        yield lambda run: None
         return
     from bench.backends.mock import device as simdev
 
-    dev = simdev.SimulatedDevice(f"vision-mock-{vision.device}", idle_w=0.0)
-    dev.busy(clock.now(), clock.now() + 1e6, float(watts))  # type: ignore[arg-type]
+    # kind: on the LLM's device, the two share one power budget (bench.backends.mock.device)
+    dev = simdev.SimulatedDevice(f"vision-mock-{vision.device}", idle_w=0.0, kind=vision.device)
+
+    def add_frames(run: VisionRun) -> None:
+        for r in run.records:
+            dev.busy(r.t_start, r.t_end, float(watts))  # type: ignore[arg-type]
+
     simdev.register(dev)
     try:
-        yield
+        yield add_frames
     finally:
         simdev.unregister(dev)
+
+
+def same_device(vision_device: str, llm_device: str | None) -> bool | None:
+    """Whether the two sides share one device; None when the LLM's device is not declared."""
+    if llm_device not in ("cpu", "npu"):
+        return None
+    return llm_device == vision_device
 
 
 def _vision_side(run: VisionRun, t0: float, t1: float) -> dict[str, Any]:
@@ -109,10 +135,14 @@ def run_mixed(
     settle_s: float = 1.0,
     meters: Sequence[PowerMeter] = (),
     llm_alone: LLMSideResult | None = None,
+    llm_co_tenant: Callable[[Callable[[], bool] | None], None] | None = None,
 ) -> dict[str, Any]:
-    """One placement through phases (a), (b), (c). ``llm_device`` ("npu"/"cpu") tells a
-    simulated detector when it shares its device; ``llm_alone`` skips phase (b) when the
-    LLM-alone figures were measured already."""
+    """One placement through phases (a), (b), (c). ``llm_device`` ("npu", "cpu", or
+    "unknown"/None: not declared) is where the LLM runs, compared with the detector's device
+    to simulate contention; ``llm_co_tenant`` (the backend's ``set_co_tenant``) is told when a
+    vision load shares the LLM's device in (c), and None after; ``llm_alone`` skips phase (b)
+    when the LLM-alone figures were measured already."""
+    shared = same_device(vision.device, llm_device)
     failures: list[dict[str, Any]] = []
     phases: dict[str, list[float]] = {}
     power: dict[str, list[dict[str, Any]]] = {}
@@ -123,7 +153,7 @@ def run_mixed(
                          "kind": kind, "message": msg})
 
     # (a) vision alone
-    with _simulated_vision_power(vision, clock), _metered(meters) as recs:
+    with _simulated_vision_power(vision) as add_frames, _metered(meters) as recs:
         ta = clock.now()
         worker = VisionWorker(vision, clock=clock)
         with worker:
@@ -134,6 +164,7 @@ def run_mixed(
                 clock.sleep(min(0.1, vision_alone_s - (clock.now() - a0)))
             a1 = clock.now()
             run_a = worker.stop()
+        add_frames(run_a)
     phases["vision_alone"] = [a0, a1]
     power["vision_alone"] = _power(recs, a0, a1)
     if run_a.failure:
@@ -152,16 +183,24 @@ def run_mixed(
         note("llm", "llm_alone", llm_b.error_t, llm_b.t_start or 0.0, "error", llm_b.error or "")
 
     # (c) both
-    with _simulated_vision_power(vision, clock), _metered(meters) as recs:
+    with _simulated_vision_power(vision) as add_frames, _metered(meters) as recs:
         tc = clock.now()
         worker = VisionWorker(vision, clock=clock)
         with worker:
             worker.start()
             clock.sleep(settle_s)
-            worker.set_llm_busy(llm_device is not None and llm_device == vision.device)
-            llm_c = _call_llm(llm_case, clock)
-            worker.set_llm_busy(False)
+            if shared:
+                worker.set_llm_busy(True)
+                if llm_co_tenant is not None:
+                    llm_co_tenant(lambda: worker.alive)
+            try:
+                llm_c = _call_llm(llm_case, clock)
+            finally:
+                worker.set_llm_busy(False)
+                if shared and llm_co_tenant is not None:
+                    llm_co_tenant(None)
             run_c = worker.stop()
+        add_frames(run_c)
     c0, c1 = llm_c.t_start or tc, llm_c.t_end or clock.now()
     phases["mixed"] = [c0, c1]
     power["mixed"] = _power(recs, c0, c1)
@@ -176,7 +215,8 @@ def run_mixed(
     return {
         "placement": placement,
         "vision_device": vision.device,
-        "llm_device": llm_device,
+        "llm_device": llm_device or "unknown",
+        "same_device": shared,
         "simulated": {"vision": vision.simulated, "llm": llm_b.simulated or llm_c.simulated},
         "vision": {"alone": vision_a, "mixed": vision_c},
         "llm": {"alone": llm_b.to_dict(), "mixed": llm_c.to_dict()},

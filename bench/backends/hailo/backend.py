@@ -86,6 +86,7 @@ class HailoBackend(Backend):
         vision=False,
         internal_timings=False,  # HailoRT reports no timings
     )
+    runs_on = "npu"
 
     def __init__(self, options: HailoOptions, *, clock: Clock | None = None) -> None:
         super().__init__(options, clock=clock)

@@ -54,6 +54,7 @@ class HailoVLMBackend(Backend):
         streams_tokens=True, exact_prompt_tokens=False, exact_gen_tokens=False, chat=True,
         vision=True,
     )
+    runs_on = "npu"
     options: HailoVLMOptions
 
     def __init__(self, options: HailoVLMOptions, **kw: Any) -> None:

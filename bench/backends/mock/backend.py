@@ -5,6 +5,11 @@ Timing model per generation (all on the run's clock; real time or virtual):
   then one token every 1 / gen_tps seconds, each interval scaled by (1 + jitter * N(0, 1)),
   clipped to [0.5, 1.5] x, from a random stream seeded by (seed, model, call number).
 With jitter 0 the figures are exact: tests compute them by hand.
+
+Contention (mixed mode): while the runner says a vision load shares this device
+(``set_co_tenant``) and that load is running, every interval is multiplied by the profile's
+``contention.slowdown``, an assumption stated in the profile. Checked per token, so a vision
+side that stops (or crashes) mid-generation stops slowing the tokens after it.
 Everything this backend produces is marked simulated.
 """
 
@@ -12,7 +17,7 @@ from __future__ import annotations
 
 import random
 import zlib
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any, ClassVar
 
 from bench.backends.base import (
@@ -46,6 +51,8 @@ class MockBackend(Backend):
         super().__init__(options, **kw)
         self.opts = options
         self.profile: Profile = load_profile(options.profile)
+        self.runs_on = self.profile.runs_on
+        self._co_tenant: Callable[[], bool] | None = None
         self.jitter = self.profile.jitter if options.jitter is None else options.jitter
         self.figures: ModelFigures | None = None
         self.model_name = ""
@@ -66,7 +73,9 @@ class MockBackend(Backend):
         self.model_name = model.name
         self.figures = self.profile.figures(art.profile_model or model.name)
         self.calls = 0
-        self.device = simdevice.SimulatedDevice(self.profile.name, self.profile.idle_w)
+        self.device = simdevice.SimulatedDevice(
+            self.profile.name, self.profile.idle_w, cap_w=self.profile.busy_w,
+            kind=None if self.runs_on == "unknown" else self.runs_on)
         simdevice.register(self.device)
         t0 = self.clock.now()
         self.clock.sleep(self.figures.load_s)
@@ -86,9 +95,19 @@ class MockBackend(Backend):
         return random.Random(zlib.crc32(key))
 
     def _interval(self, rng: random.Random, base: float) -> float:
-        if self.jitter == 0:
-            return base
-        return base * min(1.5, max(0.5, 1.0 + self.jitter * rng.gauss(0.0, 1.0)))
+        if self.jitter != 0:
+            base *= min(1.5, max(0.5, 1.0 + self.jitter * rng.gauss(0.0, 1.0)))
+        return base * self._slowdown()
+
+    def set_co_tenant(self, active: Callable[[], bool] | None) -> None:
+        self._co_tenant = active
+
+    def _slowdown(self) -> float:
+        """The profile's contention factor while a co-tenant vision load runs, else 1."""
+        c = self.profile.contention
+        if c is None or self._co_tenant is None or not self._co_tenant():
+            return 1.0
+        return c.slowdown
 
     def generate(self, request: GenerationRequest) -> Generator[Token, None, GenerationStats]:
         if self.figures is None or self.device is None:
@@ -147,6 +166,10 @@ class MockBackend(Backend):
             self.device = None
 
     def describe(self) -> dict[str, Any]:
+        c = self.profile.contention
         return {"device": self.profile.device, "profile": self.profile.name,
                 "profile_source": self.profile.source, "jitter": self.jitter,
-                "simulated": True, "power_covers": self.profile.covers}
+                "simulated": True, "power_covers": self.profile.covers,
+                "contention": None if c is None else {
+                    "slowdown": c.slowdown, "assumption": c.assumption,
+                    "applies": "while a vision load runs on the same simulated device"}}

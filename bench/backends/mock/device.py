@@ -3,6 +3,11 @@
 A loaded mock backend registers its ``SimulatedDevice`` in ``ACTIVE``; while it works it
 records busy segments. The mock meter reads ``total_power(t)``, the sum over the active
 devices, at any clock time (so it works on the virtual clock too, after the fact).
+
+Devices of one ``kind`` ("npu", "cpu") are one piece of hardware shared by two loads (mixed
+mode: a mock detector beside a mock LLM): their sum is capped at the smallest ``cap_w`` among
+them (the LLM profile's busy figure). An ASSUMPTION: a device time-sliced between two loads
+draws no more than when one load keeps it busy. Devices of different kinds add up.
 Everything here is simulated and is labelled so by whoever reports it.
 """
 
@@ -19,6 +24,10 @@ class SimulatedDevice:
     idle_w: float
     segments: list[tuple[float, float, float]] = field(default_factory=list)
     """(t0, t1, watts) while busy; kept sorted by t0."""
+    kind: str | None = None
+    """The hardware simulated ("npu", "cpu"); None: shares nothing with other devices."""
+    cap_w: float | None = None
+    """Most the hardware draws when several devices of this kind are busy on it, watts."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def busy(self, t0: float, t1: float, watts: float) -> None:
@@ -58,4 +67,12 @@ def total_power(t: float) -> float | None:
         devices = list(ACTIVE)
     if not devices:
         return None
-    return sum(d.power_at(t) for d in devices)
+    groups: dict[object, list[SimulatedDevice]] = {}
+    for d in devices:
+        groups.setdefault(d.kind or id(d), []).append(d)
+    total = 0.0
+    for group in groups.values():
+        watts = sum(d.power_at(t) for d in group)
+        caps = [d.cap_w for d in group if d.cap_w is not None]
+        total += min(watts, *caps) if caps and len(group) > 1 else watts
+    return total

@@ -1,13 +1,19 @@
-"""Device profiles of the mock backend: YAML files of published figures."""
+"""Device profiles of the mock backend: YAML files of published figures (and stated assumptions).
+
+A profile is checked when it is loaded; a mistake is one line naming the file, the line and
+the field (``hailo10h.yaml:14: contention.slowdown: expected a number >= 1, got 0.5``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import Field, ValidationError
 
+from bench.backends.base import Options
 from bench.errors import ModelLoadError, UserError
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
@@ -23,6 +29,16 @@ class ModelFigures:
 
 
 @dataclass(frozen=True)
+class Contention:
+    """How the simulated device slows down while a vision load shares it (mixed mode)."""
+
+    slowdown: float
+    """Every simulated token interval (TTFT included) is multiplied by this."""
+    assumption: str
+    """Why this factor: an assumption, stated (no published figure backs it)."""
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     device: str
@@ -32,6 +48,8 @@ class Profile:
     busy_w: float
     covers: str
     models: dict[str, ModelFigures] = field(default_factory=dict)
+    runs_on: Literal["cpu", "npu", "unknown"] = "unknown"
+    contention: Contention | None = None
 
     def figures(self, model: str) -> ModelFigures:
         if model in self.models:
@@ -45,8 +63,56 @@ class Profile:
         )
 
 
+# ---- the file format (validated; unknown keys refused) -------------------------------------
+
+
+class _Power(Options):
+    idle_w: float = Field(ge=0)
+    busy_w: float = Field(ge=0)
+    covers: str
+
+
+class _Model(Options):
+    gen_tps: float = Field(gt=0)
+    ttft_s: float = Field(ge=0)
+    load_s: float = Field(ge=0)
+    prompt_tps: float | None = Field(default=None, gt=0)
+    """Absent: the profile's ``prompt_tps``; null: not modelled (prompt t/s is n/a)."""
+    uncertain: list[str] = Field(default_factory=list)
+
+
+class _Contention(Options):
+    slowdown: float = Field(ge=1.0)
+    assumption: str = Field(min_length=1)
+
+
+class _ProfileFile(Options):
+    name: str
+    device: str
+    """Free text recorded with results."""
+    runs_on: Literal["cpu", "npu", "unknown"] = "unknown"
+    """The device kind simulated: mixed mode compares it with the vision side's device."""
+    source: str
+    jitter: float = Field(default=0.0, ge=0, le=0.5)
+    power: _Power
+    prompt_tps: float | None = Field(default=None, gt=0)
+    contention: _Contention | None = None
+    """Absent: no contention is simulated (mixed tok/s equals alone)."""
+    models: dict[str, _Model] = Field(min_length=1)
+
+
 def available() -> list[str]:
     return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+
+
+def _error(path: Path, text: str, exc: ValidationError) -> UserError:
+    from bench.config.errors import describe, field_path
+    from bench.config.loader import _line_map, _line_of
+
+    loc, msg = describe(exc.errors()[0], _ProfileFile)
+    node = yaml.compose(text)
+    line = _line_of(_line_map(node), loc) if node is not None else 1
+    return UserError(f"{path}:{line}: {field_path(loc)}: {msg} (mock profile)")
 
 
 def load_profile(spec: str) -> Profile:
@@ -55,24 +121,27 @@ def load_profile(spec: str) -> Profile:
     if not path.is_file():
         raise UserError(f"mock profile {spec!r} not found: use one of {', '.join(available())} "
                         "or a path to a profile YAML")
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
     try:
-        power = data["power"]
-        default_pp = data.get("prompt_tps")
-        models = {
-            name: ModelFigures(
-                gen_tps=float(f["gen_tps"]),
-                ttft_s=float(f["ttft_s"]),
-                load_s=float(f["load_s"]),
-                prompt_tps=f.get("prompt_tps", default_pp),
-                uncertain=tuple(f.get("uncertain", ())),
-            )
-            for name, f in data["models"].items()
-        }
-        return Profile(
-            name=data["name"], device=data["device"], source=" ".join(data["source"].split()),
-            jitter=float(data.get("jitter", 0.0)), idle_w=float(power["idle_w"]),
-            busy_w=float(power["busy_w"]), covers=power["covers"], models=models,
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: invalid YAML in the mock profile: {exc}") from None
+    try:
+        p = _ProfileFile.model_validate(data)
+    except ValidationError as exc:
+        raise _error(path, text, exc) from None
+    models = {
+        name: ModelFigures(
+            gen_tps=f.gen_tps, ttft_s=f.ttft_s, load_s=f.load_s,
+            prompt_tps=f.prompt_tps if "prompt_tps" in f.model_fields_set else p.prompt_tps,
+            uncertain=tuple(f.uncertain),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UserError(f"{path}: not a valid mock profile ({exc!r})") from None
+        for name, f in p.models.items()
+    }
+    contention = (Contention(p.contention.slowdown, " ".join(p.contention.assumption.split()))
+                  if p.contention is not None else None)
+    return Profile(
+        name=p.name, device=p.device, source=" ".join(p.source.split()), jitter=p.jitter,
+        idle_w=p.power.idle_w, busy_w=p.power.busy_w, covers=p.power.covers, models=models,
+        runs_on=p.runs_on, contention=contention,
+    )

@@ -76,6 +76,9 @@ class OllamaBackend(Backend):
     def __init__(self, options: OllamaOptions, *, clock: Clock | None = None) -> None:
         super().__init__(options, clock=clock)
         self.opts = options
+        # what the config declares: Ollama and hailo-ollama answer the same API, nothing in it
+        # says which device serves the model
+        self.runs_on = options.runs_on
         self._client: httpx.Client | None = None
         self._model: str | None = None
         self._server_version: str | None = None

@@ -14,6 +14,9 @@ class OllamaOptions(Options):
     """Ollama's default; hailo-ollama listens on http://127.0.0.1:8000."""
     device: str | None = None
     """What the server runs on, recorded with results, e.g. "Pi 5 CPU" or "Hailo-10H"."""
+    runs_on: Literal["cpu", "npu", "unknown"] = "unknown"
+    """Where the server generates: "cpu" (Ollama), "npu" (hailo-ollama). The API does not say,
+    so it is declared here; "unknown" is reported as such in mixed tables, never guessed."""
     pull: bool = False
     """Pull a model the server does not have (otherwise: a clear error)."""
     unload_after: bool = False

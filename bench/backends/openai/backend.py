@@ -76,6 +76,7 @@ class OpenAIBackend(Backend):
     def __init__(self, options: OpenAIOptions, *, clock: Clock | None = None) -> None:
         super().__init__(options, clock=clock)
         self.opts = options
+        self.runs_on = options.runs_on  # what the config declares; a server cannot tell
         self._client: httpx.Client | None = None
         self._model: str | None = None
         self._tokenizer: tuple[str, str, Callable[[str, str], dict[str, Any]]] | None = None

@@ -14,6 +14,9 @@ class OpenAIOptions(Options):
     """The server's root, without /v1 (llama-server: 8080, llama-cpp-python's server: 8000)."""
     device: str | None = None
     """What the server runs on, recorded with results, e.g. "Pi 5 CPU"."""
+    runs_on: Literal["cpu", "npu", "unknown"] = "unknown"
+    """Where the server generates ("cpu" for llama-server on the Pi). The API does not say, so it
+    is declared here; "unknown" is reported as such in mixed tables, never guessed."""
     api_key_env: str | None = None
     """Name of an environment variable holding the API key (the key is never recorded)."""
     tokenize: Literal["auto", "llama-server", "llama-cpp-python", "vllm", "none"] = "auto"
