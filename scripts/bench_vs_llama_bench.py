@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from bench.backends.base import GenerationRequest, ModelRef  # noqa: E402
 from bench.backends.llama_cpp.backend import LlamaCppBackend, physical_cores  # noqa: E402
 from bench.backends.llama_cpp.config import LlamaCppArtifact, LlamaCppOptions  # noqa: E402
+from bench.runner.hostload import HostLoad  # noqa: E402
 
 SYNTH = Path.home() / ".cache" / "pibench" / "models" / "synth"
 DEFAULT_MODELS = [
@@ -133,9 +134,15 @@ def main() -> int:
         run_harness(backend, args.n_prompt, min(args.n_gen, 16), 1, 10_000)  # warm-up
         lb: dict[str, list[float]] = {"pp": [], "tg": []}
         hs: dict[str, list[float]] = {"pp_perf": [], "pp_wall": [], "tg_perf": [], "tg_wall": []}
+        others: list[float] = []
         for rnd in range(args.rounds):
-            a = run_llama_bench(exe, model, args.n_prompt, args.n_gen, args.threads, args.reps)
-            b = run_harness(backend, args.n_prompt, args.n_gen, args.reps, rnd * args.reps)
+            with HostLoad() as load_a:
+                a = run_llama_bench(exe, model, args.n_prompt, args.n_gen, args.threads,
+                                    args.reps)
+            with HostLoad() as load_b:
+                b = run_harness(backend, args.n_prompt, args.n_gen, args.reps, rnd * args.reps)
+            busy = [ld["other_cpu_pct"] for ld in (load_a.summary(), load_b.summary()) if ld]
+            others += busy
             for k in lb:
                 lb[k] += a[k]
             for k in hs:
@@ -143,7 +150,8 @@ def main() -> int:
             med = statistics.median
             print(f"  {model.name} round {rnd + 1}: llama-bench pp {med(a['pp']):.2f}"
                   f" tg {med(a['tg']):.2f} | harness pp {med(b['pp_perf']):.2f}"
-                  f" tg {med(b['tg_perf']):.2f} t/s", flush=True)
+                  f" tg {med(b['tg_perf']):.2f} t/s | other processes"
+                  f" {' / '.join(f'{x:.1f}' for x in busy)} % CPU", flush=True)
         backend.close()
         print(f"\n{model.name}")
         print(f"  llama-bench  pp{args.n_prompt}: {summary(lb['pp'])}")
@@ -158,9 +166,13 @@ def main() -> int:
             "tg_perf": statistics.median(hs["tg_perf"]) / statistics.median(lb["tg"]),
             "tg_wall": statistics.median(hs["tg_wall"]) / statistics.median(lb["tg"]),
         }
+        if others:
+            print(f"  other processes used up to {max(others):.1f} % of all cores in a round"
+                  f" (median {statistics.median(others):.1f} %): above 5 %, distrust the ratios")
         print("  ratio harness/llama-bench of medians (goal >= 0.98): "
               + ", ".join(f"{k} {v:.3f}" for k, v in ratios.items()) + "\n")
-        report["models"][model.name] = {"llama_bench": lb, "harness": hs, "ratios": ratios}
+        report["models"][model.name] = {"llama_bench": lb, "harness": hs, "ratios": ratios,
+                                        "other_cpu_pct": others}
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return 0

@@ -48,6 +48,9 @@ CASES = [
     (GOOD_HEAD + "workloads:\n  - {name: w, prompt_tokens: 8, gen_tokens: 4}\n"
      "meters:\n  - {type: pmic}\n",
      10, "meters[0].type: unknown meter 'pmic': did you mean 'pi5-pmic'?"),
+    (GOOD_HEAD + "workloads:\n  - {name: w, prompt_tokens: 8, gen_tokens: 4}\n"
+     "meters:\n  - {type: pi5-pmic, transport: mailbx}\n",
+     10, "meters[0].transport: expected 'auto', 'mailbox' or 'vcgencmd', got \"mailbx\""),
     ("name: t\nclock: virtual\nmodels:\n  - {name: m, artifacts: {cpu: {gguf: x.gguf}}}\n"
      "backends:\n  - {name: cpu, type: llama_cpp}\n"
      "workloads:\n  - {name: w, prompt_tokens: 8, gen_tokens: 4}\n",

@@ -95,6 +95,12 @@ def legend(records: list[dict[str, Any]]) -> str:
     if "throttled" in labels:
         notes.append("throttled: the board reported under-voltage, capping, throttling or "
                      "the soft temperature limit during the case.")
+    if "busy host" in labels:
+        busy = [r["host_load"]["other_cpu_pct"] for r in records
+                if "busy host" in (r.get("labels") or []) and r.get("host_load")]
+        worst = f" (up to {max(busy):.0f} % of all cores)" if busy else ""
+        notes.append("busy host: other processes used CPU time during the measured "
+                     f"repetitions{worst}: those figures are likely low.")
     return "\n".join(f"- {n}" for n in notes)
 
 
@@ -121,6 +127,12 @@ def render(records: list[dict[str, Any]], title: str) -> str:
     if plain:
         parts += [bench_table(plain), "", "## Per model: devices compared", "",
                   comparison_table(plain), ""]
+    from bench.report.vlm import LEGEND, vlm_records, vlm_table
+
+    vlm = vlm_records(plain)
+    if vlm:
+        parts += ["## Vision-language: an image and a question", "", vlm_table(vlm, _table),
+                  "", f"- {LEGEND}", ""]
     samples = sample_outputs(plain)
     if samples:
         parts += ["## Sample output (first repetition)", "", samples, ""]
@@ -128,6 +140,7 @@ def render(records: list[dict[str, Any]], title: str) -> str:
     if mixed:
         from bench.vision.report import render_mixed_table
 
-        parts[-1:-1] = ["## Mixed mode: vision and LLM at the same time", "",
-                        render_mixed_table([r["mixed"] for r in mixed]), ""]
+        # after the legend, with a blank line before the heading (not glued to the list)
+        parts[-1:-1] = ["", "## Mixed mode: vision and LLM at the same time", "",
+                        render_mixed_table([r["mixed"] for r in mixed]).rstrip("\n")]
     return "\n".join(parts)

@@ -16,6 +16,10 @@ Metric definitions (harness clock, per repetition):
                prompt processing. Needs at least 2 tokens; else null.
   e2e_s        t_last - t_request.
   internal_*   the runtime's own counters, when the backend has internal_timings.
+  image_encode_ms, image_preprocess_ms   vision-language backends that can time them apart
+               (llama_cpp_vlm): the vision tower's encoding of the images, and their
+               preprocessing with the prompt's tokenizing; both inside ttft_s. Per rep in
+               ``internal``, summarised when present.
 Summaries (``summary.<metric>``) are over the measured repetitions (warm-ups excluded):
 {mean, median, stddev (sample, n-1; null for n < 2), min, max, n, unit, source}.
 """
@@ -33,6 +37,8 @@ UNITS = {
     "e2e_s": "s",
     "internal_prompt_tps": "tokens/s",
     "internal_gen_tps": "tokens/s",
+    "image_encode_ms": "ms",
+    "image_preprocess_ms": "ms",
     "gen_tokens": "tokens",
     "prompt_tokens": "tokens",
     "peak_rss_mb": "MB",
@@ -96,5 +102,6 @@ class CaseRecord(TypedDict, total=False):
     peak_rss_mb: float | None  # peak resident memory of the pibench process in the case
     power: list[dict[str, Any]]  # one per meter: summary + raw samples (bench.meters)
     health: dict[str, Any] | None  # temperatures, clocks, throttling (bench.meters.health)
+    host_load: dict[str, Any] | None  # others' CPU share in the reps (bench.runner.hostload)
     mixed: dict[str, Any] | None  # vision + LLM figures (bench.vision)
     error: ErrorRecord | None

@@ -22,6 +22,7 @@ from bench.registry import backend_entry, load_object
 from bench.results.schema import SCHEMA_VERSION, RepRecord
 from bench.results.store import RunDir, utc_now
 from bench.runner import memory
+from bench.runner.hostload import HostLoad
 from bench.runner.metrics import case_summary, rep_record
 from bench.runner.mixed import MixedCase, run_mixed_case
 from bench.runner.plan import Case
@@ -159,6 +160,9 @@ class Runner:
         record["case_id"] = mc.case_id
         if mixed_is_simulated(result) and "simulated" not in record["labels"]:
             record["labels"].append("simulated")
+        if "simulated" not in record["labels"] and any(
+                f.get("simulated") for figs in (result.get("power") or {}).values() for f in figs):
+            record["labels"].append("simulated power")
         failures = result.get("failures") or []
         if failures:
             f = failures[0]
@@ -177,6 +181,7 @@ class Runner:
         windows: list[Any] = []
         t_case = self.clock.now()
         instruments = self.metering.for_case() if self.metering else None
+        host = HostLoad()
         memory.reset_peak()
         keep_text = case.workload.kind != "throughput"
         call = 0
@@ -188,7 +193,7 @@ class Runner:
                 self.progress.rep(f"warm-up {w + 1}/{run.warmup}")
                 self._generate(backend, case, call, w, "warmup")
                 call += 1
-            with instruments.track() if instruments is not None else nullcontext():
+            with host, instruments.track() if instruments is not None else nullcontext():
                 for r in range(run.repetitions):
                     self.progress.rep(f"rep {r + 1}/{run.repetitions}")
                     stats, events = self._generate(backend, case, call, r, "rep")
@@ -211,6 +216,7 @@ class Runner:
                 extra = {"power": [], "health": None}
                 self.progress.message(f"warning: power summary failed: {_one_line(exc)}")
                 traceback.print_exc()
+        extra["host_load"] = host.summary()
         record = self._record(case, backend, info, load_s, started, reps, extra)
         if failure is not None:
             record["status"] = "failed"
@@ -230,6 +236,10 @@ class Runner:
             raise CaseFailure(BackendError(
                 f"backend {case.backend.name!r} ({backend.name}) does not take {request.kind} "
                 "workloads"), phase, index)
+        if request.images and not caps.vision:
+            raise CaseFailure(BackendError(
+                f"backend {case.backend.name!r} ({backend.name}) does not take images: the "
+                f"workload {case.workload.name!r} is for vision-language backends"), phase, index)
         events: list[TokenEvent] = []
         append = events.append
         n = 0
@@ -275,6 +285,9 @@ class Runner:
             labels.append("throttled")
         if any(p.get("simulated") for p in extra.get("power", [])) and "simulated" not in labels:
             labels.append("simulated power")
+        host_load = extra.get("host_load")
+        if host_load and host_load["busy"] and not caps.simulated:
+            labels.append("busy host")
         try:
             described = backend.describe()
         except Exception as exc:
@@ -292,7 +305,8 @@ class Runner:
             },
             "backend": {
                 "name": case.backend.name, "type": case.backend.type,
-                "capabilities": dataclasses.asdict(caps), **described,
+                "capabilities": dataclasses.asdict(caps), "runs_on": backend.runs_on,
+                **described,
             },
             "workload": case.workload.model_dump(mode="json"),
             "started": started,
@@ -304,6 +318,7 @@ class Runner:
             "peak_rss_mb": memory.peak_rss_mb(),
             "power": extra.get("power", []),
             "health": health,
+            "host_load": host_load,
             "roofline": self._roofline(backend, info, reps),
             "mixed": extra.get("mixed"),
             "error": None,
@@ -352,7 +367,7 @@ class Runner:
             "workload": case.workload.model_dump(mode="json"),
             "started": started, "finished": utc_now(), "load_s": None,
             "warmup": 0, "reps": [], "summary": {}, "peak_rss_mb": None,
-            "power": [], "health": None, "roofline": None, "mixed": None,
+            "power": [], "health": None, "host_load": None, "roofline": None, "mixed": None,
             "error": {"type": type(failure.error).__name__,
                       "message": _one_line(failure.error), "phase": failure.phase,
                       "rep": failure.rep, "elapsed_s": None},

@@ -1,0 +1,107 @@
+"""Was the machine quiet while a case was measured?
+
+A benchmark on a shared machine is slowed by whatever else runs: another process on the
+same cores, a VM neighbour (CPU steal). ``HostLoad`` watches the measured repetitions of a
+case and records how much CPU time everything *else* used, as a share of all the machine's
+cores over that window:
+
+    other_cpu_pct = (busy CPU time of the whole machine - CPU time of pibench and its
+                     children) / (window x cores) x 100
+
+pibench's own CPU time includes its child processes (the mixed-mode vision worker, a
+meter's vcgencmd), so those never count as noise. ``steal_pct`` is the hypervisor's stolen
+time (null where the kernel does not report it). A case where others used at least
+``BUSY_PCT`` of the machine is labelled "busy host" in the results and in every table:
+its figures are likely low.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from types import TracebackType
+from typing import TypedDict
+
+import psutil
+
+BUSY_PCT = 5.0
+"""Other processes' share of all cores (%) from which a case is labelled busy host."""
+MIN_WINDOW_S = 1.0
+"""Shorter windows give no figure: the kernel counts CPU time in 10 ms ticks."""
+
+
+class HostLoadSummary(TypedDict):
+    window_s: float
+    cores: int
+    other_cpu_pct: float
+    """CPU time used by processes other than pibench, % of all cores over the window."""
+    steal_pct: float | None
+    """CPU time stolen by the hypervisor, % of all cores (null: not reported here)."""
+    busy: bool
+
+
+def _machine() -> tuple[float, float | None]:
+    """(busy seconds of all cores, steal seconds or None)."""
+    t = psutil.cpu_times()
+    idle = t.idle + getattr(t, "iowait", 0.0)
+    steal = getattr(t, "steal", None)
+    total = sum(t)
+    # guest time is already inside user on Linux: do not count it twice
+    total -= getattr(t, "guest", 0.0) + getattr(t, "guest_nice", 0.0)
+    return total - idle - (steal or 0.0), steal
+
+
+def _ours(me: psutil.Process) -> dict[int, float]:
+    """CPU seconds of this process (with reaped children) and of each live descendant."""
+    t = me.cpu_times()
+    out = {me.pid: t.user + t.system + t.children_user + t.children_system}
+    for child in me.children(recursive=True):
+        try:
+            c = child.cpu_times()
+            out[child.pid] = c.user + c.system
+        except psutil.Error:
+            continue
+    return out
+
+
+class HostLoad:
+    """Context manager: ``with HostLoad() as load: ...`` then ``load.summary()``."""
+
+    def __init__(self) -> None:
+        self._me = psutil.Process(os.getpid())
+        self._start: tuple[float, float, float | None, dict[int, float]] | None = None
+        self._result: HostLoadSummary | None = None
+
+    def __enter__(self) -> HostLoad:
+        busy, steal = _machine()
+        self._start = (time.monotonic(), busy, steal, _ours(self._me))
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._start is None:
+            return
+        t0, busy0, steal0, ours0 = self._start
+        busy1, steal1 = _machine()
+        ours1 = _ours(self._me)
+        window = time.monotonic() - t0
+        if window < MIN_WINDOW_S:
+            return
+        cores = psutil.cpu_count() or 1
+        # a descendant that ended inside the window was reaped into children_* of its
+        # parent; one that is still alive counts from its start value (0 if it is new)
+        ours = sum(v - ours0.get(pid, 0.0) for pid, v in ours1.items())
+        capacity = max(window * cores, 1e-9)
+        other = max(0.0, busy1 - busy0 - ours) / capacity * 100
+        steal = None if steal0 is None or steal1 is None else (steal1 - steal0) / capacity * 100
+        self._result = {
+            "window_s": round(window, 3),
+            "cores": cores,
+            "other_cpu_pct": round(other, 2),
+            "steal_pct": None if steal is None else round(steal, 2),
+            "busy": other >= BUSY_PCT or (steal or 0.0) >= BUSY_PCT,
+        }
+
+    def summary(self) -> HostLoadSummary | None:
+        """The figures, or None when the window was too short to tell."""
+        return self._result
