@@ -103,7 +103,7 @@ class MailboxGencmd:
     def __init__(self, device: str = DEVICE, *, ioctl: Ioctl | None = None) -> None:
         self.device = device
         self._ioctl: Ioctl = ioctl or _ioctl
-        self._fd: int | None = os.open(device, os.O_RDWR)  # OSError: missing, no permission
+        self._fd: int | None = os.open(device, os.O_RDONLY)  # as vcgencmd opens it
         self._lock = threading.Lock()
 
     def __call__(self, command: str) -> str:
