@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ctypes
 import platform
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -58,6 +58,12 @@ _KV_TYPES = {
     "q5_1": llama_cpp.GGML_TYPE_Q5_1,
     "iq4_nl": llama_cpp.GGML_TYPE_IQ4_NL,
 }
+FLASH_ATTN_TYPES = {
+    "auto": llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO,
+    True: llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED,
+    False: llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED,
+}
+"""The ``flash_attn`` option as llama.cpp's flash_attn_type (context and mtmd params)."""
 _METHOD = "exact: llama.cpp tokenizer"
 _backend_ready = False
 
@@ -184,11 +190,7 @@ class LlamaCppBackend(Backend):
         cparams.n_seq_max = 1
         cparams.n_threads = self.threads
         cparams.n_threads_batch = self.threads_batch
-        cparams.flash_attn_type = {
-            "auto": llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO,
-            True: llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED,
-            False: llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED,
-        }[o.flash_attn]
+        cparams.flash_attn_type = FLASH_ATTN_TYPES[o.flash_attn]
         cparams.type_k = cparams.type_v = _KV_TYPES[o.kv_type]
         cparams.no_perf = False  # the raw default is True: every timing would read 0
         cparams.swa_full = False  # as llama-bench: one sequence, cache cleared per request
@@ -241,32 +243,20 @@ class LlamaCppBackend(Backend):
         chain = self._sampler(request, suppress_eog=not chat)
         llama_cpp.llama_perf_context_reset(ctx)
         out: list[int] = []
-        stop = "length"
         try:
             self._decode_prompt(ids)
             one = (llama_cpp.llama_token * 1)()
             batch = llama_cpp.llama_batch_get_one(one, 1)
-            decode, sample = llama_cpp.llama_decode, llama_cpp.llama_sampler_sample
-            now = self.clock.now
-            eog = self._eog_set
-            for i in range(request.max_tokens):
-                tok = sample(chain, ctx, -1)
-                t = now()
-                if chat and tok in eog:
-                    stop = "eos"
-                    break
-                out.append(tok)
-                yield TokenEvent(t=t)
-                if i + 1 == request.max_tokens:
-                    break
-                one[0] = tok
-                rc = decode(ctx, batch)
-                if rc != 0:
-                    raise BackendError(f"llama_decode failed with code {rc} after {i + 1} tokens")
+            decode = llama_cpp.llama_decode
+
+            def feed(tok: int, i: int) -> int:
+                one[0] = tok  # llama_batch_get_one: the position follows the KV cache
+                return int(decode(ctx, batch))
+
+            stop = yield from self._token_loop(chain, request.max_tokens, chat, feed, out)
         finally:
             llama_cpp.llama_synchronize(ctx)
             llama_cpp.llama_sampler_free(chain)
-        perf = llama_cpp.llama_perf_context(ctx)
         return GenerationStats(
             t_request=t_request,
             prompt_tokens=len(ids),
@@ -275,15 +265,43 @@ class LlamaCppBackend(Backend):
             gen_tokens_method=_METHOD,
             stop_reason=stop,
             text=tokens.detokenize(vocab, out),
-            internal={
-                "source": "llama.cpp perf counters",
-                "prompt_ms": perf.t_p_eval_ms,
-                # llama.cpp reports max(1, n): a count with no time booked is really 0
-                "prompt_tokens": perf.n_p_eval if perf.t_p_eval_ms > 0 else 0,
-                "gen_ms": perf.t_eval_ms,
-                "gen_tokens": perf.n_eval if perf.t_eval_ms > 0 else 0,
-            },
+            internal=self._perf_figures(),
         )
+
+    def _token_loop(self, chain: Any, max_tokens: int, chat: bool,
+                    feed: Callable[[int, int], int], out: list[int]
+                    ) -> Generator[TokenEvent, None, str]:
+        """Sample, yield, feed back, up to ``max_tokens``: the per-token work in Python is a
+        clock read and ``feed(token, i)`` (put the token in the batch, llama_decode, return
+        its code). Stops at an end-of-generation id when ``chat``; returns the stop reason."""
+        ctx, sample = self._ctx, llama_cpp.llama_sampler_sample
+        now, eog = self.clock.now, self._eog_set
+        for i in range(max_tokens):
+            tok = sample(chain, ctx, -1)
+            t = now()
+            if chat and tok in eog:
+                return "eos"
+            out.append(tok)
+            yield TokenEvent(t=t)
+            if i + 1 == max_tokens:
+                break
+            rc = feed(tok, i)
+            if rc != 0:
+                raise BackendError(f"llama_decode failed with code {rc} after {i + 1} tokens")
+        return "length"
+
+    def _perf_figures(self) -> dict[str, Any]:
+        """llama.cpp's own counters since the last llama_perf_context_reset (read after a
+        llama_synchronize)."""
+        perf = llama_cpp.llama_perf_context(self._ctx)
+        return {
+            "source": "llama.cpp perf counters",
+            "prompt_ms": perf.t_p_eval_ms,
+            # llama.cpp reports max(1, n): a count with no time booked is really 0
+            "prompt_tokens": perf.n_p_eval if perf.t_p_eval_ms > 0 else 0,
+            "gen_ms": perf.t_eval_ms,
+            "gen_tokens": perf.n_eval if perf.t_eval_ms > 0 else 0,
+        }
 
     def tokenize(self, text: str) -> list[int]:
         """Token ids of plain ``text`` by the loaded model's tokenizer (no BOS, no specials)."""

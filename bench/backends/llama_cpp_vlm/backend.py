@@ -52,7 +52,7 @@ from bench.backends.base import (
     TokenEvent,
 )
 from bench.backends.llama_cpp import logs, tokens
-from bench.backends.llama_cpp.backend import LlamaCppBackend
+from bench.backends.llama_cpp.backend import FLASH_ATTN_TYPES, LlamaCppBackend
 from bench.backends.llama_cpp_vlm.config import LlamaCppVLMArtifact, LlamaCppVLMOptions
 from bench.backends.llama_cpp_vlm.mmproj import check_mmproj, mmproj_facts, resolve_mmproj
 from bench.clock import Clock
@@ -60,11 +60,6 @@ from bench.errors import BackendError, ModelLoadError, UserError
 
 _METHOD = "exact: llama.cpp tokenizer and libmtmd chunks (text + image tokens)"
 _NO_CALLBACK = mtmd.mtmd_helper_post_decode_callback(0)  # a NULL function pointer
-_FLASH = {
-    "auto": llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO,
-    True: llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED,
-    False: llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED,
-}
 
 
 class LlamaCppVLMBackend(LlamaCppBackend):
@@ -128,7 +123,7 @@ class LlamaCppVLMBackend(LlamaCppBackend):
         params.print_timings = False
         params.warmup = False  # the runner's warm-up generations do that, measured apart
         params.n_threads = self.threads_batch
-        params.flash_attn_type = _FLASH[o.flash_attn]
+        params.flash_attn_type = FLASH_ATTN_TYPES[o.flash_attn]
         params.image_min_tokens = o.image_min_tokens or -1
         params.image_max_tokens = o.image_max_tokens or -1
         logs.clear()
@@ -181,28 +176,17 @@ class LlamaCppVLMBackend(LlamaCppBackend):
             n_past = self._decode_chunks(chunks, embeddings, logits_last=not filler)
             n_past = self._decode_ids(filler, n_past)
             out: list[int] = []
-            stop = "length"
             ctx, b = self._ctx, self._batch
             b.n_tokens, b.n_seq_id[0], b.logits[0] = 1, 1, 1
             b.seq_id[0][0] = 0
             tok_arr, pos_arr = b.token, b.pos
-            decode, sample = llama_cpp.llama_decode, llama_cpp.llama_sampler_sample
-            now = self.clock.now
-            eog = self._eog_set
-            for i in range(request.max_tokens):
-                tok = sample(chain, ctx, -1)
-                t = now()
-                if chat and tok in eog:
-                    stop = "eos"
-                    break
-                out.append(tok)
-                yield TokenEvent(t=t)
-                if i + 1 == request.max_tokens:
-                    break
+            decode = llama_cpp.llama_decode
+
+            def feed(tok: int, i: int) -> int:
                 tok_arr[0], pos_arr[0] = tok, n_past + i  # explicit: M-RoPE positions
-                rc = decode(ctx, b)
-                if rc != 0:
-                    raise BackendError(f"llama_decode failed with code {rc} after {i + 1} tokens")
+                return int(decode(ctx, b))
+
+            stop = yield from self._token_loop(chain, request.max_tokens, chat, feed, out)
         finally:
             llama_cpp.llama_synchronize(self._ctx)
             if chain is not None:
@@ -210,7 +194,6 @@ class LlamaCppVLMBackend(LlamaCppBackend):
             mtmd.mtmd_input_chunks_free(chunks)
             for b in bitmaps:
                 mtmd.mtmd_bitmap_free(b)
-        perf = llama_cpp.llama_perf_context(self._ctx)
         return GenerationStats(
             t_request=t_request,
             prompt_tokens=n_prompt,
@@ -220,11 +203,7 @@ class LlamaCppVLMBackend(LlamaCppBackend):
             stop_reason=stop,
             text=tokens.detokenize(self._vocab, out),
             internal={
-                "source": "llama.cpp perf counters",
-                "prompt_ms": perf.t_p_eval_ms,
-                "prompt_tokens": perf.n_p_eval if perf.t_p_eval_ms > 0 else 0,
-                "gen_ms": perf.t_eval_ms,
-                "gen_tokens": perf.n_eval if perf.t_eval_ms > 0 else 0,
+                **self._perf_figures(),
                 "images": len(bitmaps),
                 "image_tokens": image_tokens,
                 "text_tokens": n_prompt - image_tokens,
