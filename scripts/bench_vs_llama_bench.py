@@ -3,9 +3,10 @@
 
 For each model, rounds alternate A (llama-bench: pp N and tg M, -r R) and B (the harness's
 LlamaCppBackend, driven through its public API, R repetitions of pp N and of tg M), with the
-same threads, batch sizes, flash attention ("auto") and KV type. Both sides warm up and clear
-the KV cache before every repetition. Medians are taken over all repetitions of all rounds,
-then the ratio harness / llama-bench of the medians (goal: >= 0.98).
+same threads, batch sizes, flash attention ("auto") and KV type. Both sides load the model
+afresh each round, warm up, and clear the KV cache before every repetition. Medians are
+taken over all repetitions of all rounds, then the ratio harness / llama-bench of the
+medians (goal: >= 0.98).
 
 What each figure is:
 - llama-bench pp/tg: its ``samples_ts`` (tokens / wall time of one repetition).
@@ -129,9 +130,6 @@ def main() -> int:
             continue
         opts = LlamaCppOptions(threads=args.threads, n_batch=2048, n_ubatch=512,
                                n_ctx=args.n_prompt + args.n_gen, flash_attn="auto")
-        backend = LlamaCppBackend(opts)
-        backend.load(ModelRef(model.stem, None, None, LlamaCppArtifact(gguf=str(model))))
-        run_harness(backend, args.n_prompt, min(args.n_gen, 16), 1, 10_000)  # warm-up
         lb: dict[str, list[float]] = {"pp": [], "tg": []}
         hs: dict[str, list[float]] = {"pp_perf": [], "pp_wall": [], "tg_perf": [], "tg_wall": []}
         others: list[float] = []
@@ -139,8 +137,14 @@ def main() -> int:
             with HostLoad() as load_a:
                 a = run_llama_bench(exe, model, args.n_prompt, args.n_gen, args.threads,
                                     args.reps)
+            # a fresh load per round, as llama-bench loads the model again in every round:
+            # where the weights land in memory moves a process's speed by a few %
+            backend = LlamaCppBackend(opts)
+            backend.load(ModelRef(model.stem, None, None, LlamaCppArtifact(gguf=str(model))))
+            run_harness(backend, args.n_prompt, min(args.n_gen, 16), 1, 10_000)  # warm-up
             with HostLoad() as load_b:
                 b = run_harness(backend, args.n_prompt, args.n_gen, args.reps, rnd * args.reps)
+            backend.close()
             busy = [ld["other_cpu_pct"] for ld in (load_a.summary(), load_b.summary()) if ld]
             others += busy
             for k in lb:
@@ -152,7 +156,6 @@ def main() -> int:
                   f" tg {med(a['tg']):.2f} | harness pp {med(b['pp_perf']):.2f}"
                   f" tg {med(b['tg_perf']):.2f} t/s | other processes"
                   f" {' / '.join(f'{x:.1f}' for x in busy)} % CPU", flush=True)
-        backend.close()
         print(f"\n{model.name}")
         print(f"  llama-bench  pp{args.n_prompt}: {summary(lb['pp'])}")
         print(f"  harness perf pp{args.n_prompt}: {summary(hs['pp_perf'])}")
