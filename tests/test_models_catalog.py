@@ -36,6 +36,26 @@ def test_find_entry() -> None:
         find_entry("Llama-3.2-3B-Instruct", "Q2_K")
 
 
+@pytest.mark.parametrize(("text", "line", "fragment"), [
+    ("version: 1\nmodels:\n  - name: m\n    files:\n      - {quant: Q4_0, repo: a/b,"
+     " file: m.gguf, sha256: nothex}\n", 5, "models[0].files[0].sha256"),
+    ("version: 1\nmodels:\n  - name: m\n    files:\n      - {quant: Q4_0, file: m.gguf}\n",
+     5, "models[0].files[0]: missing required field 'repo'"),
+    ("version: 1\nmodels:\n  - name: m\n    files: [{quant: Q4_0, repo: a/b, file: m.gguf}]\n"
+     "    fils: []\n", 5, "models[0].fils: unknown key"),
+    ("models: [\n", 2, "invalid YAML"),
+])
+def test_a_malformed_catalog_is_one_line_naming_file_line_field(tmp_path: Path, text: str,
+                                                                line: int, fragment: str) -> None:
+    path = tmp_path / "models.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError) as info:
+        load_catalog(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}:{line}: "), msg
+    assert fragment in msg and msg.endswith("(model catalog)") and "\n" not in msg, msg
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

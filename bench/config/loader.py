@@ -19,8 +19,9 @@ from pydantic import BaseModel, ValidationError
 from bench.backends.base import Options
 from bench.config.errors import Loc, field_path, messages
 from bench.config.schema import RunConfig
+from bench.config.yamlfile import line_map, line_of
 from bench.errors import ConfigError, UserError
-from bench.registry import BACKENDS, METERS, did_you_mean, load_object
+from bench.registry import BACKENDS, METERS, backend_capabilities, did_you_mean, load_object
 
 
 class ConfigErrors(ConfigError):
@@ -30,29 +31,6 @@ class ConfigErrors(ConfigError):
         self.lines = lines
         more = f" (+{len(lines) - 1} more: run `pibench validate`)" if len(lines) > 1 else ""
         super().__init__(lines[0] + more)
-
-
-def _line_map(node: yaml.Node, loc: Loc = (), out: dict[Loc, int] | None = None) -> dict[Loc, int]:
-    """Path of every value in the YAML document -> its 1-based line."""
-    out = {} if out is None else out
-    out.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            k = key.value if isinstance(key, yaml.ScalarNode) else str(key.value)
-            child = (*loc, k)
-            out[child] = key.start_mark.line + 1
-            _line_map(value, child, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _line_map(item, (*loc, i), out)
-    return out
-
-
-def _line_of(lines: dict[Loc, int], loc: Loc) -> int:
-    for n in range(len(loc), -1, -1):
-        if loc[:n] in lines:
-            return lines[loc[:n]]
-    return 1
 
 
 def _optional_model(path: str) -> type[BaseModel] | None:
@@ -129,6 +107,8 @@ def _resolve(run: RunConfig, errors: list[tuple[Loc, str]]) -> dict[str, Any]:
                                "clock: virtual needs every backend to be mock "
                                f"(this one is {b.type!r}); set clock: real"))
 
+    _check_workloads(run, errors)
+
     by_type: dict[str, list[str]] = {}
     for b in run.backends:
         by_type.setdefault(b.type, []).append(b.name)
@@ -188,6 +168,27 @@ def _resolve(run: RunConfig, errors: list[tuple[Loc, str]]) -> dict[str, Any]:
             "meters": meters, "health": health, "mixed": mixed}
 
 
+def _check_workloads(run: RunConfig, errors: list[tuple[Loc, str]]) -> None:
+    """A workload that no backend of the config can take is a mistake (one that only some
+    can take is fine: the plan skips the others, saying why)."""
+    caps = {b.type: backend_capabilities(b.type) for b in run.backends if b.type in BACKENDS}
+    if not caps:
+        return
+    for i, w in enumerate(run.workloads):
+        images = bool(w.images)
+        refusals = [f"{t} {why}" for t, c in caps.items()
+                    if (why := c.refusal(w.kind, images)) is not None]
+        if len(refusals) < len(caps):
+            continue
+        takers = [t for t in BACKENDS if backend_capabilities(t).refusal(w.kind, images) is None]
+        # blame the images when the same workload without them would have run
+        field = "images" if images and any(
+            c.refusal(w.kind, False) is None for c in caps.values()) else "kind"
+        errors.append((("workloads", i, field),
+                       f"no backend in this config can take it ({'; '.join(refusals)}): add "
+                       f"a backend of type {' or '.join(takers)}, or drop the workload"))
+
+
 def _check_mixed(run: RunConfig, mixed: Any, errors: list[tuple[Loc, str]]) -> None:
     backends = [b.name for b in run.backends]
     workloads = {w.name: w for w in run.workloads}
@@ -220,11 +221,11 @@ def load_config(path: str | Path) -> ResolvedConfig:
         raise ConfigErrors([f"{p}:{line}: invalid YAML: {problem}"]) from None
     if not isinstance(data, dict) or node is None:
         raise ConfigErrors([f"{p}:1: expected a mapping with name, models, backends, workloads"])
-    lines = _line_map(node)
+    lines = line_map(node)
 
     def fail(errors: list[tuple[Loc, str]]) -> ConfigErrors:
         return ConfigErrors(
-            [f"{p}:{_line_of(lines, loc)}: {field_path(loc)}: {msg}" for loc, msg in errors]
+            [f"{p}:{line_of(lines, loc)}: {field_path(loc)}: {msg}" for loc, msg in errors]
         )
 
     errors: list[tuple[Loc, str]] = []

