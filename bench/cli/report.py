@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bench.results.store import RunDir
 
 
 def register(sub: Any) -> None:
@@ -22,9 +26,17 @@ def register(sub: Any) -> None:
     p.set_defaults(func=report_cmd)
 
     c = sub.add_parser("compare", help="ratio B/A per case, flagged beyond the noise",
-                       description="Compare two runs case by case (B relative to A).")
+                       description="Compare two runs case by case (B relative to A), and list "
+                       "per case what differs between the two measurements: model file, "
+                       "workload, backend and run settings, environment.")
     c.add_argument("run_a", metavar="RUN_A")
     c.add_argument("run_b", metavar="RUN_B")
+    c.add_argument("--allow-different", action="store_true",
+                   help="give a verdict even where the workload or the model file differ "
+                   "(default: 'not comparable')")
+    c.add_argument("--strict", action="store_true",
+                   help="for CI: exit 1 if any case differs in anything listed, is in one run "
+                   "only, or failed")
     c.set_defaults(func=compare_cmd)
 
 
@@ -48,27 +60,59 @@ def report_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def _env(path: Path) -> dict[str, Any]:
+def _json(path: Path) -> dict[str, Any]:
+    """A run's environment.json or resolved.json; {} when missing or unreadable."""
     try:
-        data: dict[str, Any] = json.loads((path / "environment.json").read_text())
-        return data
-    except (OSError, json.JSONDecodeError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _load_two(paths: list[str]) -> list[tuple[RunDir, list[dict[str, Any]]]]:
+    """Both runs, or a one-line UserError naming the path at fault."""
+    from bench.errors import UserError
+    from bench.report.rows import load_runs
+
+    runs = []
+    for p in paths:
+        if not Path(p).is_dir():
+            raise UserError(f"{p}: {'not a folder' if Path(p).exists() else 'no such folder'}")
+        try:
+            runs += load_runs([p])
+        except (OSError, UnicodeDecodeError) as exc:
+            where = getattr(exc, "filename", None) or Path(p) / "cases.jsonl"
+            raise UserError(f"{where}: cannot read ({exc.__class__.__name__})") from None
+        if any(not isinstance(r, dict) or "case_id" not in r for r in runs[-1][1]):
+            raise UserError(f"{runs[-1][0].cases_path}: a line without a case_id")
+    return runs
 
 
 def compare_cmd(args: argparse.Namespace) -> int:
-    from bench.report.compare import KEYS, compare, env_differences
+    from bench.report.compare import KEYS, compare, env_differences, strict_problem, table_rows
     from bench.report.markdown import _table
-    from bench.report.rows import load_runs
 
-    (run_a, a), (run_b, b) = load_runs([args.run_a, args.run_b])
+    (run_a, a), (run_b, b) = _load_two([args.run_a, args.run_b])
+    env_a, env_b = _json(run_a.path / "environment.json"), _json(run_b.path / "environment.json")
+    results = compare(a, b, env_a=env_a, env_b=env_b,
+                      resolved_a=_json(run_a.path / "resolved.json"),
+                      resolved_b=_json(run_b.path / "resolved.json"),
+                      allow_different=args.allow_different)
     print(f"A: {run_a.path}\nB: {run_b.path}\n")
-    for d in env_differences(_env(run_a.path), _env(run_b.path)):
-        print(f"note: environments differ: {d}")
+    env_diffs = env_differences(env_a, env_b)
+    if env_diffs:
+        print("environment differs (every case): " + "; ".join(env_diffs) + "\n")
     header = ["case"]
     for _, label, _ in KEYS:
         header += [f"{label} B/A", "verdict"]
-    print(_table(header, compare(a, b), "lrlrlrl"))
-    print("\nverdict: ~ within noise (2 x standard error of the difference, or within 1 %); "
-          "? too few repetitions for a spread; better/WORSE beyond the noise.")
+    print(_table([*header, "differs"], table_rows(results), "lrlrlrll"))
+    print("\nverdict: ~ within noise (Welch t test at 99 %, or within 1 %); ? too few "
+          "repetitions for a spread; better/WORSE beyond the noise; not comparable: the "
+          "workload or the model file differ (--allow-different to judge anyway).\n"
+          "differs: what is not the same in B as in A (model, workload, backend and run "
+          "settings; the environment's differences are listed once above the table).")
+    problem = strict_problem(results)
+    if args.strict and problem:
+        print(f"pibench: compare --strict: {problem}", file=sys.stderr)
+        return 1
     return 0
