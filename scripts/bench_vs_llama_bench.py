@@ -2,11 +2,11 @@
 """The harness's llama.cpp backend against llama.cpp's own llama-bench, on the same files.
 
 For each model, rounds alternate A (llama-bench: pp N and tg M, -r R) and B (the harness's
-LlamaCppBackend, driven through its public API, R repetitions of pp N and of tg M), with the
-same threads, batch sizes, flash attention ("auto") and KV type. Both sides load the model
-afresh each round, warm up, and clear the KV cache before every repetition. Medians are
-taken over all repetitions of all rounds, then the ratio harness / llama-bench of the
-medians (goal: >= 0.98).
+LlamaCppBackend, driven through its public API, R repetitions of pp N and of tg M), A first
+in even rounds and B first in odd ones, with the same threads, batch sizes, flash attention
+("auto") and KV type. Both sides load the model afresh each round, warm up, and clear the KV
+cache before every repetition. Medians are taken over all repetitions of all rounds, then
+the ratio harness / llama-bench of the medians (goal: >= 0.98).
 
 What each figure is:
 - llama-bench pp/tg: its ``samples_ts`` (tokens / wall time of one repetition).
@@ -102,6 +102,19 @@ def run_harness(backend: LlamaCppBackend, n_prompt: int, n_gen: int, reps: int,
     return res
 
 
+def harness_round(opts: LlamaCppOptions, model: Path, n_prompt: int, n_gen: int, reps: int,
+                  variant0: int) -> dict[str, list[float]]:
+    """One round of the harness: a fresh load (llama-bench loads the model in every round too),
+    a warm-up, then the measured repetitions."""
+    backend = LlamaCppBackend(opts)
+    backend.load(ModelRef(model.stem, None, None, LlamaCppArtifact(gguf=str(model))))
+    try:
+        run_harness(backend, n_prompt, min(n_gen, 16), 1, 10_000)  # warm-up
+        return run_harness(backend, n_prompt, n_gen, reps, variant0)
+    finally:
+        backend.close()
+
+
 def summary(values: list[float]) -> str:
     med = statistics.median(values)
     return f"{med:8.2f} t/s (n={len(values)}, min {min(values):.2f}, max {max(values):.2f})"
@@ -133,28 +146,34 @@ def main() -> int:
         lb: dict[str, list[float]] = {"pp": [], "tg": []}
         hs: dict[str, list[float]] = {"pp_perf": [], "pp_wall": [], "tg_perf": [], "tg_wall": []}
         others: list[float] = []
+        paired: dict[str, list[float]] = {"pp_perf": [], "tg_perf": [], "tg_wall": []}
         for rnd in range(args.rounds):
-            with HostLoad() as load_a:
-                a = run_llama_bench(exe, model, args.n_prompt, args.n_gen, args.threads,
-                                    args.reps)
-            # a fresh load per round, as llama-bench loads the model again in every round:
-            # where the weights land in memory moves a process's speed by a few %
-            backend = LlamaCppBackend(opts)
-            backend.load(ModelRef(model.stem, None, None, LlamaCppArtifact(gguf=str(model))))
-            run_harness(backend, args.n_prompt, min(args.n_gen, 16), 1, 10_000)  # warm-up
-            with HostLoad() as load_b:
-                b = run_harness(backend, args.n_prompt, args.n_gen, args.reps, rnd * args.reps)
-            backend.close()
-            busy = [ld["other_cpu_pct"] for ld in (load_a.summary(), load_b.summary()) if ld]
+            # the order flips every round: this VM's speed drifts by several % over minutes,
+            # and a fixed order would hand the drift to one side
+            loads: dict[str, HostLoad] = {"a": HostLoad(), "b": HostLoad()}
+            got: dict[str, dict[str, list[float]]] = {}
+            for side in ("a", "b") if rnd % 2 == 0 else ("b", "a"):
+                with loads[side]:
+                    got[side] = (
+                        run_llama_bench(exe, model, args.n_prompt, args.n_gen, args.threads,
+                                        args.reps) if side == "a"
+                        else harness_round(opts, model, args.n_prompt, args.n_gen, args.reps,
+                                           rnd * args.reps))
+            a, b = got["a"], got["b"]
+            busy = [ld["other_cpu_pct"] for ld in (loads["a"].summary(), loads["b"].summary())
+                    if ld]
             others += busy
             for k in lb:
                 lb[k] += a[k]
             for k in hs:
                 hs[k] += b[k]
             med = statistics.median
+            for k in paired:
+                paired[k].append(med(b[k]) / med(a[k[:2]]))
             print(f"  {model.name} round {rnd + 1}: llama-bench pp {med(a['pp']):.2f}"
                   f" tg {med(a['tg']):.2f} | harness pp {med(b['pp_perf']):.2f}"
-                  f" tg {med(b['tg_perf']):.2f} t/s | other processes"
+                  f" tg {med(b['tg_perf']):.2f} t/s | tg ratio {paired['tg_perf'][-1]:.3f}"
+                  " | other processes"
                   f" {' / '.join(f'{x:.1f}' for x in busy)} % CPU", flush=True)
         print(f"\n{model.name}")
         print(f"  llama-bench  pp{args.n_prompt}: {summary(lb['pp'])}")
@@ -173,9 +192,15 @@ def main() -> int:
             print(f"  other processes used up to {max(others):.1f} % of all cores in a round"
                   f" (median {statistics.median(others):.1f} %): above 5 %, distrust the ratios")
         print("  ratio harness/llama-bench of medians (goal >= 0.98): "
-              + ", ".join(f"{k} {v:.3f}" for k, v in ratios.items()) + "\n")
+              + ", ".join(f"{k} {v:.3f}" for k, v in ratios.items()))
+        # the machine's speed drifts between rounds; a ratio taken within each round and
+        # then the median over rounds is blind to that drift
+        by_round = {k: statistics.median(v) for k, v in paired.items()}
+        print("  median over rounds of the ratio within each round: "
+              + ", ".join(f"{k} {v:.3f} (min {min(paired[k]):.3f}, max {max(paired[k]):.3f})"
+                          for k, v in by_round.items()) + "\n")
         report["models"][model.name] = {"llama_bench": lb, "harness": hs, "ratios": ratios,
-                                        "other_cpu_pct": others}
+                                        "ratios_by_round": paired, "other_cpu_pct": others}
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return 0
