@@ -9,9 +9,12 @@ from __future__ import annotations
 import difflib
 import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.errors import UserError
+
+if TYPE_CHECKING:
+    from bench.backends.base import Capabilities
 
 
 def load_object(path: str) -> Any:
@@ -35,6 +38,12 @@ class BackendEntry:
     backend: str
     """"module:Class" of the Backend (imports the runtime library)."""
     summary: str
+
+    @property
+    def capabilities(self) -> str:
+        """"module:CAPABILITIES" in the light options module: the flags the Backend class
+        declares, readable without importing the runtime."""
+        return self.options.partition(":")[0] + ":CAPABILITIES"
 
 
 _B = "bench.backends"
@@ -82,6 +91,12 @@ BACKENDS: dict[str, BackendEntry] = {
         "any OpenAI-compatible server (llama-server, vLLM, ...)",
     ),
 }
+
+
+def backend_capabilities(type_name: str) -> Capabilities:
+    """The capability flags of a registered backend type (light import)."""
+    caps: Capabilities = load_object(backend_entry(type_name).capabilities)
+    return caps
 
 
 def backend_entry(name: str) -> BackendEntry:

@@ -63,6 +63,11 @@ CASES = [
      "workloads:\n  - {name: w, prompt_tokens: 8, gen_tokens: 4}\n",
      1, 'name: expected a name of letters'),
     ("- just\n- a list\n", 1, "expected a mapping"),
+    # a workload no backend of the config can take: images on a text-only mock
+    (GOOD_HEAD + "workloads:\n  - {name: w, prompt_tokens: 8, gen_tokens: 4}\n"
+     "  - name: look\n    prompt_tokens: 8\n    gen_tokens: 4\n"
+     "    images: [generated:64x64]\n",
+     12, "workloads[1].images: no backend in this config can take it (mock takes no images"),
 ]
 
 

@@ -116,6 +116,83 @@ def test_max_tokens_reached_is_length(fake: Any, tmp_path: Path) -> None:
     backend.close()
 
 
+def test_completion_sends_the_raw_string_counted_by_tokenize(fake: Any, tmp_path: Path
+                                                             ) -> None:
+    from bench.backends.hailo.backend import HailoBackend
+
+    assert HailoBackend.capabilities.completion  # the runner does not refuse the workload
+    backend, model = _backend(fake, tmp_path)
+    backend.load(model)
+    fake.STATE.end_token = "<|endoftext|>"  # a base model's end token
+    fake.STATE.scripts.append(fake.Script(tokens=[" Paris", "."]))
+    text = "The capital of France is"
+    req = GenerationRequest(kind="completion", max_tokens=16, messages=(Message("user", text),))
+    events, stats = run(backend.generate(req))
+    gen_call = next(kw for name, kw in fake.STATE.calls if name == "generate")
+    # a plain string, used as is by HailoRT: no message list, so no chat template
+    assert gen_call["prompt"] == text
+    assert gen_call["max_generated_tokens"] == 16 and gen_call["do_sample"] is False
+    # counted exactly on the card, before the request
+    names = fake.STATE.names()
+    assert ("tokenize", {"chars": len(text)}) in fake.STATE.calls
+    assert names.index("tokenize") < names.index("generate")
+    assert stats.prompt_tokens == len(backend._llm.tokenize(text)) == 5
+    assert stats.prompt_tokens_method == "tokenize() on the card, raw text prompt"
+    # stops at the end of generation; the end token is neither counted nor kept
+    assert [e.text for e in events] == [" Paris", "."]
+    assert stats.gen_tokens == 2 and stats.stop_reason == "eos"
+    assert stats.text == " Paris."
+    assert "raw string" in backend.describe()["completion_prompt"]
+    backend.close()
+
+
+def test_completion_stops_at_max_tokens(fake: Any, tmp_path: Path) -> None:
+    backend, model = _backend(fake, tmp_path)
+    backend.load(model)
+    fake.STATE.scripts.append(fake.Script(eos=False, tokens=[" upon", " a", " time"]))
+    req = GenerationRequest(kind="completion", max_tokens=5,
+                            messages=(Message("user", "Once"),))
+    events, stats = run(backend.generate(req))
+    assert len(events) == 5 and stats.gen_tokens == 5 and stats.stop_reason == "length"
+    assert stats.prompt_tokens == 1
+    backend.close()
+
+
+def test_completion_workload_end_to_end(fake: Any, tmp_path: Path, write_config: Any) -> None:
+    from bench.runner.session import start_run
+
+    # the fake's delays pass on its own virtual clock (instant); the runner reads the real one
+    fake.STATE.default_script = fake.Script(tokens=[" Paris", "."])
+    hef = fake.write_hef(tmp_path / "base.hef")
+    cfg = write_config(f"""
+        name: t
+        repetitions: 2
+        warmup: 1
+        models:
+          - name: base
+            artifacts: {{npu: {{hef: "{hef}"}}}}
+        backends:
+          - {{name: npu, type: hailo, options: {{hash_model: false}}}}
+        workloads:
+          - name: cont
+            kind: completion
+            prompts: ["The capital of France is", "Once upon a time"]
+            gen_tokens: 8
+    """)
+    result = start_run(cfg, output_dir=tmp_path / "out", quiet=True)
+    assert result.exit_code == 0
+    (rec,) = list(result.run_dir.cases())
+    assert rec["status"] == "ok" and rec["backend"]["capabilities"]["completion"] is True
+    reps = rec["reps"]
+    assert [r["prompt"] for r in reps] == ["The capital of France is", "Once upon a time"]
+    assert [r["prompt_tokens"] for r in reps] == [5, 4]
+    assert all(r["prompt_tokens_method"].startswith("tokenize()") for r in reps)
+    assert [(r["gen_tokens"], r["stop_reason"], r["text"]) for r in reps] == [
+        (2, "eos", " Paris."), (2, "eos", " Paris.")]
+    prompts = [kw["prompt"] for name, kw in fake.STATE.calls if name == "generate"]
+    assert prompts == ["The capital of France is"] * 2 + ["Once upon a time"]  # warm-up first
+
+
 def test_held_back_utf8_piece_merges_two_tokens(fake: Any, tmp_path: Path) -> None:
     backend, model = _backend(fake, tmp_path)
     backend.load(model)

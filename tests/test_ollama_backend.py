@@ -40,6 +40,10 @@ def model(name: str = "qwen2.5:1.5b") -> ModelRef:
 THROUGHPUT = GenerationRequest(kind="throughput", prompt_tokens=64, max_tokens=32, variant=1)
 CHAT = GenerationRequest(kind="chat", max_tokens=32, messages=(Message("user", "Hello?"),),
                          sampling=Sampling(temperature=0.0, seed=7))
+BASE_TEXT = "The capital of France is"
+COMPLETION = GenerationRequest(kind="completion", max_tokens=16,
+                               messages=(Message("user", BASE_TEXT),),
+                               sampling=Sampling(temperature=0.0, seed=3, top_k=20))
 
 
 def test_ollama_throughput_uses_all_server_fields(servers: Any) -> None:
@@ -120,6 +124,95 @@ def test_throughput_prompts_differ_per_variant(servers: Any) -> None:
     # the second prompt shares no prefix with the first: fully evaluated
     assert a.prompt_tokens is not None and b.prompt_tokens is not None
     assert b.prompt_tokens > 40
+
+
+def test_completion_is_raw_generate_whatever_the_raw_option(servers: Any) -> None:
+    assert OllamaBackend.capabilities.completion  # the runner does not refuse the workload
+    script = servers.Script(tokens=[" Paris", "."])
+    with servers.FakeServer("ollama", script=script) as srv:
+        # raw: false only concerns throughput prompts; a completion is never templated
+        backend = OllamaBackend(OllamaOptions(base_url=srv.url, raw=False, num_ctx=2048))
+        backend.load(model())
+        events, stats = run(backend.generate(COMPLETION))
+        described = backend.describe()
+        backend.close()
+    generations = [r for r in srv.requests if r.path == "/api/generate" and r.body.get("prompt")]
+    assert len(generations) == 1 and "/api/chat" not in srv.paths()
+    assert generations[0].body == {
+        "model": "qwen2.5:1.5b", "prompt": BASE_TEXT, "raw": True, "stream": True,
+        "options": {"num_predict": 16, "temperature": 0.0, "seed": 3, "top_k": 20,
+                    "num_ctx": 2048}}
+    # the server's count is the raw text's: no template tokens around it
+    assert stats.prompt_tokens == len(servers.tokenize(BASE_TEXT)) == 5
+    assert stats.prompt_tokens_method == "server prompt_eval_count"
+    assert [e.text for e in events] == [" Paris", "."]
+    assert stats.gen_tokens == 2 and stats.gen_tokens_method == "server eval_count"
+    assert stats.stop_reason == "eos" and stats.text == " Paris."
+    assert described["throughput_prompt"] == "text through the model's template"
+    assert "raw=true" in described["completion_prompt"]
+
+
+def test_completion_on_hailo_ollama_stops_at_length(servers: Any) -> None:
+    with servers.FakeServer("hailo-ollama", models=("qwen2:1.5b",),
+                            script=servers.Script(eos=False)) as srv:
+        backend = OllamaBackend(OllamaOptions(base_url=srv.url))
+        backend.load(model("qwen2:1.5b"))
+        events, stats = run(backend.generate(COMPLETION))
+        backend.close()
+    assert len(events) == 16 and stats.gen_tokens == 16 and stats.stop_reason == "length"
+    # hailo-ollama sends no prompt_eval_count: null, never guessed
+    assert stats.prompt_tokens is None and stats.prompt_tokens_method.startswith("unknown")
+    body = next(r.body for r in srv.requests if r.body and r.body.get("prompt") == BASE_TEXT)
+    assert body["raw"] is True
+
+
+def test_empty_completion_prompt_is_refused(servers: Any) -> None:
+    with servers.FakeServer("ollama") as srv:
+        backend = OllamaBackend(OllamaOptions(base_url=srv.url))
+        backend.load(model())
+        n = len(srv.requests)
+        req = GenerationRequest(kind="completion", max_tokens=8, messages=(Message("user", ""),))
+        with pytest.raises(BackendError, match="non-empty prompt"):
+            run(backend.generate(req))
+        backend.close()
+    assert len(srv.requests) == n  # an empty prompt would only have (re)loaded the model
+
+
+def test_completion_workload_end_to_end(servers: Any, write_config: Any, tmp_path: Path
+                                        ) -> None:
+    from bench.runner.session import start_run
+
+    with servers.FakeServer("ollama", script=servers.Script(tokens=[" Paris", "."])) as srv:
+        cfg = write_config(f"""
+            name: t
+            repetitions: 2
+            warmup: 1
+            models:
+              - name: base
+                artifacts: {{srv: {{model: "qwen2.5:1.5b"}}}}
+            backends:
+              - {{name: srv, type: ollama, options: {{base_url: "{srv.url}"}}}}
+            workloads:
+              - name: cont
+                kind: completion
+                prompts: ["The capital of France is", "Once upon a time"]
+                gen_tokens: 8
+        """)
+        result = start_run(cfg, output_dir=tmp_path / "out", quiet=True)
+    assert result.exit_code == 0
+    (rec,) = list(result.run_dir.cases())
+    assert rec["status"] == "ok" and rec["backend"]["capabilities"]["completion"] is True
+    reps = rec["reps"]
+    assert [r["prompt"] for r in reps] == ["The capital of France is", "Once upon a time"]
+    # the flush before each repetition: every prompt is evaluated in full
+    assert [r["prompt_tokens"] for r in reps] == [5, 4]
+    assert all(r["prompt_tokens_method"] == "server prompt_eval_count" for r in reps)
+    assert [(r["gen_tokens"], r["stop_reason"], r["text"]) for r in reps] == [
+        (2, "eos", " Paris."), (2, "eos", " Paris.")]
+    sent = [r.body for r in srv.requests
+            if r.path == "/api/generate" and (r.body or {}).get("prompt") not in (None, "Flush.")]
+    assert [b["prompt"] for b in sent] == ["The capital of France is"] * 2 + ["Once upon a time"]
+    assert all(b["raw"] is True and b["stream"] is True for b in sent)
 
 
 def test_missing_model_without_pull_is_one_line(servers: Any) -> None:

@@ -47,6 +47,9 @@ def model(name: str = "qwen2.5-1.5b") -> ModelRef:
 THROUGHPUT = GenerationRequest(kind="throughput", prompt_tokens=50, max_tokens=8, variant=3)
 CHAT = GenerationRequest(kind="chat", max_tokens=16,
                          messages=(Message("user", "What is the capital of France?"),))
+BASE_TEXT = "The capital of France is"
+COMPLETION = GenerationRequest(kind="completion", max_tokens=16,
+                               messages=(Message("user", BASE_TEXT),))
 
 
 def test_throughput_exact_prompt_by_tokenize_endpoint_and_usage(servers: Any) -> None:
@@ -95,6 +98,95 @@ def test_force_length_and_no_tokenizer(servers: Any) -> None:
     assert stats.prompt_tokens is not None and stats.prompt_tokens_method.startswith("server")
     body = next(r.body for r in srv.requests if r.path == "/v1/completions")
     assert body["min_tokens"] == 20 and body["ignore_eos"] is True
+
+
+def test_completion_posts_the_raw_text_to_v1_completions(servers: Any) -> None:
+    assert OpenAIBackend.capabilities.completion  # the runner does not refuse the workload
+    script = servers.Script(tokens=[" Paris", "."])
+    with servers.FakeServer("openai", models=("m",), script=script) as srv:
+        backend = OpenAIBackend(OpenAIOptions(base_url=srv.url))
+        backend.load(model("m"))
+        events, stats = run(backend.generate(COMPLETION))
+        described = backend.describe()
+        backend.close()
+    assert "/v1/chat/completions" not in srv.paths()
+    body = next(r.body for r in srv.requests if r.path == "/v1/completions")
+    assert body["prompt"] == BASE_TEXT and "messages" not in body
+    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    assert body["max_tokens"] == 16
+    # the server's usage counts the raw text: no template around it
+    assert stats.prompt_tokens == len(servers.tokenize(BASE_TEXT)) == 5
+    assert stats.prompt_tokens_method == "server usage.prompt_tokens"
+    assert [e.text for e in events] == [" Paris", "."]
+    assert stats.gen_tokens == 2 and stats.stop_reason == "eos" and stats.text == " Paris."
+    assert "/v1/completions" in described["completion_prompt"]
+
+
+def test_completion_without_usage_counts_the_prompt_by_tokenize_endpoint(servers: Any) -> None:
+    with servers.FakeServer("openai", models=("m",), usage=False,
+                            script=servers.Script(eos=False)) as srv:
+        backend = OpenAIBackend(OpenAIOptions(base_url=srv.url))
+        backend.load(model("m"))
+        events, stats = run(backend.generate(COMPLETION))
+        backend.close()
+    assert len(events) == 16 and stats.stop_reason == "length"
+    assert stats.gen_tokens == 16 and stats.gen_tokens_method.startswith("streamed chunks")
+    assert stats.prompt_tokens == 5
+    assert stats.prompt_tokens_method == "server tokenize endpoint (llama-cpp-python)"
+    # counted after the stream, on the text that was sent
+    paths = srv.paths()
+    last = max(i for i, path in enumerate(paths) if path == "/extras/tokenize")
+    assert last > paths.index("/v1/completions")
+    assert srv.requests[last].body == {"model": "m", "input": BASE_TEXT}
+
+
+def test_completion_stops_at_end_of_generation_even_with_force_length(servers: Any) -> None:
+    script = servers.Script(tokens=[" Paris", "."])
+    with servers.FakeServer("openai", models=("m",), usage=False, tokenize_endpoint=False,
+                            script=script) as srv:
+        backend = OpenAIBackend(OpenAIOptions(base_url=srv.url, force_length=True))
+        backend.load(model("m"))
+        events, stats = run(backend.generate(COMPLETION))
+        backend.close()
+    body = next(r.body for r in srv.requests if r.path == "/v1/completions")
+    assert "min_tokens" not in body and "ignore_eos" not in body
+    assert len(events) == 2 and stats.gen_tokens == 2 and stats.stop_reason == "eos"
+    # no usage, no tokenize endpoint: unknown, never guessed
+    assert stats.prompt_tokens is None and stats.prompt_tokens_method.startswith("unknown")
+
+
+def test_completion_workload_end_to_end(servers: Any, write_config: Any, tmp_path: Path
+                                        ) -> None:
+    from bench.runner.session import start_run
+
+    script = servers.Script(tokens=[" Paris", "."])
+    with servers.FakeServer("openai", models=("m",), script=script) as srv:
+        cfg = write_config(f"""
+            name: t
+            repetitions: 2
+            warmup: 1
+            models:
+              - name: base
+                artifacts: {{srv: {{model: m}}}}
+            backends:
+              - {{name: srv, type: openai, options: {{base_url: "{srv.url}"}}}}
+            workloads:
+              - name: cont
+                kind: completion
+                prompts: ["The capital of France is", "Once upon a time"]
+                gen_tokens: 8
+        """)
+        result = start_run(cfg, output_dir=tmp_path / "out", quiet=True)
+    assert result.exit_code == 0
+    (rec,) = list(result.run_dir.cases())
+    assert rec["status"] == "ok" and rec["backend"]["capabilities"]["completion"] is True
+    reps = rec["reps"]
+    assert [r["prompt_tokens"] for r in reps] == [5, 4]
+    assert [(r["gen_tokens"], r["stop_reason"], r["text"]) for r in reps] == [
+        (2, "eos", " Paris."), (2, "eos", " Paris.")]
+    sent = [r.body["prompt"] for r in srv.requests
+            if r.path == "/v1/completions" and r.body["prompt"] != "Flush."]
+    assert sent == ["The capital of France is"] * 2 + ["Once upon a time"]
 
 
 def test_api_key_from_env_never_recorded(servers: Any, monkeypatch: pytest.MonkeyPatch

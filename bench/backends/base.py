@@ -75,6 +75,17 @@ class Capabilities:
     """Generation runs on this machine's CPU from its RAM: the memory-bandwidth roofline of
     this host applies (bench.roofline)."""
 
+    def refusal(self, kind: str, images: bool) -> str | None:
+        """Why a backend with these flags cannot take a workload of ``kind`` (with images or
+        not), or None when it can: e.g. "takes no completion workloads"."""
+        if kind == "chat" and not self.chat:
+            return "takes no chat workloads"
+        if kind == "completion" and not self.completion:
+            return "takes no completion workloads (raw text prompts)"
+        if images and not self.vision:
+            return "takes no images (not a vision-language backend)"
+        return None
+
 
 @dataclass(frozen=True)
 class Sampling:

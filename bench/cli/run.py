@@ -69,7 +69,7 @@ def validate_cmd(args: argparse.Namespace) -> int:
     from bench.config.loader import ConfigErrors, load_config
     from bench.errors import UserError
     from bench.runner.mixed import build_mixed_plan
-    from bench.runner.plan import build_plan
+    from bench.runner.plan import build_plan, skipped_lines
 
     status = 0
     for path in args.configs:
@@ -89,5 +89,7 @@ def validate_cmd(args: argparse.Namespace) -> int:
         print(f"{Path(path)}: ok: {len(cfg.run.models)} models, {len(cfg.run.backends)} "
               f"backends, {len(cfg.run.workloads)} workloads -> {len(cases)} cases"
               + (f" + {len(mixed)} mixed" if mixed else "")
-              + (f" ({len(skipped)} pairs without an artifact)" if skipped else ""))
+              + (f" ({len(skipped)} skipped)" if skipped else ""))
+        for line in skipped_lines(skipped):
+            print(f"  {line}")
     return status

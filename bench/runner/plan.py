@@ -9,6 +9,7 @@ from bench.backends.base import Options
 from bench.config.loader import ResolvedConfig
 from bench.config.schema import BackendConfig, ModelConfig, WorkloadConfig
 from bench.errors import UserError
+from bench.registry import backend_capabilities
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,9 @@ def _check_patterns(kind: str, patterns: list[str] | None, names: list[str]) -> 
 def build_plan(cfg: ResolvedConfig, models: list[str] | None = None,
                backends: list[str] | None = None,
                workloads: list[str] | None = None) -> tuple[list[Case], list[Skipped]]:
-    """Cases in run order: backend by backend, model by model (one load per pair)."""
+    """Cases in run order: backend by backend, model by model (one load per pair). A pair
+    without an artifact, or a workload the backend cannot take (images on a text-only
+    backend, say), is skipped with its reason."""
     run = cfg.run
     _check_patterns("models", models, [m.name for m in run.models])
     _check_patterns("backends", backends, [b.name for b in run.backends])
@@ -53,6 +56,7 @@ def build_plan(cfg: ResolvedConfig, models: list[str] | None = None,
     for b in run.backends:
         if not _match(b.name, backends):
             continue
+        caps = backend_capabilities(b.type)
         for m in run.models:
             if not _match(m.name, models):
                 continue
@@ -64,8 +68,25 @@ def build_plan(cfg: ResolvedConfig, models: list[str] | None = None,
                 if artifact is None:
                     skipped.append(Skipped(cid, f"model has no artifact for backend {b.name!r}"))
                     continue
+                why = caps.refusal(w.kind, bool(w.images))
+                if why is not None:
+                    skipped.append(Skipped(cid, f"backend {b.name!r} ({b.type}) {why}"))
+                    continue
                 cases.append(Case(m, b, w, artifact))
     if not cases:
-        raise UserError("nothing to run: the filters leave no case "
-                        f"({len(skipped)} skipped for lack of an artifact)")
+        reasons = sorted({sk.reason for sk in skipped})
+        raise UserError("nothing to run: the filters leave no case"
+                        + (f" (skipped: {'; '.join(reasons[:3])})" if reasons else ""))
     return cases, skipped
+
+
+def skipped_lines(skipped: list[Skipped]) -> list[str]:
+    """One line per reason: "2 cases skipped (a, b): backend 'cpu' (llama_cpp) takes ..."."""
+    by_reason: dict[str, list[str]] = {}
+    for sk in skipped:
+        by_reason.setdefault(sk.reason, []).append(sk.case_id)
+    lines = []
+    for reason, ids in by_reason.items():
+        shown = ", ".join(ids[:3]) + (f", +{len(ids) - 3} more" if len(ids) > 3 else "")
+        lines.append(f"{len(ids)} case(s) skipped ({shown}): {reason}")
+    return lines

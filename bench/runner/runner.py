@@ -230,16 +230,11 @@ class Runner:
     def _generate(self, backend: Backend, case: Case, call: int, index: int,
                   phase: str) -> tuple[Any, list[TokenEvent]]:
         request = make_request(case.workload, call, index, self.base_dir)
-        caps = backend.capabilities
-        if (request.kind == "chat" and not caps.chat) or (
-                request.kind == "completion" and not caps.completion):
+        why = backend.capabilities.refusal(request.kind, bool(request.images))
+        if why is not None:  # the plan leaves such cases out; a backend may still say no
             raise CaseFailure(BackendError(
-                f"backend {case.backend.name!r} ({backend.name}) does not take {request.kind} "
-                "workloads"), phase, index)
-        if request.images and not caps.vision:
-            raise CaseFailure(BackendError(
-                f"backend {case.backend.name!r} ({backend.name}) does not take images: the "
-                f"workload {case.workload.name!r} is for vision-language backends"), phase, index)
+                f"backend {case.backend.name!r} ({backend.name}) {why}: workload "
+                f"{case.workload.name!r}"), phase, index)
         events: list[TokenEvent] = []
         append = events.append
         n = 0

@@ -16,7 +16,7 @@ from bench.results import environment
 from bench.results.store import RunDir, utc_now
 from bench.runner.instruments import Instruments
 from bench.runner.mixed import MixedCase, build_mixed_plan
-from bench.runner.plan import Case, Skipped, build_plan
+from bench.runner.plan import Case, Skipped, build_plan, skipped_lines
 from bench.runner.progress import Progress, make_progress
 from bench.runner.runner import Outcome, Runner, sigterm_as_interrupt
 
@@ -122,6 +122,8 @@ def start_run(config_path: str | Path, filters: Filters | None = None,
     clock = make_clock(cfg)
     metering = Instruments.build(cfg, clock)  # a meter that cannot be read: exit 2 now
     progress = progress or make_progress(quiet)
+    for line in skipped_lines(skipped):
+        progress.message(line)
     out = Path(output_dir) if output_dir is not None else Path(cfg.run.output_dir)
     run_dir = RunDir.create(out, cfg.run.name, cfg.path, cfg.to_dict(), cfg.fingerprint())
     run_dir.update_meta(filters=filters.as_dict(),

@@ -3,9 +3,11 @@
 ``FakeServer(flavour)`` answers like:
 - "ollama": the Ollama API, every duration field in the final chunk, a cached prompt prefix
   reused (``prompt_eval_count`` counts only the tokens after the prefix shared with the
-  previous prompt, as llama.cpp's cache does);
+  previous prompt, as llama.cpp's cache does); ``/api/generate`` puts the prompt through the
+  model's template (a user message) unless ``raw`` is true, as Ollama documents;
 - "hailo-ollama": the same endpoints, but the final chunk has only ``total_duration`` and
-  ``eval_count`` (no ``eval_duration``, no ``prompt_eval_*``, no ``load_duration``);
+  ``eval_count`` (no ``eval_duration``, no ``prompt_eval_*``, no ``load_duration``); that it
+  honours ``raw`` like Ollama is assumed (not confirmed; its counts would not show it anyway);
 - "openai": /v1/models, /v1/completions and /v1/chat/completions streamed as server-sent
   events, usage in a last chunk when ``stream_options.include_usage`` is set (``usage=False``
   drops it, like llama-cpp-python's server), a llama-cpp-python style /extras/tokenize.
@@ -188,6 +190,9 @@ def _ollama(h: Any, server: FakeServer, method: str, body: Any) -> None:
         return h._json({"error": f"model '{model}' not found"}, 404)
     chat = path == "/api/chat"
     prompt = _chat_text(body.get("messages") or []) if chat else body.get("prompt", "")
+    if prompt and not chat and not body.get("raw"):
+        # Ollama applies the model's template to the prompt unless raw is true
+        prompt = _chat_text([{"role": "user", "content": prompt}])
     if not prompt:
         if body.get("keep_alive") == 0:
             server.loaded.discard(model)

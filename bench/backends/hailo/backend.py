@@ -1,5 +1,9 @@
 """The Hailo-10H NPU in process, through HailoRT GenAI (``hailo_platform.genai.LLM``).
 
+Prompts: ``LLM.generate`` takes a raw string (used as is) or a list of chat messages (the
+model's template applied on the card). Throughput and completion requests send a raw string
+(no template), counted exactly by ``tokenize()``; chat requests send the messages.
+
 HailoRT has no timing or stats API: every item of the streaming ``generate`` is timed on the
 backend's clock as ``read()`` returns it. The per-read timeout is explicit (HailoRT's 10 s
 default also covers the first token, i.e. the whole prefill). Token counts: the prompt by
@@ -22,7 +26,7 @@ import re
 import sys
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from bench.backends.base import (
     Backend,
@@ -34,7 +38,7 @@ from bench.backends.base import (
     TokenEvent,
 )
 from bench.backends.hailo import errors
-from bench.backends.hailo.config import HailoArtifact, HailoOptions
+from bench.backends.hailo.config import CAPABILITIES, HailoArtifact, HailoOptions
 from bench.clock import Clock
 from bench.errors import BackendError, GenerationTimeout, ModelLoadError
 from bench.models.files import sha256_file
@@ -78,14 +82,7 @@ def _status(completion: Any) -> str:
 
 class HailoBackend(Backend):
     name = "hailo"
-    capabilities = Capabilities(
-        streams_tokens=True,
-        exact_prompt_tokens=True,
-        exact_gen_tokens=False,  # the end token cannot be suppressed
-        chat=True,
-        vision=False,
-        internal_timings=False,  # HailoRT reports no timings
-    )
+    capabilities: ClassVar[Capabilities] = CAPABILITIES
     runs_on = "npu"
 
     def __init__(self, options: HailoOptions, *, clock: Clock | None = None) -> None:
@@ -171,6 +168,12 @@ class HailoBackend(Backend):
                       "timing API)",
             "gen_tokens_method": GEN_TOKENS_METHOD,
             "exact_gen_tokens": "no: HailoRT cannot suppress the end token",
+            "throughput_prompt": "filler text as a raw string (no template), fitted by "
+                                 "tokenize() on the card",
+            "completion_prompt": "the prompt as a raw string (no template), counted by "
+                                 "tokenize() on the card",
+            "chat_prompt": "the messages, the model's template applied on the card (prompt "
+                           "count unknown)",
             "sampling": "temperature 0 -> do_sample=False (greedy); otherwise temperature, "
                         "seed, top_k, top_p as given",
         }
@@ -204,6 +207,11 @@ class HailoBackend(Backend):
             prompt_method = "tokenize() on the card, raw text prompt"
             if not fitted.exact:
                 prompt_method += f" (closest fit below the {fitted.target} asked)"
+        elif request.kind == "completion":
+            # a plain string is used as is by generate(): no chat template
+            prompt = "".join(m.content for m in request.messages)
+            prompt_tokens = self._count(prompt)
+            prompt_method = "tokenize() on the card, raw text prompt"
         else:
             prompt = [{"role": m.role, "content": m.content} for m in request.messages]
             prompt_tokens = None

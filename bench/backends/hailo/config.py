@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bench.backends.base import Options, require_file
+from bench.backends.base import Capabilities, Options, require_file
 
 
 class HailoOptions(Options):
@@ -28,3 +28,16 @@ class HailoArtifact(Options):
 
     def preflight(self) -> None:
         require_file(self.hef, "HEF file")
+
+
+CAPABILITIES = Capabilities(
+    streams_tokens=True,
+    exact_prompt_tokens=True,
+    exact_gen_tokens=False,  # the end token cannot be suppressed
+    chat=True,
+    completion=True,  # generate() takes a raw string as is
+    vision=False,
+    internal_timings=False,  # HailoRT reports no timings
+)
+"""What this backend can take and report (read by the plan and the config check without
+importing the runtime)."""

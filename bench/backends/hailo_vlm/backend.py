@@ -24,7 +24,7 @@ from bench.backends.base import (
     ModelRef,
     TokenEvent,
 )
-from bench.backends.hailo_vlm.config import HailoVLMArtifact, HailoVLMOptions
+from bench.backends.hailo_vlm.config import CAPABILITIES, HailoVLMArtifact, HailoVLMOptions
 from bench.errors import BackendError, BackendUnavailable, ModelLoadError, UserError
 
 END_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>")
@@ -50,10 +50,7 @@ def load_frame(path: str, shape: list[int] | tuple[int, ...]) -> Any:
 
 class HailoVLMBackend(Backend):
     name: ClassVar[str] = "hailo_vlm"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        streams_tokens=True, exact_prompt_tokens=False, exact_gen_tokens=False, chat=True,
-        vision=True,
-    )
+    capabilities: ClassVar[Capabilities] = CAPABILITIES
     runs_on = "npu"
     options: HailoVLMOptions
 

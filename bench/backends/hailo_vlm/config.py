@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.backends.base import Options, require_file
+from bench.backends.base import Capabilities, Options, require_file
 
 
 class HailoVLMOptions(Options):
@@ -18,3 +18,11 @@ class HailoVLMArtifact(Options):
 
     def preflight(self) -> None:
         require_file(self.hef, "HEF file")
+
+
+CAPABILITIES = Capabilities(
+    streams_tokens=True, exact_prompt_tokens=False, exact_gen_tokens=False, chat=True,
+    vision=True,
+)
+"""What this backend can take and report (read by the plan and the config check without
+importing the runtime)."""

@@ -42,7 +42,7 @@ from bench.backends.base import (
     TokenEvent,
 )
 from bench.backends.llama_cpp import files, logs, tokens
-from bench.backends.llama_cpp.config import LlamaCppArtifact, LlamaCppOptions
+from bench.backends.llama_cpp.config import CAPABILITIES, LlamaCppArtifact, LlamaCppOptions
 from bench.backends.llama_cpp.sampling import sampler_chain
 from bench.clock import Clock
 from bench.errors import BackendError, ModelLoadError
@@ -90,15 +90,7 @@ def cpu_name() -> str:
 
 class LlamaCppBackend(Backend):
     name: ClassVar[str] = "llama_cpp"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        streams_tokens=True,
-        exact_prompt_tokens=True,
-        exact_gen_tokens=True,
-        chat=True,
-        completion=True,
-        internal_timings=True,
-        host_cpu=True,
-    )
+    capabilities: ClassVar[Capabilities] = CAPABILITIES
     runs_on = "cpu"
 
     def __init__(self, options: Options | None = None, *, clock: Clock | None = None) -> None:

@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from bench.backends.base import Options, require_file
+from bench.backends.base import Capabilities, Options, require_file
 
 KvType = Literal["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "iq4_nl"]
 
@@ -59,3 +59,16 @@ class LlamaCppArtifact(Options):
             require_file(self.gguf, "GGUF model file")
     """Chat template instead of the GGUF's ``tokenizer.chat_template``: Jinja text, a path to a
     .jinja file, or the name of a template built into llama.cpp ("chatml", "gemma", "llama3")."""
+
+
+CAPABILITIES = Capabilities(
+    streams_tokens=True,
+    exact_prompt_tokens=True,
+    exact_gen_tokens=True,
+    chat=True,
+    completion=True,
+    internal_timings=True,
+    host_cpu=True,
+)
+"""What this backend can take and report (read by the plan and the config check without
+importing the runtime)."""

@@ -53,7 +53,11 @@ from bench.backends.base import (
 )
 from bench.backends.llama_cpp import logs, tokens
 from bench.backends.llama_cpp.backend import FLASH_ATTN_TYPES, LlamaCppBackend
-from bench.backends.llama_cpp_vlm.config import LlamaCppVLMArtifact, LlamaCppVLMOptions
+from bench.backends.llama_cpp_vlm.config import (
+    CAPABILITIES,
+    LlamaCppVLMArtifact,
+    LlamaCppVLMOptions,
+)
 from bench.backends.llama_cpp_vlm.mmproj import check_mmproj, mmproj_facts, resolve_mmproj
 from bench.clock import Clock
 from bench.errors import BackendError, ModelLoadError, UserError
@@ -64,16 +68,7 @@ _NO_CALLBACK = mtmd.mtmd_helper_post_decode_callback(0)  # a NULL function point
 
 class LlamaCppVLMBackend(LlamaCppBackend):
     name: ClassVar[str] = "llama_cpp_vlm"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        streams_tokens=True,
-        exact_prompt_tokens=True,
-        exact_gen_tokens=True,
-        chat=True,
-        completion=False,
-        vision=True,
-        internal_timings=True,
-        host_cpu=True,
-    )
+    capabilities: ClassVar[Capabilities] = CAPABILITIES
 
     def __init__(self, options: Options | None = None, *, clock: Clock | None = None) -> None:
         opts = options if options is not None else LlamaCppVLMOptions()

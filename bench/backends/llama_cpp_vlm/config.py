@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from bench.backends.base import require_file
+from bench.backends.base import Capabilities, require_file
 from bench.backends.llama_cpp.config import LlamaCppArtifact, LlamaCppOptions
 
 
@@ -39,3 +39,17 @@ class LlamaCppVLMArtifact(LlamaCppArtifact):
         super().preflight()
         if self.mmproj is not None:
             require_file(self.mmproj, "mmproj (vision projector) file")
+
+
+CAPABILITIES = Capabilities(
+    streams_tokens=True,
+    exact_prompt_tokens=True,
+    exact_gen_tokens=True,
+    chat=True,
+    completion=False,
+    vision=True,
+    internal_timings=True,
+    host_cpu=True,
+)
+"""What this backend can take and report (read by the plan and the config check without
+importing the runtime)."""

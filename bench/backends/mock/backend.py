@@ -30,7 +30,7 @@ from bench.backends.base import (
 )
 from bench.backends.base import TokenEvent as Token
 from bench.backends.mock import device as simdevice
-from bench.backends.mock.config import MockArtifact, MockOptions
+from bench.backends.mock.config import CAPABILITIES, MockArtifact, MockOptions
 from bench.backends.mock.profile import ModelFigures, Profile, load_profile
 from bench.errors import BackendError, GenerationTimeout, ModelLoadError
 
@@ -42,10 +42,7 @@ _WORDS = (
 
 class MockBackend(Backend):
     name = "mock"
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        streams_tokens=True, exact_prompt_tokens=True, exact_gen_tokens=True,
-        chat=True, completion=True, vision=False, internal_timings=False, simulated=True,
-    )
+    capabilities: ClassVar[Capabilities] = CAPABILITIES
 
     def __init__(self, options: MockOptions, **kw: Any) -> None:
         super().__init__(options, **kw)

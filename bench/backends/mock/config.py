@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from bench.backends.base import Options
+from bench.backends.base import Capabilities, Options
 
 
 class FailAt(Options):
@@ -38,3 +38,11 @@ class MockOptions(Options):
 class MockArtifact(Options):
     profile_model: str | None = None
     """The profile's model to use (default: the config's model name)."""
+
+
+CAPABILITIES = Capabilities(
+    streams_tokens=True, exact_prompt_tokens=True, exact_gen_tokens=True,
+    chat=True, completion=True, vision=False, internal_timings=False, simulated=True,
+)
+"""What this backend can take and report (read by the plan and the config check without
+importing the runtime)."""

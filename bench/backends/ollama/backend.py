@@ -1,18 +1,20 @@
 """An Ollama HTTP server: the real Ollama (llama.cpp on the Pi's CPU) or hailo-ollama (the NPU).
 
-Throughput prompts go through streaming ``/api/generate`` (``raw: true``: no chat template),
-chat prompts through streaming ``/api/chat``. Every streamed chunk is timed on the run's clock
-as it arrives. The final chunk's duration fields (nanoseconds) are kept beside, as the server's
-own view, with the names of the fields present: Ollama fills them all; hailo-ollama fills only
-``total_duration`` and ``eval_count``. Token counts come from the server when it gives them
-(``prompt_eval_count``, ``eval_count``); a prompt count it does not give is null, never guessed.
+Throughput prompts go through streaming ``/api/generate`` (``raw: true``: no chat template,
+unless the option ``raw`` is off), completion prompts through the same endpoint, always with
+``raw: true`` (the text continued as it is), chat prompts through streaming ``/api/chat``.
+Every streamed chunk is timed on the run's clock as it arrives. The final chunk's duration
+fields (nanoseconds) are kept beside, as the server's own view, with the names of the fields
+present: Ollama fills them all; hailo-ollama fills only ``total_duration`` and ``eval_count``.
+Token counts come from the server when it gives them (``prompt_eval_count``, ``eval_count``); a
+prompt count it does not give is null, never guessed.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Generator
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -26,7 +28,7 @@ from bench.backends.base import (
     ModelRef,
     TokenEvent,
 )
-from bench.backends.ollama.config import OllamaArtifact, OllamaOptions
+from bench.backends.ollama.config import CAPABILITIES, OllamaArtifact, OllamaOptions
 from bench.clock import Clock
 from bench.errors import BackendError, ModelLoadError
 
@@ -65,13 +67,7 @@ def server_timings(final: dict[str, Any]) -> dict[str, Any]:
 
 class OllamaBackend(Backend):
     name = "ollama"
-    capabilities = Capabilities(
-        streams_tokens=True,
-        exact_prompt_tokens=False,  # no tokenizer on the client; the server's count when given
-        exact_gen_tokens=False,  # Ollama cannot suppress the end token
-        chat=True,
-        internal_timings=True,
-    )
+    capabilities: ClassVar[Capabilities] = CAPABILITIES
 
     def __init__(self, options: OllamaOptions, *, clock: Clock | None = None) -> None:
         super().__init__(options, clock=clock)
@@ -200,9 +196,11 @@ class OllamaBackend(Backend):
                 "throughput prompts change their first words each repetition"
                 if self.opts.fresh_context == "flush"
                 else "throughput prompts change their first words each repetition; chat "
-                     "prompts may reuse the server's cached prefix"),
+                     "and completion prompts may reuse the server's cached prefix"),
             "throughput_prompt": ("raw text (raw=true, no template)" if self.opts.raw
                                   else "text through the model's template"),
+            "completion_prompt": "the prompt as raw text through /api/generate (raw=true, no "
+                                 "template, whatever the raw option)",
             "prompt_sizing": "filler words scaled by a tokens/word ratio learned from the "
                              "server's prompt_eval_count (not exact)",
             "unload_after": self.opts.unload_after,
@@ -229,6 +227,14 @@ class OllamaBackend(Backend):
             path = "/api/generate"
             body: dict[str, Any] = {"model": self._model, "prompt": text, "raw": self.opts.raw,
                                     "stream": True, "options": options}
+        elif request.kind == "completion":
+            prompt = "".join(m.content for m in request.messages)
+            if not prompt:
+                # an empty prompt only loads (or unloads) the model: nothing would be generated
+                raise BackendError(f"{WHO}: a completion request needs a non-empty prompt")
+            path = "/api/generate"
+            body = {"model": self._model, "prompt": prompt, "raw": True, "stream": True,
+                    "options": options}
         else:
             path = "/api/chat"
             body = {"model": self._model, "stream": True, "options": options,

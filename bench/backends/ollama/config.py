@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from bench.backends.base import Options
+from bench.backends.base import Capabilities, Options
 
 
 class OllamaOptions(Options):
@@ -45,3 +45,15 @@ class OllamaArtifact(Options):
     model: str
     """The model name as the server knows it, e.g. "qwen2.5:1.5b" (hailo-ollama:
     "qwen2.5-instruct:1.5b")."""
+
+
+CAPABILITIES = Capabilities(
+    streams_tokens=True,
+    exact_prompt_tokens=False,  # no tokenizer on the client; the server's count when given
+    exact_gen_tokens=False,  # Ollama cannot suppress the end token
+    chat=True,
+    completion=True,  # /api/generate with raw: true
+    internal_timings=True,
+)
+"""What this backend can take and report (read by the plan and the config check without
+importing the runtime)."""

@@ -1,11 +1,14 @@
 """Any OpenAI-compatible server: llama.cpp's llama-server, llama-cpp-python's server, vLLM, ...
 
-Throughput prompts go through streaming ``/v1/completions`` (raw text), chat prompts through
-streaming ``/v1/chat/completions``, both with ``stream_options: {"include_usage": true}``.
+Throughput and completion prompts go through streaming ``/v1/completions`` (raw text, no chat
+template: the legacy completions endpoint that llama-server, llama-cpp-python's server and vLLM
+serve), chat prompts through streaming ``/v1/chat/completions``, all with
+``stream_options: {"include_usage": true}``. ``force_length`` applies to throughput and chat
+requests; completion requests stop at the end of generation.
 Time to first token and generation speed come from the arrival times of the streamed chunks
 on the run's clock. Counts come from the server's ``usage`` where it sends one (not every
 server does when streaming); otherwise the prompt count from the server's tokenize endpoint
-(throughput) and the generated count from the chunks, and the method says which.
+(throughput, completion) and the generated count from the chunks, and the method says which.
 llama-server's ``timings`` object, when present, is kept as the server's own view.
 """
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -34,7 +37,7 @@ from bench.backends.base import (
     ModelRef,
     TokenEvent,
 )
-from bench.backends.openai.config import OpenAIArtifact, OpenAIOptions
+from bench.backends.openai.config import CAPABILITIES, OpenAIArtifact, OpenAIOptions
 from bench.clock import Clock
 from bench.errors import BackendError, BackendUnavailable, ModelLoadError
 
@@ -65,13 +68,7 @@ def _llama_server_timings(obj: dict[str, Any]) -> dict[str, Any] | None:
 
 class OpenAIBackend(Backend):
     name = "openai"
-    capabilities = Capabilities(
-        streams_tokens=True,
-        exact_prompt_tokens=False,  # exact only when the server has a tokenize endpoint
-        exact_gen_tokens=False,  # only if the server honours force_length
-        chat=True,
-        internal_timings=False,  # llama-server's timings are kept when sent, others send none
-    )
+    capabilities: ClassVar[Capabilities] = CAPABILITIES
 
     def __init__(self, options: OpenAIOptions, *, clock: Clock | None = None) -> None:
         super().__init__(options, clock=clock)
@@ -186,6 +183,8 @@ class OpenAIBackend(Backend):
             "prompt_sizing": ("exact, by the server's tokenize endpoint" if self._tokenizer
                               else "filler words scaled by a tokens/word ratio learned from "
                                    "the server's usage (not exact)"),
+            "throughput_prompt": "filler text as raw text through /v1/completions",
+            "completion_prompt": "the prompt as raw text through /v1/completions (no template)",
             "force_length": self.opts.force_length,
             "fresh_context": self.opts.fresh_context,
         }
@@ -203,7 +202,8 @@ class OpenAIBackend(Backend):
             body["top_k"] = s.top_k
         if s.top_p is not None:
             body["top_p"] = s.top_p
-        if self.opts.force_length:
+        if self.opts.force_length and request.kind != "completion":
+            # a completion continues the text until the end of generation (GenerationRequest)
             body["min_tokens"] = request.max_tokens
             body["ignore_eos"] = True
         body.update(self.opts.extra_body)
@@ -216,6 +216,9 @@ class OpenAIBackend(Backend):
             count = (lambda t: self._count_with(tok, t)) if tok else None
             text, fitted = fit_with(count, self._fitter, request.prompt_tokens,
                                     request.variant, request.filler or None)
+            path, body["prompt"] = "/v1/completions", text
+        elif request.kind == "completion":
+            text = "".join(m.content for m in request.messages)
             path, body["prompt"] = "/v1/completions", text
         else:
             path = "/v1/chat/completions"
@@ -258,6 +261,10 @@ class OpenAIBackend(Backend):
         elif fitted is not None:
             prompt_tokens = fitted.tokens
             prompt_method = f"server tokenize endpoint ({self._tokenizer and self._tokenizer[0]})"
+        elif request.kind == "completion" and self._tokenizer is not None:
+            # after the last chunk: the count does not touch the timed stream
+            prompt_tokens = self._count_with(self._tokenizer, text)
+            prompt_method = f"server tokenize endpoint ({self._tokenizer[0]})"
         else:
             prompt_method = "unknown: the server sent no usage"
         if request.kind == "throughput":

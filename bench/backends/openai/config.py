@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from bench.backends.base import Options
+from bench.backends.base import Capabilities, Options
 
 
 class OpenAIOptions(Options):
@@ -40,3 +40,15 @@ class OpenAIOptions(Options):
 class OpenAIArtifact(Options):
     model: str
     """The model name sent in requests (the server's id or alias for it)."""
+
+
+CAPABILITIES = Capabilities(
+    streams_tokens=True,
+    exact_prompt_tokens=False,  # exact only when the server has a tokenize endpoint
+    exact_gen_tokens=False,  # only if the server honours force_length
+    chat=True,
+    completion=True,  # /v1/completions takes the raw text
+    internal_timings=False,  # llama-server's timings are kept when sent, others send none
+)
+"""What this backend can take and report (read by the plan and the config check without
+importing the runtime)."""
