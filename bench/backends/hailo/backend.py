@@ -164,6 +164,7 @@ class HailoBackend(Backend):
             "first_read_timeout_s": self.opts.first_read_timeout_s,
             "read_timeout_s": self.opts.read_timeout_s,
             "optimize_memory_on_device": self.opts.optimize_memory_on_device,
+            "lora_name": self.opts.lora_name,
             "timing": "client side, each stream item timed as read() returns (HailoRT has no "
                       "timing API)",
             "gen_tokens_method": GEN_TOKENS_METHOD,

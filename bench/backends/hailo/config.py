@@ -16,8 +16,10 @@ class HailoOptions(Options):
     read_timeout_s: float = Field(default=30.0, gt=0)
     """Per-read timeout for every later item."""
     optimize_memory_on_device: bool = False
-    """HailoRT's option: tokenize on the host to save memory on the card."""
+    """HailoRT's LLM option of that name, passed through as is (the reference material here does
+    not document its effect; it is recorded with every result)."""
     lora_name: str = ""
+    """A LoRA adapter compiled into the HEF ("" = none), passed to LLM()."""
     hash_model: bool = True
     """Record the HEF's sha256 (reads the whole file once, outside the device's load timing)."""
 

@@ -165,7 +165,10 @@ class MockBackend(Backend):
     def describe(self) -> dict[str, Any]:
         c = self.profile.contention
         return {"device": self.profile.device, "profile": self.profile.name,
+                "profile_file": self.opts.profile if self.opts.profile.endswith(
+                    (".yaml", ".yml")) else None,
                 "profile_source": self.profile.source, "jitter": self.jitter,
+                "seed": self.opts.seed,
                 "simulated": True, "power_covers": self.profile.covers,
                 "contention": None if c is None else {
                     "slowdown": c.slowdown, "assumption": c.assumption,

@@ -204,6 +204,10 @@ class OllamaBackend(Backend):
             "prompt_sizing": "filler words scaled by a tokens/word ratio learned from the "
                              "server's prompt_eval_count (not exact)",
             "unload_after": self.opts.unload_after,
+            # sent with every request when set; null: the server's own default (not known here)
+            "num_ctx": self.opts.num_ctx,
+            "num_thread": self.opts.num_thread,
+            "keep_alive": self.opts.keep_alive,
         }
 
     # ---- generation ---------------------------------------------------------------------

@@ -24,7 +24,8 @@ class OpenAIOptions(Options):
     llama-cpp-python POST /extras/tokenize, vLLM POST /tokenize; "auto" probes them at load."""
     force_length: bool = False
     """Ask the server to generate exactly max_tokens: sends min_tokens = max_tokens and
-    ignore_eos = true (understood by llama-cpp-python's server, llama-server, vLLM)."""
+    ignore_eos = true (understood by llama-cpp-python's server, llama-server, vLLM), for
+    throughput and chat requests; completion requests still stop at the end of generation."""
     fresh_context: Literal["flush", "none"] = "flush"
     """"flush": reset() sends a short unrelated completion, so no cached prefix of the next
     prompt is reused (llama-server caches prompts by default)."""
