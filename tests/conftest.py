@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,3 +93,20 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"skipped although scripts/test.sh made the models: {reason}"
+
+
+COMPLETION_PROMPTS = ["The capital of France is", "Once upon a time"]
+COMPLETION_WORKLOADS = ('workloads: [{name: cont, kind: completion, gen_tokens: 8, prompts: '
+                        '["The capital of France is", "Once upon a time"]}]')
+"""One completion workload (two raw prompts) as a single YAML line, for backend tests."""
+
+
+def completion_reps(result: Any) -> list[dict[str, Any]]:
+    """The repetitions of the one case of a finished COMPLETION_WORKLOADS run, after checking
+    the run went through and took raw prompts (two repetitions: one per prompt)."""
+    assert result.exit_code == 0
+    (rec,) = list(result.run_dir.cases())
+    assert rec["status"] == "ok" and rec["backend"]["capabilities"]["completion"] is True
+    reps: list[dict[str, Any]] = rec["reps"]
+    assert [r["prompt"] for r in reps] == COMPLETION_PROMPTS
+    return reps

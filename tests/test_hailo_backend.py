@@ -19,6 +19,7 @@ from bench.backends.base import (
 from bench.backends.hailo.config import HailoArtifact, HailoOptions
 from bench.clock import VirtualClock
 from bench.errors import BackendError, BackendUnavailable, GenerationTimeout, ModelLoadError
+from tests.conftest import COMPLETION_WORKLOADS, completion_reps
 
 FAKES = Path(__file__).parent / "fakes"
 
@@ -173,18 +174,10 @@ def test_completion_workload_end_to_end(fake: Any, tmp_path: Path, write_config:
             artifacts: {{npu: {{hef: "{hef}"}}}}
         backends:
           - {{name: npu, type: hailo, options: {{hash_model: false}}}}
-        workloads:
-          - name: cont
-            kind: completion
-            prompts: ["The capital of France is", "Once upon a time"]
-            gen_tokens: 8
+        {COMPLETION_WORKLOADS}
     """)
     result = start_run(cfg, output_dir=tmp_path / "out", quiet=True)
-    assert result.exit_code == 0
-    (rec,) = list(result.run_dir.cases())
-    assert rec["status"] == "ok" and rec["backend"]["capabilities"]["completion"] is True
-    reps = rec["reps"]
-    assert [r["prompt"] for r in reps] == ["The capital of France is", "Once upon a time"]
+    reps = completion_reps(result)
     assert [r["prompt_tokens"] for r in reps] == [5, 4]
     assert all(r["prompt_tokens_method"].startswith("tokenize()") for r in reps)
     assert [(r["gen_tokens"], r["stop_reason"], r["text"]) for r in reps] == [

@@ -18,6 +18,7 @@ from bench.backends.base import (
 from bench.backends.ollama.backend import OllamaBackend
 from bench.backends.ollama.config import OllamaArtifact, OllamaOptions
 from bench.errors import BackendError, BackendUnavailable, ModelLoadError
+from tests.conftest import COMPLETION_WORKLOADS, completion_reps
 
 FAKES = Path(__file__).parent / "fakes"
 
@@ -192,18 +193,10 @@ def test_completion_workload_end_to_end(servers: Any, write_config: Any, tmp_pat
                 artifacts: {{srv: {{model: "qwen2.5:1.5b"}}}}
             backends:
               - {{name: srv, type: ollama, options: {{base_url: "{srv.url}"}}}}
-            workloads:
-              - name: cont
-                kind: completion
-                prompts: ["The capital of France is", "Once upon a time"]
-                gen_tokens: 8
+            {COMPLETION_WORKLOADS}
         """)
         result = start_run(cfg, output_dir=tmp_path / "out", quiet=True)
-    assert result.exit_code == 0
-    (rec,) = list(result.run_dir.cases())
-    assert rec["status"] == "ok" and rec["backend"]["capabilities"]["completion"] is True
-    reps = rec["reps"]
-    assert [r["prompt"] for r in reps] == ["The capital of France is", "Once upon a time"]
+    reps = completion_reps(result)
     # the flush before each repetition: every prompt is evaluated in full
     assert [r["prompt_tokens"] for r in reps] == [5, 4]
     assert all(r["prompt_tokens_method"] == "server prompt_eval_count" for r in reps)

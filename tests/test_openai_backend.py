@@ -24,6 +24,7 @@ from bench.backends.base import (
 from bench.backends.openai.backend import OpenAIBackend
 from bench.backends.openai.config import OpenAIArtifact, OpenAIOptions
 from bench.errors import BackendUnavailable
+from tests.conftest import COMPLETION_WORKLOADS, completion_reps
 
 FAKES = Path(__file__).parent / "fakes"
 GEMMA = Path.home() / ".cache" / "pibench" / "models" / "gemma3-270m-q4_k_m.gguf"
@@ -170,17 +171,10 @@ def test_completion_workload_end_to_end(servers: Any, write_config: Any, tmp_pat
                 artifacts: {{srv: {{model: m}}}}
             backends:
               - {{name: srv, type: openai, options: {{base_url: "{srv.url}"}}}}
-            workloads:
-              - name: cont
-                kind: completion
-                prompts: ["The capital of France is", "Once upon a time"]
-                gen_tokens: 8
+            {COMPLETION_WORKLOADS}
         """)
         result = start_run(cfg, output_dir=tmp_path / "out", quiet=True)
-    assert result.exit_code == 0
-    (rec,) = list(result.run_dir.cases())
-    assert rec["status"] == "ok" and rec["backend"]["capabilities"]["completion"] is True
-    reps = rec["reps"]
+    reps = completion_reps(result)
     assert [r["prompt_tokens"] for r in reps] == [5, 4]
     assert [(r["gen_tokens"], r["stop_reason"], r["text"]) for r in reps] == [
         (2, "eos", " Paris."), (2, "eos", " Paris.")]

@@ -9,9 +9,12 @@ is made with it and may be left out.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pydantic import Field, model_validator
 
-from bench.backends.base import Capabilities, require_file
+from bench.backends.base import require_file
+from bench.backends.llama_cpp.config import CAPABILITIES as LLAMA_CPP_CAPABILITIES
 from bench.backends.llama_cpp.config import LlamaCppArtifact, LlamaCppOptions
 
 
@@ -41,15 +44,6 @@ class LlamaCppVLMArtifact(LlamaCppArtifact):
             require_file(self.mmproj, "mmproj (vision projector) file")
 
 
-CAPABILITIES = Capabilities(
-    streams_tokens=True,
-    exact_prompt_tokens=True,
-    exact_gen_tokens=True,
-    chat=True,
-    completion=False,
-    vision=True,
-    internal_timings=True,
-    host_cpu=True,
-)
-"""What this backend can take and report (read by the plan and the config check without
-importing the runtime)."""
+CAPABILITIES = replace(LLAMA_CPP_CAPABILITIES, completion=False, vision=True)
+"""The text backend's flags, but images instead of raw completions (read by the plan and the
+config check without importing the runtime)."""
