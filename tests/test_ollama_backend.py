@@ -110,6 +110,9 @@ def test_length_stop_and_flush_between_repetitions(servers: Any) -> None:
     assert first.stop_reason == "length" and first.gen_tokens == 32
     assert second.prompt_tokens == first.prompt_tokens
     assert third.prompt_tokens == 1  # cache reuse: what the flush protects against
+    # ...and the recorded method says that such a count may be only the uncached part
+    assert first.prompt_tokens_method == "server prompt_eval_count"
+    assert third.prompt_tokens_method.startswith("server prompt_eval_count (only the part not")
     flushes = [r.body for r in srv.requests if (r.body or {}).get("prompt") == "Flush."]
     assert len(flushes) == 1 and flushes[0]["options"] == {"num_predict": 1}
 

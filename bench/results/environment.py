@@ -55,6 +55,23 @@ def versions() -> dict[str, str | None]:
     return out
 
 
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def source_commit(root: Path = SOURCE_ROOT) -> str | None:
+    """The git commit of the pibench source that runs, "-dirty" when it has uncommitted
+    changes; None outside a git checkout (an installed wheel: its version says it)."""
+    if not (root / ".git").exists() or not shutil.which("git"):
+        return None
+    try:
+        out = subprocess.run(["git", "-C", str(root), "describe", "--always", "--dirty",
+                              "--abbrev=12", "--exclude", "*"],
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
 def collect() -> dict[str, Any]:
     vm = psutil.virtual_memory()
     uname = platform.uname()
@@ -73,6 +90,7 @@ def collect() -> dict[str, Any]:
         "machine": uname.machine,
         "python": sys.version.split()[0],
         "versions": versions(),
+        "pibench_commit": source_commit(),
         "firmware": _vcgencmd("version"),
         "load_avg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }

@@ -290,6 +290,9 @@ class OllamaBackend(Backend):
             gen_tokens, gen_method = chunks, "streamed chunks (one token each, assumed)"
         if prompt_tokens is not None:
             prompt_method = "server prompt_eval_count"
+            if self.opts.fresh_context == "none" and request.kind != "throughput":
+                # the server evaluates (and counts) only what its cached prefix lacks
+                prompt_method += " (only the part not already cached when a prompt repeats)"
             if request.kind == "throughput" and request.prompt_tokens is not None:
                 prompt_method += f" (asked for about {request.prompt_tokens})"
         else:
