@@ -28,6 +28,10 @@ def test_help_and_version(cli):
     assert exc.value.code == 0
     code, out, _ = cli("backends")
     assert code == 0 and "mock" in out and "llama_cpp" in out
+    # what each takes comes from its declared flags
+    lines = out.splitlines()
+    vlm = lines[next(i for i, line in enumerate(lines) if line.startswith("llama_cpp_vlm")) + 1]
+    assert "takes: throughput, chat, images " in vlm
 
 
 def test_no_command_prints_help_exit_2(cli):

@@ -17,13 +17,22 @@ def register(sub: Any) -> None:
     m.set_defaults(func=meters_cmd)
 
 
+def takes(type_name: str) -> str:
+    """The workloads a backend type takes, from its declared flags: "throughput, chat, ..."."""
+    from bench.registry import backend_capabilities
+
+    caps = backend_capabilities(type_name)
+    kinds = ["throughput"] + [k for k in ("chat", "completion") if getattr(caps, k)]
+    return ", ".join(kinds + (["images"] if caps.vision else []))
+
+
 def backends_cmd(args: argparse.Namespace) -> int:
     from bench.registry import BACKENDS
 
     for name, entry in BACKENDS.items():
         lib = _NEEDS.get(name)
         here = "yes" if lib is None or importlib.util.find_spec(lib) else f"no ({lib} missing)"
-        print(f"{name:13s} {entry.summary}  [available: {here}]")
+        print(f"{name:13s} {entry.summary}\n{'':13s} takes: {takes(name)}  [available: {here}]")
     return 0
 
 
