@@ -12,6 +12,7 @@ from bench.report.compare import (
     case_differences,
     compare,
     compare_case,
+    differs_cell,
     env_differences,
     strict_problem,
 )
@@ -253,6 +254,18 @@ def test_strict_problem_names_counts_and_parts():
     assert strict_problem(compare(a[:1], b[:1], env_a=ENV, env_b=env_b)) == (
         "1 of 1 cases differ (environment 1)")
     assert strict_problem(compare(a[:1], [_failed(b[0])])) == "1 case failed"
+
+
+def test_busy_or_throttled_measurements_are_marked_and_fail_strict():
+    a, b = _record(), _record()
+    b["labels"] = ["busy host"]
+    res = compare_case(a, b, [])
+    assert res.disturbed == ["B: busy host"] and differs_cell(res) == "B: busy host"
+    assert res.cells[1] in ("~", "better", "WORSE")  # the verdict is still given
+    assert strict_problem([res]) == "1 case measured on a busy or throttled machine"
+    a["labels"] = ["throttled", "synthetic weights: speed only"]
+    assert compare_case(a, b, []).disturbed == ["A: throttled", "B: busy host"]
+    assert strict_problem([compare_case(_record(), _record(), [])]) is None
 
 
 # -- through the command line -----------------------------------------------------------------

@@ -41,6 +41,10 @@ it; the pibench version shows the change); inside a value, a missing key is None
 2 %; the firmware compares by its version hash. Shown: hashes by their first 6 hex digits,
 file sizes in MiB, text over 40 characters or lists as "X changed".
 
+Disturbed measurements: a case labelled "busy host" (other processes used the CPU) or
+"throttled" (the Pi throttled) in either run is marked "A: busy host" ... in the same
+column, and counts for --strict: its figures are likely low, whichever way the ratio points.
+
 A model or workload difference makes a case "not comparable": its ratios are shown, its
 verdict is not, unless allow_different. Settings and environment differences keep the
 verdict (threads 2 against 4 is a fair question) and are listed. A case that failed in a run
@@ -77,6 +81,8 @@ FILE_LOCATORS = {"gguf", "hef"}
 NOT_SETTINGS = {"name", "capabilities", "server_fields_present", "describe_error",
                 "eog_suppressed_ids", "input_frame_shape"}
 RUN_KEYS = ("cooldown_s", "clock")
+DISTURBED = ("busy host", "throttled")
+"""Labels of a measurement whose figures are likely low (see bench.runner)."""
 ENV_KEYS = ("board", "cpu", "cpu_physical_cores", "memory_total_mb", "cpu_governor", "kernel",
             "firmware")
 VERSION_KEYS = ("llama-cpp-python", "hailort", "pibench")
@@ -255,6 +261,7 @@ class CaseResult:
     failed: str = ""  # "", "A", "B", "A and B"
     diffs: dict[str, list[str]] = field(default_factory=dict)
     cells: list[str] = field(default_factory=list)  # ratio and verdict per KEYS entry
+    disturbed: list[str] = field(default_factory=list)  # "A: busy host", "B: throttled"
 
     @property
     def comparable(self) -> bool:
@@ -272,6 +279,8 @@ def compare_case(ra: dict[str, Any], rb: dict[str, Any], env_diffs: list[str],
     res = CaseResult(rb["case_id"])
     res.diffs = {**case_differences(ra, rb, resolved_a, resolved_b), "environment": env_diffs}
     res.failed = " and ".join(s for s, r in (("A", ra), ("B", rb)) if r.get("status") != "ok")
+    res.disturbed = [f"{side}: {label}" for side, r in (("A", ra), ("B", rb))
+                     for label in DISTURBED if label in (r.get("labels") or [])]
     for key, _label, hib in KEYS:
         if res.failed:
             res.cells += ["", f"failed in {res.failed}"]
@@ -307,7 +316,8 @@ def compare(a: list[dict[str, Any]], b: list[dict[str, Any]], *,
 def differs_cell(res: CaseResult) -> str:
     """The case's own differences; the environment's (the same for every case, printed once
     above the table) as the one word "environment"."""
-    items = [t for p in PARTS if p != "environment" for t in res.diffs.get(p, [])]
+    items = [*res.disturbed]
+    items += [t for p in PARTS if p != "environment" for t in res.diffs.get(p, [])]
     if res.diffs.get("environment"):
         items.append("environment")
     return "; ".join(items).replace("|", "\\|")
@@ -330,4 +340,7 @@ def strict_problem(results: list[CaseResult]) -> str | None:
             problems.append(f"{n} case{'s' if n > 1 else ''} {where}")
     if n := sum(1 for r in matched if r.failed):
         problems.append(f"{n} case{'s' if n > 1 else ''} failed")
+    if n := sum(1 for r in matched if r.disturbed and not r.failed):
+        problems.append(f"{n} case{'s' if n > 1 else ''} measured on a busy or throttled "
+                        "machine")
     return "; ".join(problems) or None
