@@ -53,7 +53,16 @@ def test_report_on_a_non_run_folder(tmp_path):
 @pytest.mark.parametrize("config", sorted((ROOT / "configs").glob("*.yaml")),
                          ids=lambda p: p.name)
 def test_every_shipped_config_validates(config: Path):
-    if config.name == "models.yaml":
-        pytest.skip("the model catalog, not a run config")
     res = run_pibench("validate", str(config))
     assert res.returncode == 0, res.stderr
+    if config.name == "models.yaml":  # the model catalog is checked as what it is
+        assert "ok: the model catalog, " in res.stdout, res.stdout
+
+
+def test_validate_checks_a_catalog_as_a_catalog(tmp_path):
+    bad = tmp_path / "models.yaml"
+    bad.write_text("version: 1\nmodels:\n  - name: m\n    files:\n      - {quant: Q4_0}\n")
+    res = run_pibench("validate", str(bad))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.strip() == (f"{bad}:5: models[0].files[0]: missing required field "
+                                  "'repo' (model catalog)")

@@ -73,6 +73,18 @@ def validate_cmd(args: argparse.Namespace) -> int:
 
     status = 0
     for path in args.configs:
+        if _is_catalog(Path(path)):
+            from bench.models.catalog import load_catalog
+
+            try:
+                files = load_catalog(Path(path))
+            except UserError as exc:
+                print(f"{exc}", file=sys.stderr)
+                status = 2
+                continue
+            print(f"{Path(path)}: ok: the model catalog, {len({f.model for f in files})} models, "
+                  f"{len(files)} files")
+            continue
         try:
             cfg = load_config(path)
             cases, skipped = build_plan(cfg)
@@ -93,3 +105,17 @@ def validate_cmd(args: argparse.Namespace) -> int:
         for line in skipped_lines(skipped):
             print(f"  {line}")
     return status
+
+
+def _is_catalog(path: Path) -> bool:
+    """The model catalog (configs/models.yaml) is no run config: it has ``version`` and
+    models with ``files``, and no backends."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # load_config says what is wrong
+    return (isinstance(data, dict) and "backends" not in data and "version" in data
+            and isinstance(data.get("models"), list)
+            and any(isinstance(m, dict) and "files" in m for m in data["models"]))
