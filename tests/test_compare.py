@@ -15,6 +15,7 @@ from bench.report.compare import (
     differs_cell,
     env_differences,
     strict_problem,
+    table_rows,
 )
 from bench.runner.session import start_run
 from tests.conftest import SIM_CONFIG
@@ -266,6 +267,41 @@ def test_busy_or_throttled_measurements_are_marked_and_fail_strict():
     a["labels"] = ["throttled", "synthetic weights: speed only"]
     assert compare_case(a, b, []).disturbed == ["A: throttled", "B: busy host"]
     assert strict_problem([compare_case(_record(), _record(), [])]) is None
+
+
+def _mixed(fps_per_second: list[float], gen_tps: list[float], interference: float
+           ) -> dict[str, Any]:
+    """A mixed case record shaped like runner._run_mixed writes it (what compare reads)."""
+    rec = _record("m/npu/tg@vision-npu+llm-npu")
+    rec["summary"] = {}
+    fps = sum(fps_per_second) / len(fps_per_second)
+    rec["mixed"] = {
+        "placement": "vision-npu+llm-npu",
+        "vision": {"mixed": {"fps": {"value": fps, "unit": "frames/s", "n": 100,
+                                     "per_second": fps_per_second}}},
+        "llm": {"mixed": {"per_run": [{"rep": i, "gen_tps": g, "ttft_s": 0.4}
+                                      for i, g in enumerate(gen_tps)]}},
+        "interference": {"vision_fps": {"value": interference, "unit": "ratio"}},
+    }
+    return rec
+
+
+def test_mixed_cases_compare_fps_and_llm_under_load():
+    a = _mixed([30.0, 29.0, 31.0, 30.0, 30.0], [8.0, 8.1, 7.9], 0.67)
+    b = _mixed([20.0, 21.0, 19.0, 20.0, 20.0], [8.0, 8.05, 7.95], 0.45)
+    res = compare_case(a, b, [])
+    assert res.mixed
+    # vision fps 30 -> 20 beyond the noise; the LLM the same; interference shown A->B
+    assert res.cells[:2] == ["0.667", "WORSE"]
+    assert res.cells[2:4] == ["1.000", "~"]
+    assert res.cells[-1] == "0.67→0.45"
+    rows = table_rows([res, compare_case(_record(), _record(), [])], mixed=True)
+    assert [r[0] for r in rows] == ["m/npu/tg@vision-npu+llm-npu"]
+    plain = table_rows([res, compare_case(_record(), _record(), [])])
+    assert [r[0] for r in plain] == ["gemma3-270m/cpu/pp64-tg32"]
+    # a record from before the per-second samples were kept: a ratio, no verdict
+    del a["mixed"]["vision"]["mixed"]["fps"]["per_second"]
+    assert compare_case(a, b, []).cells[:2] == ["0.667", "?"]
 
 
 # -- through the command line -----------------------------------------------------------------

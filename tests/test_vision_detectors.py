@@ -72,6 +72,20 @@ def test_mock_profile_gives_exact_figures_on_a_virtual_clock() -> None:
     assert s["dropped"]["value"] + s["frames"] == pytest.approx(30, abs=1)
 
 
+
+def test_fps_keeps_its_per_second_samples() -> None:
+    from bench.vision.loop import FrameRecord
+
+    # 3 s window: 5 frames end in the first second, 3 in the second, 4 in the third
+    ends = [0.1, 0.2, 0.3, 0.4, 0.5, 1.1, 1.5, 1.9, 2.2, 2.4, 2.6, 2.8]
+    records = [FrameRecord(index=i, t_frame=t - 0.05, t_start=t - 0.04, t_end=t, detections=1,
+                           dropped_before=0) for i, t in enumerate(ends)]
+    fps = summarize(records, 0.0, 3.0)["fps"]
+    assert fps["per_second"] == [5.0, 3.0, 4.0]
+    assert (fps["per_second_min"], fps["per_second_max"]) == (3.0, 5.0)
+    assert fps["value"] == pytest.approx(12 / 3.0)
+
+
 def test_mock_slows_down_while_an_llm_shares_its_device() -> None:
     clock = VirtualClock(0.0)
     det = make_detector(MockDetectorOptions(type="mock", latency_ms=40, jitter_ms=0,

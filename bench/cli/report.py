@@ -89,7 +89,14 @@ def _load_two(paths: list[str]) -> list[tuple[RunDir, list[dict[str, Any]]]]:
 
 
 def compare_cmd(args: argparse.Namespace) -> int:
-    from bench.report.compare import KEYS, compare, env_differences, strict_problem, table_rows
+    from bench.report.compare import (
+        KEYS,
+        MIXED_KEYS,
+        compare,
+        env_differences,
+        strict_problem,
+        table_rows,
+    )
     from bench.report.markdown import _table
 
     (run_a, a), (run_b, b) = _load_two([args.run_a, args.run_b])
@@ -106,6 +113,13 @@ def compare_cmd(args: argparse.Namespace) -> int:
     for _, label, _ in KEYS:
         header += [f"{label} B/A", "verdict"]
     print(_table([*header, "differs"], table_rows(results), "lrlrlrll"))
+    mixed_rows = table_rows(results, mixed=True)
+    if mixed_rows:
+        mheader = ["mixed case"]
+        for _, label, _ in MIXED_KEYS:
+            mheader += [f"{label} B/A", "verdict"]
+        print("\nMixed cases (vision + LLM at once), figures under load:\n")
+        print(_table([*mheader, "fps mixed/alone A→B", "differs"], mixed_rows, "lrlrlrlll"))
     print("\nverdict: ~ within noise (Welch t test at 99 %, or within 1 %); ? too few "
           "repetitions for a spread; better/WORSE beyond the noise; not comparable: the "
           "workload or the model file differ (--allow-different to judge anyway).\n"

@@ -41,6 +41,11 @@ it; the pibench version shows the change); inside a value, a missing key is None
 2 %; the firmware compares by its version hash. Shown: hashes by their first 6 hex digits,
 file sizes in MiB, text over 40 characters or lists as "X changed".
 
+Mixed cases (vision + LLM at once) are compared on what mixed mode measures: the vision
+side's fps while the LLM runs (its per-second frame counts give the spread), the LLM's
+generation t/s and TTFT under load (per repetition), and the interference ratio (fps mixed /
+alone) of each run, shown as A→B. They get a table of their own.
+
 Disturbed measurements: a case labelled "busy host" (other processes used the CPU) or
 "throttled" (the Pi throttled) in either run is marked "A: busy host" ... in the same
 column, and counts for --strict: its figures are likely low, whichever way the ratio points.
@@ -60,6 +65,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.report.rows import NA, summary
+from bench.stats import summarize
 
 # two-sided 99 % quantiles of Student's t, df = 1..30; beyond 30 the normal 2.576 is close
 _T995 = [63.657, 9.925, 5.841, 4.604, 4.032, 3.707, 3.499, 3.355, 3.250, 3.169, 3.106, 3.055,
@@ -74,6 +80,9 @@ def t_crit(df: float) -> float:
 
 
 KEYS = [("gen_tps", "tg t/s", True), ("prompt_tps", "pp t/s", True), ("ttft_s", "TTFT s", False)]
+MIXED_KEYS = [("vision_fps", "vision fps", True), ("llm_gen_tps", "LLM tg t/s", True),
+              ("llm_ttft_s", "LLM TTFT s", False)]
+"""What a mixed case is compared on (see mixed_summaries), in the same three columns."""
 PARTS = ("model", "workload", "settings", "environment")
 NOT_LIKE_FOR_LIKE = ("model", "workload")
 MODEL_INFO_KEYS = ("weights", "sha256", "quant", "file_bytes")
@@ -252,6 +261,31 @@ def env_differences(env_a: dict[str, Any] | None, env_b: dict[str, Any] | None) 
     return out
 
 
+def mixed_summaries(record: dict[str, Any]) -> dict[str, Any]:
+    """A mixed case's figures under load as summaries (mean, median, stddev, n): vision fps
+    from its per-second frame counts (only the window's value, without spread, for records
+    written before those were kept), the LLM's gen t/s and TTFT from its repetitions."""
+    m = record.get("mixed") or {}
+    fps = ((m.get("vision") or {}).get("mixed") or {}).get("fps") or {}
+    if fps.get("per_second"):
+        vision: dict[str, Any] | None = dict(summarize(fps["per_second"], "frames/s",
+                                                       "per second"))
+    elif fps.get("value") is not None:
+        vision = {"mean": fps["value"], "median": fps["value"], "stddev": None, "n": 1}
+    else:
+        vision = None
+    runs = ((m.get("llm") or {}).get("mixed") or {}).get("per_run") or []
+    gen = summarize([r.get("gen_tps") for r in runs], "tokens/s", "harness clock")
+    ttft = summarize([r.get("ttft_s") for r in runs], "s", "harness clock")
+    return {"vision_fps": vision, "llm_gen_tps": dict(gen), "llm_ttft_s": dict(ttft)}
+
+
+def _interference(record: dict[str, Any]) -> float | None:
+    value = ((record.get("mixed") or {}).get("interference") or {}).get("vision_fps") or {}
+    v = value.get("value")
+    return v if isinstance(v, int | float) else None
+
+
 # -- the comparison -----------------------------------------------------------------------
 
 @dataclass
@@ -262,6 +296,7 @@ class CaseResult:
     diffs: dict[str, list[str]] = field(default_factory=dict)
     cells: list[str] = field(default_factory=list)  # ratio and verdict per KEYS entry
     disturbed: list[str] = field(default_factory=list)  # "A: busy host", "B: throttled"
+    mixed: bool = False  # a vision + LLM case: cells follow MIXED_KEYS, then interference
 
     @property
     def comparable(self) -> bool:
@@ -281,14 +316,24 @@ def compare_case(ra: dict[str, Any], rb: dict[str, Any], env_diffs: list[str],
     res.failed = " and ".join(s for s, r in (("A", ra), ("B", rb)) if r.get("status") != "ok")
     res.disturbed = [f"{side}: {label}" for side, r in (("A", ra), ("B", rb))
                      for label in DISTURBED if label in (r.get("labels") or [])]
-    for key, _label, hib in KEYS:
+    res.mixed = bool(ra.get("mixed") or rb.get("mixed"))
+    if res.mixed:
+        sa, sb = mixed_summaries(ra), mixed_summaries(rb)
+    else:
+        sa = {key: summary(ra, key) for key, _, _ in KEYS}
+        sb = {key: summary(rb, key) for key, _, _ in KEYS}
+    for key, _label, hib in MIXED_KEYS if res.mixed else KEYS:
         if res.failed:
             res.cells += ["", f"failed in {res.failed}"]
             continue
-        ratio, v = verdict(summary(ra, key), summary(rb, key), hib)
+        ratio, v = verdict(sa[key], sb[key], hib)
         if not res.comparable and not allow_different:
             v = "not comparable"
         res.cells += [NA if ratio is None else f"{ratio:.3f}", v]
+    if res.mixed:
+        ia, ib = _interference(ra), _interference(rb)
+        res.cells.append(f"{'n/a' if ia is None else f'{ia:.2f}'}→"
+                         f"{'n/a' if ib is None else f'{ib:.2f}'}")
     return res
 
 
@@ -323,8 +368,19 @@ def differs_cell(res: CaseResult) -> str:
     return "; ".join(items).replace("|", "\\|")
 
 
-def table_rows(results: list[CaseResult]) -> list[list[str]]:
-    return [[r.case_id, *r.cells, differs_cell(r)] for r in results]
+def table_rows(results: list[CaseResult], mixed: bool = False) -> list[list[str]]:
+    """Rows of the plain cases, or (``mixed``) of the mixed ones; a case in one run only has
+    no record to tell which, and goes with the plain ones unless its id names a placement."""
+    def is_mixed(r: CaseResult) -> bool:
+        return r.mixed or (r.where != "both" and "@" in r.case_id)
+
+    rows = []
+    for r in results:
+        if is_mixed(r) != mixed:
+            continue
+        cells = r.cells + ([""] if mixed and r.where != "both" else [])
+        rows.append([r.case_id, *cells, differs_cell(r)])
+    return rows
 
 
 def strict_problem(results: list[CaseResult]) -> str | None:
