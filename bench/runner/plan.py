@@ -81,7 +81,7 @@ def build_plan(cfg: ResolvedConfig, models: list[str] | None = None,
 
 
 def skipped_lines(skipped: list[Skipped]) -> list[str]:
-    """One line per reason: "2 cases skipped (a, b): backend 'cpu' (llama_cpp) takes ..."."""
+    """One line per reason: "2 case(s) skipped (a, b): backend 'cpu' (llama_cpp) takes ..."."""
     by_reason: dict[str, list[str]] = {}
     for sk in skipped:
         by_reason.setdefault(sk.reason, []).append(sk.case_id)
