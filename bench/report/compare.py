@@ -65,6 +65,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.report.rows import NA, summary
+from bench.runner.metrics import case_summary
 from bench.stats import summarize
 
 # two-sided 99 % quantiles of Student's t, df = 1..30; beyond 30 the normal 2.576 is close
@@ -274,10 +275,10 @@ def mixed_summaries(record: dict[str, Any]) -> dict[str, Any]:
         vision = {"mean": fps["value"], "median": fps["value"], "stddev": None, "n": 1}
     else:
         vision = None
-    runs = ((m.get("llm") or {}).get("mixed") or {}).get("per_run") or []
-    gen = summarize([r.get("gen_tps") for r in runs], "tokens/s", "harness clock")
-    ttft = summarize([r.get("ttft_s") for r in runs], "s", "harness clock")
-    return {"vision_fps": vision, "llm_gen_tps": dict(gen), "llm_ttft_s": dict(ttft)}
+    # the LLM's repetitions are rep records: summarized as an ordinary case's are
+    llm = case_summary(((m.get("llm") or {}).get("mixed") or {}).get("per_run") or [], None)
+    return {"vision_fps": vision, "llm_gen_tps": dict(llm["gen_tps"]),
+            "llm_ttft_s": dict(llm["ttft_s"])}
 
 
 def _interference(record: dict[str, Any]) -> float | None:
