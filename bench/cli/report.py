@@ -6,10 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from bench.results.store import RunDir
+from typing import Any
 
 
 def register(sub: Any) -> None:
@@ -69,25 +66,6 @@ def _json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _load_two(paths: list[str]) -> list[tuple[RunDir, list[dict[str, Any]]]]:
-    """Both runs, or a one-line UserError naming the path at fault."""
-    from bench.errors import UserError
-    from bench.report.rows import load_runs
-
-    runs = []
-    for p in paths:
-        if not Path(p).is_dir():
-            raise UserError(f"{p}: {'not a folder' if Path(p).exists() else 'no such folder'}")
-        try:
-            runs += load_runs([p])
-        except (OSError, UnicodeDecodeError) as exc:
-            where = getattr(exc, "filename", None) or Path(p) / "cases.jsonl"
-            raise UserError(f"{where}: cannot read ({exc.__class__.__name__})") from None
-        if any(not isinstance(r, dict) or "case_id" not in r for r in runs[-1][1]):
-            raise UserError(f"{runs[-1][0].cases_path}: a line without a case_id")
-    return runs
-
-
 def compare_cmd(args: argparse.Namespace) -> int:
     from bench.report.compare import (
         KEYS,
@@ -98,8 +76,9 @@ def compare_cmd(args: argparse.Namespace) -> int:
         table_rows,
     )
     from bench.report.markdown import _table
+    from bench.report.rows import load_runs
 
-    (run_a, a), (run_b, b) = _load_two([args.run_a, args.run_b])
+    (run_a, a), (run_b, b) = load_runs([args.run_a, args.run_b])
     env_a, env_b = _json(run_a.path / "environment.json"), _json(run_b.path / "environment.json")
     results = compare(a, b, env_a=env_a, env_b=env_b,
                       resolved_a=_json(run_a.path / "resolved.json"),

@@ -83,6 +83,8 @@ class RunDir:
 
     @classmethod
     def open(cls, path: Path) -> RunDir:
+        if not path.is_dir():
+            raise UserError(f"{path}: {'not a folder' if path.exists() else 'no such folder'}")
         if not (path / "run.json").is_file() or not (path / CASES).exists():
             raise UserError(f"{path}: not a pibench run folder (no run.json / {CASES})")
         return cls(path)
@@ -134,14 +136,21 @@ class RunDir:
 
     def cases(self) -> list[dict[str, Any]]:
         out = []
-        with open(self.cases_path, encoding="utf-8") as f:
-            for i, line in enumerate(f, 1):
-                if not line.endswith("\n"):
-                    break  # torn last line, see repair()
-                try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError:
-                    raise UserError(f"{self.cases_path}:{i}: not valid JSON") from None
+        try:
+            with open(self.cases_path, encoding="utf-8") as f:
+                for i, line in enumerate(f, 1):
+                    if not line.endswith("\n"):
+                        break  # torn last line, see repair()
+                    try:
+                        record = json.loads(line)
+                    except json.JSONDecodeError:
+                        raise UserError(f"{self.cases_path}:{i}: not valid JSON") from None
+                    if not isinstance(record, dict) or "case_id" not in record:
+                        raise UserError(f"{self.cases_path}:{i}: a line without a case_id")
+                    out.append(record)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"{self.cases_path}: cannot read "
+                            f"({exc.__class__.__name__})") from None
         return out
 
     def done_ids(self) -> set[str]:
