@@ -21,9 +21,9 @@ def takes(type_name: str) -> str:
     """The workloads a backend type takes, from its declared flags: "throughput, chat, ..."."""
     from bench.registry import backend_capabilities
 
-    caps = backend_capabilities(type_name)
-    kinds = ["throughput"] + [k for k in ("chat", "completion") if getattr(caps, k)]
-    return ", ".join(kinds + (["images"] if caps.vision else []))
+    caps = backend_capabilities(type_name)  # asked as the plan asks: refusal()
+    kinds = [k for k in ("throughput", "chat", "completion") if caps.refusal(k, False) is None]
+    return ", ".join(kinds + (["images"] if caps.refusal("throughput", True) is None else []))
 
 
 def backends_cmd(args: argparse.Namespace) -> int:
