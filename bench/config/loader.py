@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from bench.backends.base import Options
 from bench.config.errors import Loc, field_path, messages
 from bench.config.schema import RunConfig
-from bench.config.yamlfile import line_map, line_of
+from bench.config.yamlfile import invalid_yaml, line_map, line_of
 from bench.errors import ConfigError, UserError
 from bench.registry import BACKENDS, METERS, backend_capabilities, did_you_mean, load_object
 
@@ -215,10 +215,7 @@ def load_config(path: str | Path) -> ResolvedConfig:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigErrors([f"{p}:{line}: invalid YAML: {problem}"]) from None
+        raise ConfigErrors([invalid_yaml(p, exc)]) from None
     if not isinstance(data, dict) or node is None:
         raise ConfigErrors([f"{p}:1: expected a mapping with name, models, backends, workloads"])
     lines = line_map(node)

@@ -44,6 +44,14 @@ def line_of(lines: dict[Loc, int], loc: Loc) -> int:
     return 1
 
 
+def invalid_yaml(path: Path, exc: yaml.YAMLError) -> str:
+    """"PATH:LINE: invalid YAML: PROBLEM" for a parse error of the file at ``path``."""
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else 1
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{path}:{line}: invalid YAML: {problem}"
+
+
 def load_typed(path: Path, cls: type[M], what: str) -> M:
     """Read ``path`` and validate it as ``cls``; any problem is one UserError line naming the
     file, the line and the field, ending with ``(what)``."""
@@ -56,10 +64,7 @@ def load_typed(path: Path, cls: type[M], what: str) -> M:
     try:
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(f"{path}:{line}: invalid YAML: {problem} ({what})") from None
+        raise UserError(f"{invalid_yaml(path, exc)} ({what})") from None
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
