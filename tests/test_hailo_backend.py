@@ -78,14 +78,13 @@ def test_load_records_hef_and_uses_shared_group(fake: Any, tmp_path: Path) -> No
     backend.close()  # safe twice
 
 
-def test_throughput_exact_prompt_timed_items_end_token_stripped(fake: Any, tmp_path: Path
-                                                                ) -> None:
+def test_chat_natural_end_timed_items_end_token_stripped(fake: Any, tmp_path: Path) -> None:
     backend, model = _backend(fake, tmp_path)
     backend.load(model)
     fake.STATE.scripts.append(fake.Script(tokens=[" a", " b", " c"], first_delay=0.5,
                                           delay=0.125))
     clock = fake.STATE.clock
-    req = GenerationRequest(kind="throughput", prompt_tokens=64, max_tokens=16, variant=2)
+    req = GenerationRequest(kind="chat", max_tokens=16, messages=(Message("user", "abc?"),))
     events, stats = run(backend.generate(req))
     assert [e.text for e in events] == [" a", " b", " c"]
     # token 0 after the prefill delay, then one per 0.125 s; the end token (0.125 s later)
@@ -93,17 +92,28 @@ def test_throughput_exact_prompt_timed_items_end_token_stripped(fake: Any, tmp_p
     assert events[0].t - stats.t_request == pytest.approx(0.5)
     assert [round(b.t - a.t, 6) for a, b in itertools.pairwise(events)] == [0.125, 0.125]
     assert clock.now() - events[-1].t == pytest.approx(0.125)
-    assert stats.prompt_tokens == 64
-    assert "tokenize()" in stats.prompt_tokens_method
     assert stats.gen_tokens == 3 and stats.stop_reason == "eos"
     assert stats.text == " a b c" and "<|im_end|>" not in stats.text
     gen_call = next(kw for name, kw in fake.STATE.calls if name == "generate")
-    assert isinstance(gen_call["prompt"], str) and gen_call["prompt"].startswith("Sample 2:")
     assert gen_call["max_generated_tokens"] == 16
     assert gen_call["do_sample"] is False and gen_call["temperature"] is None
     reads = [kw["timeout_ms"] for name, kw in fake.STATE.calls if name == "read"]
     assert reads == [120000, 30000, 30000, 30000]
     assert "completion.release" in fake.STATE.names()
+    assert "set_stop_tokens" not in fake.STATE.names()  # chat keeps the model's stop tokens
+    backend.close()
+
+
+def test_throughput_prompt_is_a_raw_string_counted_by_tokenize(fake: Any, tmp_path: Path
+                                                               ) -> None:
+    backend, model = _backend(fake, tmp_path)
+    backend.load(model)
+    req = GenerationRequest(kind="throughput", prompt_tokens=64, max_tokens=4, variant=2)
+    _, stats = run(backend.generate(req))
+    assert stats.prompt_tokens == 64
+    assert "tokenize()" in stats.prompt_tokens_method
+    gen_call = next(kw for name, kw in fake.STATE.calls if name == "generate")
+    assert isinstance(gen_call["prompt"], str) and gen_call["prompt"].startswith("Sample 2:")
     backend.close()
 
 
@@ -123,8 +133,8 @@ def test_completion_sends_the_raw_string_counted_by_tokenize(fake: Any, tmp_path
 
     assert HailoBackend.capabilities.completion  # the runner does not refuse the workload
     backend, model = _backend(fake, tmp_path)
+    fake.STATE.end_token = "<|endoftext|>"  # a base model's end token (its stop token)
     backend.load(model)
-    fake.STATE.end_token = "<|endoftext|>"  # a base model's end token
     fake.STATE.scripts.append(fake.Script(tokens=[" Paris", "."]))
     text = "The capital of France is"
     req = GenerationRequest(kind="completion", max_tokens=16, messages=(Message("user", text),))
@@ -186,17 +196,18 @@ def test_completion_workload_end_to_end(fake: Any, tmp_path: Path, write_config:
     assert prompts == ["The capital of France is"] * 2 + ["Once upon a time"]  # warm-up first
 
 
-def test_held_back_utf8_piece_merges_two_tokens(fake: Any, tmp_path: Path) -> None:
+def test_incomplete_utf8_is_an_empty_item_counted_as_a_token(fake: Any, tmp_path: Path
+                                                               ) -> None:
     backend, model = _backend(fake, tmp_path)
     backend.load(model)
-    # "é" is two bytes split over two model tokens: one stream item
+    # "é" is two bytes split over two model tokens: an empty item, then "é"
     fake.STATE.scripts.append(fake.Script(tokens=[" caf", b"\xc3", b"\xa9", "!"]))
     req = GenerationRequest(kind="chat", max_tokens=32,
                             messages=(Message("user", "Say café"),))
     events, stats = run(backend.generate(req))
-    assert [e.text for e in events] == [" caf", "é", "!"]
-    assert stats.gen_tokens == 3  # 4 model tokens, 3 items: the method says it can undercount
-    assert "undercount" in stats.gen_tokens_method
+    assert [e.text for e in events] == [" caf", "", "é", "!"]
+    assert stats.gen_tokens == 4 and stats.text == " café!"
+    assert stats.gen_tokens_method.startswith("exact")
     assert stats.prompt_tokens is None and "unknown" in stats.prompt_tokens_method
     gen_call = next(kw for name, kw in fake.STATE.calls if name == "generate")
     assert gen_call["prompt"] == [{"role": "user", "content": "Say café"}]

@@ -33,7 +33,9 @@ def genai(monkeypatch: pytest.MonkeyPatch):
     _fake.reset()
     if not hasattr(genai, "VLM"):
         monkeypatch.setattr(genai, "VLM", _infer.VLM, raising=False)
-    return genai
+    yield genai
+    for name in [m for m in sys.modules if m.split(".")[0] == "hailo_platform"]:
+        del sys.modules[name]  # the fake must not leak into other tests
 
 
 def vlm_hef(tmp_path: Path, **spec: object) -> Path:

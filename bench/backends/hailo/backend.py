@@ -5,16 +5,12 @@ model's template applied on the card). Throughput and completion requests send a
 (no template), counted exactly by ``tokenize()``; chat requests send the messages.
 
 HailoRT has no timing or stats API: every item of the streaming ``generate`` is timed on the
-backend's clock as ``read()`` returns it. The per-read timeout is explicit (HailoRT's 10 s
-default also covers the first token, i.e. the whole prefill). Token counts: the prompt by
-``tokenize()`` (runs on the card); generated tokens are the stream items minus the end token,
-which arrives as the last item in text form (e.g. ``<|im_end|>``) and is stripped. One item is
-about one token: HailoRT holds back an incomplete UTF-8 piece and merges it into the next
-item, so the item count can be lower than the tokens generated; the method says so.
-
-The end of generation cannot be suppressed (no ``ignore_eos``, no ``abort()`` in Python):
-throughput runs stop at ``max_generated_tokens`` or earlier at the model's end token, and the
-runner records the tokens actually produced.
+backend's clock as ``read()`` returns it (``bench.backends.hailo.stream``: one item per token,
+the final stop-token item and the recovery items after ``max_tokens`` are neither counted nor
+timed). Exact length: throughput requests run with ``set_stop_tokens([])`` (HailoRT then never
+ends a generation early, so exactly ``max_tokens`` tokens come); the model's own stop tokens
+(saved with ``get_stop_tokens()`` after load) are put back for chat and completion requests.
+Requires HailoRT >= 5.1.0 (the ``LLM`` signature used here).
 """
 
 from __future__ import annotations
@@ -22,8 +18,6 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import logging
-import re
-import sys
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -39,6 +33,8 @@ from bench.backends.base import (
 )
 from bench.backends.hailo import errors
 from bench.backends.hailo.config import CAPABILITIES, HailoArtifact, HailoOptions
+from bench.backends.hailo.stream import GEN_TOKENS_METHOD, StreamResult, read_stream
+from bench.backends.hailo.version import check_version, hailort_version
 from bench.clock import Clock
 from bench.errors import BackendError, GenerationTimeout, ModelLoadError
 from bench.models.files import sha256_file
@@ -46,12 +42,6 @@ from bench.workloads.prompts import fit_prompt
 
 log = logging.getLogger(__name__)
 
-GEN_TOKENS_METHOD = (
-    "stream items minus the end token (HailoRT merges a held-back incomplete UTF-8 piece "
-    "into the next item, so this can undercount)"
-)
-# The end token as text: <|im_end|>, <|eot_id|>, <|endoftext|>, <｜end▁of▁sentence｜>, ...
-_END_TOKEN = re.compile(r"<[|｜][^<>]{1,48}[|｜]>\s*$")
 
 
 def _import_genai() -> Any:
@@ -59,25 +49,6 @@ def _import_genai() -> Any:
         return importlib.import_module("hailo_platform.genai")
     except Exception as e:  # MissingPyHRTLib, version mismatch ImportError, ...
         raise errors.import_error(e) from None
-
-
-def hailort_version() -> str | None:
-    """HailoRT's version from the wheel's metadata ("hailort"), else hailo_platform.__version__.
-
-    Never imports hailo_platform: None until something else has imported it.
-    """
-    try:
-        return importlib.metadata.version("hailort")
-    except importlib.metadata.PackageNotFoundError:
-        pass
-    module = sys.modules.get("hailo_platform")
-    version = getattr(module, "__version__", None)
-    return str(version) if version is not None else None
-
-
-def _status(completion: Any) -> str:
-    status = completion.generation_status
-    return str(getattr(status, "name", status)).rsplit(".", 1)[-1]
 
 
 class HailoBackend(Backend):
@@ -93,6 +64,9 @@ class HailoBackend(Backend):
         self._llm: Any = None
         self._hef: Path | None = None
         self._broken: str | None = None
+        self._stop_tokens: list[str] | None = None
+        """The model's stop tokens as loaded (get_stop_tokens), put back for chat."""
+        self._stops_removed = False
 
     # ---- load / close -------------------------------------------------------------------
 
@@ -107,6 +81,7 @@ class HailoBackend(Backend):
                 "(download it with scripts/fetch-pi-models.sh)"
             )
         genai = self._genai = _import_genai()
+        check_version(hailort_version(), "hailo backend")
         sha = sha256_file(hef) if self.opts.hash_model else None
         self.close()
         self._broken = None
@@ -118,13 +93,22 @@ class HailoBackend(Backend):
         except Exception as e:
             raise errors.load_error(e, hef, "creating the VDevice") from None
         try:
-            self._llm = genai.LLM(self._vdevice, str(hef), self.opts.lora_name,
-                                  self.opts.optimize_memory_on_device)
+            self._llm = genai.LLM(self._vdevice, str(hef), lora_name=self.opts.lora_name,
+                                  optimize_memory_on_device=self.opts.optimize_memory_on_device)
+        except TypeError as e:  # HailoRT 5.0.x: LLM(vdevice, model_path, lora_name="")
+            self.close()
+            raise errors.signature_error(e, "LLM") from None
         except Exception as e:
             self.close()
             raise errors.load_error(e, hef, f"loading {hef.name}") from None
         t1 = self.clock.now()
         self._hef = hef
+        self._stops_removed = False
+        try:
+            self._stop_tokens = list(self._llm.get_stop_tokens())
+        except Exception as e:
+            self.close()
+            raise BackendError(f"hailo backend: get_stop_tokens() failed: {e}") from None
         extra: dict[str, Any] = {
             "hef_name": hef.name,
             "device_load_s": t1 - t0,
@@ -168,7 +152,10 @@ class HailoBackend(Backend):
             "timing": "client side, each stream item timed as read() returns (HailoRT has no "
                       "timing API)",
             "gen_tokens_method": GEN_TOKENS_METHOD,
-            "exact_gen_tokens": "no: HailoRT cannot suppress the end token",
+            "exact_gen_tokens": "throughput: set_stop_tokens([]) (no stop token, not even the "
+                                "end of sentence), so exactly max_tokens are generated; chat and "
+                                "completion: the model's stop tokens",
+            "model_stop_tokens": self._stop_tokens,
             "throughput_prompt": "filler text as a raw string (no template), fitted by "
                                  "tokenize() on the card",
             "completion_prompt": "the prompt as a raw string (no template), counted by "
@@ -217,56 +204,60 @@ class HailoBackend(Backend):
             prompt = [{"role": m.role, "content": m.content} for m in request.messages]
             prompt_tokens = None
             prompt_method = "unknown: the chat template is applied on the card"
-        s = request.sampling
-        kwargs: dict[str, Any] = {"max_generated_tokens": request.max_tokens, "seed": s.seed,
-                                  "do_sample": s.temperature > 0}
-        if s.temperature > 0:
-            kwargs["temperature"] = s.temperature
-            if s.top_k is not None:
-                kwargs["top_k"] = s.top_k
-            if s.top_p is not None:
-                kwargs["top_p"] = s.top_p
-
+        self._set_stops(exact=request.kind == "throughput")
+        kwargs = sampling_kwargs(request)
         t_request = self.clock.now()
         try:
             completion = llm.generate(prompt, **kwargs)
         except Exception as e:
             raise BackendError(f"hailo backend: generate() refused the request: {e}") from None
-        items, parts, status = 0, [], "GENERATING"
+
+        def read(index: int) -> str:
+            timeout_s = self.opts.first_read_timeout_s if index == 0 else self.opts.read_timeout_s
+            try:
+                return str(completion.read(timeout_ms=int(timeout_s * 1000)))
+            except Exception as e:
+                err = errors.read_error(e, index, timeout_s)
+                if not isinstance(err, GenerationTimeout):
+                    self._broken = str(err)  # the card is gone: fail fast from now on
+                raise err from None
+
         with completion:
-            while status == "GENERATING":
-                timeout_s = self.opts.first_read_timeout_s if items == 0 else \
-                    self.opts.read_timeout_s
-                try:
-                    item = completion.read(timeout_ms=int(timeout_s * 1000))
-                except Exception as e:
-                    err = errors.read_error(e, items, timeout_s)
-                    if not isinstance(err, GenerationTimeout):
-                        self._broken = str(err)  # the card is gone: fail fast from now on
-                    raise err from None
-                t = self.clock.now()
-                status = _status(completion)
-                if status == "LOGICAL_END_OF_GENERATION":
-                    # the last item is the end token as text; anything before it is a
-                    # held-back piece that HailoRT merged into it
-                    match = _END_TOKEN.search(item)
-                    rest = item[: match.start()] if match else ""
-                    if rest:
-                        items += 1
-                        parts.append(rest)
-                        yield TokenEvent(t=t, n=1, text=rest)
-                    break
-                items += 1
-                parts.append(item)
-                yield TokenEvent(t=t, n=1, text=item)
-        stop = {"LOGICAL_END_OF_GENERATION": "eos", "MAX_TOKENS_REACHED": "length"}.get(
-            status, "error")
+            result = yield from read_stream(completion, request.max_tokens, self.clock.now, read,
+                                            StreamResult())
         return GenerationStats(
             t_request=t_request,
             prompt_tokens=prompt_tokens,
             prompt_tokens_method=prompt_method,
-            gen_tokens=items,
+            gen_tokens=result.tokens,
             gen_tokens_method=GEN_TOKENS_METHOD,
-            stop_reason=stop,
-            text="".join(parts),
+            stop_reason=result.stop_reason,
+            text=result.text,
         )
+
+    def _set_stops(self, exact: bool) -> None:
+        """Exact length: no stop token at all (throughput); otherwise the model's own."""
+        llm = self._require()
+        if exact == self._stops_removed:
+            return
+        try:
+            llm.set_stop_tokens([] if exact else list(self._stop_tokens or []))
+        except Exception as e:
+            raise BackendError(f"hailo backend: set_stop_tokens() failed: {e}") from None
+        self._stops_removed = exact
+
+
+def sampling_kwargs(request: GenerationRequest) -> dict[str, Any]:
+    """HailoRT's generate() keywords. HailoRT checks temperature > 0, 0 <= top_p <= 1 and
+    top_k >= 1 whatever do_sample says (llm.cpp/vlm.cpp validate_generator_params): greedy is
+    ``do_sample=False`` with no temperature (the model's default, > 0, stays)."""
+    s = request.sampling
+    kwargs: dict[str, Any] = {"max_generated_tokens": request.max_tokens, "seed": s.seed,
+                              "do_sample": s.temperature > 0}
+    if s.temperature > 0:
+        kwargs["temperature"] = s.temperature
+        if s.top_k is not None:
+            kwargs["top_k"] = s.top_k
+        if s.top_p is not None:
+            kwargs["top_p"] = s.top_p
+    return kwargs

@@ -35,7 +35,7 @@ class HailoArtifact(Options):
 CAPABILITIES = Capabilities(
     streams_tokens=True,
     exact_prompt_tokens=True,
-    exact_gen_tokens=False,  # the end token cannot be suppressed
+    exact_gen_tokens=True,  # throughput: set_stop_tokens([]) removes every stop token
     chat=True,
     completion=True,  # generate() takes a raw string as is
     vision=False,

@@ -98,3 +98,12 @@ def read_error(exc: BaseException, item: int, timeout_s: float) -> BackendError:
         "the card may have reset or disappeared; check `dmesg | grep hailo` and "
         "`hailortcli scan`"
     )
+
+
+def signature_error(exc: BaseException, cls: str) -> BackendUnavailable:
+    """A TypeError from LLM()/VLM(): the HailoRT 5.0.x signatures (no optimize_memory_on_device)."""
+    return BackendUnavailable(
+        f"hailo backend: {cls}() does not take the arguments of HailoRT >= 5.1.0 ({_short(exc)}): "
+        "an older HailoRT (5.0.x) is installed; `sudo apt update && sudo apt install "
+        "hailo-h10-all`"
+    )

@@ -2,10 +2,12 @@
 
 ``request.images`` are image files: read with OpenCV, resized to the model's
 ``input_frame_shape()`` (height, width, channels) and given as RGB uint8 frames. HailoRT has
-no timing API: time to first token and tokens/s are timed here around each token the
-iterator returns (each read has HailoRT's own 10 s timeout). The model's end token (the
-last item, e.g. ``<|im_end|>``) is not counted and is stripped from the text. Prompt tokens
-are counted with ``tokenize()`` on the text only: the image's tokens are not included.
+no timing API: time to first token and tokens/s are timed here around each ``read()`` (HailoRT's
+own 10 s timeout per read). The stream is read as the LLM's (``bench.backends.hailo.stream``):
+one item per token, the final stop-token item and the recovery items after ``max_tokens`` not
+counted. Greedy requests send ``do_sample=False`` and no temperature: the VLM refuses
+temperature <= 0 (vlm.cpp validate_generator_params). Prompt tokens are counted with
+``tokenize()`` on the text only: the image's tokens are not included.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from bench.backends.base import (
     ModelRef,
     TokenEvent,
 )
+from bench.backends.hailo.backend import sampling_kwargs
+from bench.backends.hailo.stream import GEN_TOKENS_METHOD, StreamResult, read_stream
+from bench.backends.hailo.version import check_version, hailort_version
 from bench.backends.hailo_vlm.config import CAPABILITIES, HailoVLMArtifact, HailoVLMOptions
 from bench.errors import BackendError, BackendUnavailable, ModelLoadError, UserError
 
-END_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>")
 NO_GENAI = (
-    "hailo_platform.genai (HailoRT >= 5.0.1) is not installed: on Raspberry Pi OS, "
+    "hailo_platform.genai (HailoRT >= 5.1.0) is not installed: on Raspberry Pi OS, "
     "sudo apt install dkms hailo-h10-all (it brings python3-h10-hailort)"
 )
 
@@ -69,6 +73,7 @@ class HailoVLMBackend(Backend):
             genai = importlib.import_module("hailo_platform.genai")
         except ImportError:
             raise BackendUnavailable(NO_GENAI) from None
+        check_version(hailort_version(), "hailo_vlm backend")
         try:
             params = genai.VDevice.create_params()
             params.group_id = self.options.group_id
@@ -76,6 +81,11 @@ class HailoVLMBackend(Backend):
             self._vlm = genai.VLM(self._vdevice, str(hef),
                                   optimize_memory_on_device=self.options.optimize_memory_on_device)
             self._shape = [int(v) for v in self._vlm.input_frame_shape()]
+        except TypeError as exc:  # HailoRT 5.0.x: VLM(vdevice, model_path)
+            self.close()
+            from bench.backends.hailo.errors import signature_error
+
+            raise signature_error(exc, "VLM") from None
         except Exception as exc:
             self.close()
             raise ModelLoadError(f"HailoRT could not load the VLM {str(hef)!r}: {exc}") from exc
@@ -117,33 +127,30 @@ class HailoVLMBackend(Backend):
             raise BackendError("hailo_vlm: generate() before load()")
         frames = [load_frame(p, self._shape) for p in request.images]
         prompt, text = self._prompt(request)
-        s = request.sampling
-        stop_reason, pieces, count = "length", [], 0
         t_request = self.clock.now()
         try:
-            with self._vlm.generate(
-                prompt, frames=frames, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k,
-                max_generated_tokens=request.max_tokens, do_sample=s.temperature > 0,
-                seed=s.seed,
-            ) as completion:
-                for piece in completion:
-                    t = self.clock.now()
-                    if piece in END_TOKENS:
-                        stop_reason = "eos"
-                        break
-                    count += 1
-                    pieces.append(piece)
-                    yield TokenEvent(t, 1, piece)
+            completion = self._vlm.generate(prompt, frames=frames, **sampling_kwargs(request))
         except Exception as exc:
-            raise BackendError(f"hailo_vlm: generation failed: {exc}") from exc
+            raise BackendError(f"hailo_vlm: generate() refused the request: {exc}") from None
+
+        def read(index: int) -> str:
+            try:
+                return str(completion.read(timeout_ms=int(self.options.read_timeout_s * 1000)))
+            except Exception as exc:
+                raise BackendError(f"hailo_vlm: generation failed at token {index + 1}: "
+                                   f"{type(exc).__name__}: {exc}") from None
+
+        with completion:
+            result = yield from read_stream(completion, request.max_tokens, self.clock.now, read,
+                                            StreamResult())
         return GenerationStats(
             t_request=t_request,
             prompt_tokens=len(self._vlm.tokenize(text)),
             prompt_tokens_method="VLM.tokenize() on the prompt text; image tokens not counted",
-            gen_tokens=count,
-            gen_tokens_method="stream items (about one token each), end token excluded",
-            stop_reason=stop_reason,
-            text="".join(pieces),
+            gen_tokens=result.tokens,
+            gen_tokens_method=GEN_TOKENS_METHOD,
+            stop_reason=result.stop_reason,
+            text=result.text,
         )
 
     def reset(self) -> None:
@@ -163,4 +170,7 @@ class HailoVLMBackend(Backend):
     def describe(self) -> dict[str, Any]:
         return {"device": "Hailo-10H NPU", "api": "hailo_platform.genai.VLM",
                 "group_id": self.options.group_id, "input_frame_shape": self._shape,
-                "per_token_read_timeout_s": 10}
+                "per_token_read_timeout_s": self.options.read_timeout_s,
+                "sampling": "temperature 0 -> do_sample=False and no temperature sent (the VLM "
+                            "refuses temperature <= 0)",
+                "gen_tokens_method": GEN_TOKENS_METHOD}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from bench.backends.base import Capabilities, Options, require_file
 
 
@@ -10,6 +12,9 @@ class HailoVLMOptions(Options):
     """VDevice group: "SHARED" lets a vision model use the same chip."""
     optimize_memory_on_device: bool = False
     """HailoRT's option: tokenize on the host to save device memory."""
+    read_timeout_s: float = Field(default=60.0, gt=0)
+    """Per-read timeout (HailoRT's default is 10 s); the first read covers the image's encoding
+    and the prefill."""
 
 
 class HailoVLMArtifact(Options):

@@ -17,8 +17,6 @@ from hailo_platform.pyhailort.pyhailort import (
     VDevice,
 )
 
-__version__ = "5.1.1"
-
 __all__ = [
     "FormatOrder",
     "FormatType",
@@ -30,6 +28,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # the HailoRT version the test fakes
+        from hailo_platform import _fake
+
+        return _fake.STATE.version
     if name in ("FormatType", "FormatOrder"):
         from hailo_platform import _infer
 

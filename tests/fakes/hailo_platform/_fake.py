@@ -29,10 +29,12 @@ class Script:
     """One generation as the model would produce it, token by token.
 
     ``tokens`` are the model's tokens as text or raw UTF-8 bytes (a ``bytes`` piece may be an
-    incomplete character: the fake holds it back and merges it into the next item, as HailoRT
-    does). When the tokens run out before ``max_generated_tokens``, the end token follows
-    (``eos=True``) as the last item. ``delays[i]`` is the time before token ``i`` is ready
-    (token 0 includes the prompt's prefill); missing entries use ``first_delay`` / ``delay``.
+    incomplete character: its item is empty and the next item carries the joined text, as
+    HailoRT's tokenizer does). When the tokens run out before ``max_generated_tokens``, the model
+    produces its end token (``eos=True``): the last item while it is a stop token, an ordinary
+    token followed by more text once ``set_stop_tokens([])`` removed it. ``delays[i]`` is the
+    time before token ``i`` is ready (token 0 includes the prompt's prefill); missing entries
+    use ``first_delay`` / ``delay``.
     ``fail_at`` makes the read of token ``fail_at`` raise ``fail_exc`` (the card vanishing).
     """
 
@@ -59,7 +61,11 @@ class FakeHailo:
     kv_cache_external: str | None = None
     """Another program (e.g. "hailo-ollama") holding the KV cache."""
     load_delay: float = 7.5
+    version: str = "5.1.1"
+    """The HailoRT version faked: "5.0.1", "5.1.0", "5.1.1" or "5.2.0" (signatures differ)."""
     end_token: str = "<|im_end|>"
+    """The model's end-of-sentence token as text (its default stop token and the default
+    recovery sequence)."""
     max_context: int = 2048
     scripts: deque[Script] = field(default_factory=deque)
     default_script: Script = field(default_factory=Script)

@@ -303,43 +303,29 @@ class FakeConfiguredInferModel:
 # ---- genai.VLM -----------------------------------------------------------------------------
 
 
-class FakeVLMCompletion:
-    """LLMGeneratorCompletion: a context manager and an iterator of token strings."""
-
-    def __init__(self, pieces: list[str], token_s: float) -> None:
-        self._pieces = list(pieces)
-        self._token_s = token_s
-
-    def __enter__(self) -> FakeVLMCompletion:
-        return self
-
-    def __exit__(self, *args: object) -> None:
-        self._pieces.clear()
-
-    def __iter__(self) -> FakeVLMCompletion:
-        return self
-
-    def __next__(self) -> str:
-        return self.read()
-
-    def read(self, timeout_ms: int = 10000) -> str:
-        if not self._pieces:
-            raise StopIteration
-        time.sleep(self._token_s)
-        return self._pieces.pop(0)
-
-
 class FakeVLM:
-    """genai.VLM(vdevice, model_path, optimize_memory_on_device=False)."""
-
-    END = "<|im_end|>"
+    """PY v5.1.1 ``VLM(vdevice, model_path, optimize_memory_on_device=False)`` (~4596). Its
+    stream is the LLM's (``_llm.LLMGeneratorCompletion``: the VLM server is an LLMServer with the
+    same recovery, v5.1.1 hailort/hailort_server/genai/vlm/vlm_server.cpp ~227 and ~347), and its
+    parameters are checked the same way (vlm.cpp ``VLM::Impl::validate_generator_params``
+    ~493-500: temperature > 0, so a greedy request must leave temperature out)."""
 
     def __init__(self, vdevice: Any, model_path: str, optimize_memory_on_device: bool = False):
+        self._load(vdevice, model_path)
+
+    def _load(self, vdevice: Any, model_path: str) -> None:
+        from hailo_platform.pyhailort import _llm
+
         self.spec = load_spec(model_path, "vlm")
         self.vdevice = vdevice
-        self.released = False
         self.calls: list[dict[str, Any]] = []
-        self._context = 0
+        self._llm = _llm.GenAIModel()
+        self._llm._where = "VLM"
+        self._llm._setup()
+
+    @property
+    def released(self) -> bool:
+        return bool(self._llm._released)
 
     def __enter__(self) -> FakeVLM:
         return self
@@ -348,7 +334,7 @@ class FakeVLM:
         self.release()
 
     def release(self) -> None:
-        self.released = True
+        self._llm._released = True
 
     def input_frame_shape(self) -> list[int]:
         return list(self.spec.get("frame_shape", [336, 336, 3]))
@@ -363,26 +349,45 @@ class FakeVLM:
         return FormatOrder.NHWC
 
     def tokenize(self, text: str) -> list[int]:
-        return [hash(w) % 50000 for w in text.replace(".", " .").split()]
+        return self._llm.tokenize(text)
 
     def max_context_capacity(self) -> int:
         return 2048
 
     def get_context_usage_size(self) -> int:
-        return self._context
+        return int(self._llm._context)
 
     def clear_context(self) -> None:
-        self._context = 0
+        self._llm.clear_context()
 
     def prompt_template(self) -> str:
-        return "{% for m in messages %}<|im_start|>{{ m.role }}...{% endfor %}"
+        return self._llm.prompt_template()
+
+    def get_stop_tokens(self) -> list[str]:
+        return self._llm.get_stop_tokens()
+
+    def set_stop_tokens(self, stop_tokens: list[str]) -> None:
+        self._llm.set_stop_tokens(stop_tokens)
+
+    def set_generation_recovery_sequence(self, sequence: str) -> None:
+        self._llm.set_generation_recovery_sequence(sequence)
 
     def generate(self, prompt: Any, frames: list[Any], temperature: float | None = None,
                  top_p: float | None = None, top_k: int | None = None,
                  frequency_penalty: float | None = None, max_generated_tokens: int | None = None,
-                 do_sample: bool | None = None, seed: int | None = None) -> FakeVLMCompletion:
+                 do_sample: bool | None = None, seed: int | None = None) -> Any:
+        return self._generate(prompt, frames, temperature=temperature, top_p=top_p, top_k=top_k,
+                              frequency_penalty=frequency_penalty,
+                              max_generated_tokens=max_generated_tokens, do_sample=do_sample,
+                              seed=seed)
+
+    def _generate(self, prompt: Any, frames: list[Any], **kwargs: Any) -> Any:
+        from hailo_platform import _fake
+        from hailo_platform.pyhailort import _llm
+
         if self.released:
             raise HailoRTException("VLM used after release()")
+        # PY v5.1.1 ``VLM._ensure_frames``: a list of numpy arrays of the model's frame shape
         if not isinstance(frames, list):
             raise HailoRTException("frames must be a list of numpy arrays")
         shape = self.input_frame_shape()
@@ -390,20 +395,49 @@ class FakeVLM:
             if list(f.shape) != shape or f.dtype != np.uint8:
                 raise HailoRTException(f"Invalid argument: frame {list(f.shape)} {f.dtype}, "
                                        f"expected {shape} uint8")
-        self.calls.append({"prompt": prompt, "frames": len(frames), "seed": seed,
-                           "max_generated_tokens": max_generated_tokens,
-                           "temperature": temperature})
+        self.calls.append({"prompt": prompt, "frames": len(frames), **kwargs})
+        params = _llm.GeneratorParams().fill(**kwargs)
         words = [w + " " for w in str(self.spec.get("reply", "A person is walking.")).split()]
-        if max_generated_tokens is not None:
-            words = words[:max_generated_tokens]
-        self._context += len(words)
-        return FakeVLMCompletion([*words, self.END], float(self.spec.get("token_ms", 0)) / 1000)
+        delay = float(self.spec.get("token_ms", 0)) / 1000
+        _fake.STATE.scripts.appendleft(_fake.Script(tokens=list(words), eos=True,
+                                                    first_delay=delay, delay=delay))
+        return self._llm._start(prompt, params)
 
-    def generate_all(self, prompt: Any, frames: list[Any], *args: Any,
-                     timeout_ms: int = 600000, **kw: Any) -> str:
-        with self.generate(prompt, frames, *args, **kw) as gen:
-            return "".join(p for p in gen if p != self.END)
+    def generate_all(self, prompt: Any, frames: list[Any], timeout_ms: int = 600000,
+                     **kw: Any) -> str:
+        with self._generate(prompt, frames, **kw) as gen:
+            return str(gen.read_all(timeout_ms))
+
+
+class FakeVLM520(FakeVLM):
+    """PY v5.2.0 ``VLM.generate(prompt, frames, videos=None, temperature=None, ...)`` (~4668)."""
+
+    def generate(self, prompt: Any, frames: list[Any],  # type: ignore[override]
+                 videos: Any = None, temperature: float | None = None,
+                 top_p: float | None = None, top_k: int | None = None,
+                 frequency_penalty: float | None = None, max_generated_tokens: int | None = None,
+                 do_sample: bool | None = None, seed: int | None = None) -> Any:
+        return self._generate(prompt, frames, temperature=temperature, top_p=top_p, top_k=top_k,
+                              frequency_penalty=frequency_penalty,
+                              max_generated_tokens=max_generated_tokens, do_sample=do_sample,
+                              seed=seed)
+
+
+class FakeVLM501(FakeVLM):
+    """PY v5.0.1 ``VLM(vdevice, model_path)`` (~4621): no ``optimize_memory_on_device``."""
+
+    def __init__(self, vdevice: Any, model_path: str) -> None:  # type: ignore[override]
+        self._load(vdevice, model_path)
+
+
+def vlm_class() -> type[FakeVLM]:
+    from hailo_platform import _fake
+
+    version = _fake.STATE.version
+    if version.startswith("5.0"):
+        return FakeVLM501
+    return FakeVLM520 if version >= "5.2" else FakeVLM
 
 
 VLM = FakeVLM
-"""The name genai exports."""
+"""The name genai exports (the 5.1 class; ``genai.VLM`` follows ``STATE.version``)."""

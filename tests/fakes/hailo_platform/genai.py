@@ -1,19 +1,20 @@
 """Fake of hailo_platform.genai (a package in HailoRT; a module here, same import names).
 
-``VLM`` comes from the vision fake (``_infer``), imported on first use.
+v5.1.1 hailort/libhailort/bindings/python/platform/hailo_platform/genai/__init__.py exports
+VDevice, LLM, VLM (and Speech2Text). ``LLM`` and ``VLM`` are looked up on every access so that
+they follow the HailoRT version the test fakes (``STATE.version``).
 """
 
 from typing import Any
 
 from hailo_platform import VDevice
-from hailo_platform.pyhailort.pyhailort import LLM
 
-__all__ = ["LLM", "VLM", "VDevice"]  # noqa: F822 - VLM comes from __getattr__
+__all__ = ["LLM", "VLM", "VDevice"]  # noqa: F822 - LLM and VLM come from __getattr__
 
 
 def __getattr__(name: str) -> Any:
-    if name == "VLM":
-        from hailo_platform import _infer
+    if name in ("LLM", "VLM"):
+        from hailo_platform.pyhailort import pyhailort
 
-        return _infer.VLM
+        return getattr(pyhailort, name)
     raise AttributeError(f"module 'hailo_platform.genai' has no attribute {name!r}")
