@@ -38,7 +38,7 @@ def fake(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
     from hailo_platform import _fake
 
     state = _fake.reset()
-    state.version = request.param
+    _fake.set_version(request.param)
     state.clock = VirtualClock()
     yield _fake
     _fake.reset()
@@ -155,7 +155,7 @@ def test_fake_signatures_follow_the_version(fake: Any, tmp_path: Path) -> None:
     assert params[:3] == (["self", "prompt", "tools"] if fake.STATE.version == "5.2.0"
                           else ["self", "prompt", "temperature"])
     assert "optimize_memory_on_device" in inspect.signature(genai.LLM.__init__).parameters
-    fake.STATE.version = "5.0.1"
+    fake.set_version("5.0.1")
     assert "optimize_memory_on_device" not in inspect.signature(genai.LLM.__init__).parameters
     assert "optimize_memory_on_device" not in inspect.signature(genai.VLM.__init__).parameters
     with pytest.raises(TypeError):
@@ -240,7 +240,7 @@ def test_chat_at_max_tokens_drops_the_recovery_item(fake: Any, tmp_path: Path) -
 
 
 def test_hailort_501_is_refused_with_one_line(fake: Any, tmp_path: Path) -> None:
-    fake.STATE.version = "5.0.1"
+    fake.set_version("5.0.1")
     backend, model = _backend(fake, tmp_path)
     with pytest.raises(BackendUnavailable, match=r"HailoRT 5\.0\.1 is installed; pibench needs"):
         backend.load(model)
@@ -250,7 +250,7 @@ def test_signature_typeerror_is_one_line(fake: Any, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from bench.backends.hailo import backend as hb
 
-    fake.STATE.version = "5.0.1"
+    fake.set_version("5.0.1")
     monkeypatch.setattr(hb, "check_version", lambda version, who: None)  # version unknown
     backend, model = _backend(fake, tmp_path)
     with pytest.raises(BackendUnavailable, match="does not take the arguments of HailoRT"):
@@ -305,3 +305,43 @@ def test_vlm_sampling_out_of_range_is_refused(fake: Any, tmp_path: Path) -> None
     with pytest.raises(BackendError, match="refused the request"):
         collect(backend.generate(req))
     backend.close()
+
+
+def test_environment_records_hailort_without_importing_it(fake: Any, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.results import environment
+
+    # an installed binding nobody imported yet: its __init__.py literal gives the version
+    pkg = tmp_path / "site" / "hailo_platform"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text('raise ImportError("must not be imported")\n'
+                                     '__version__ = "5.2.0"\n')
+    for name in _fake_modules():
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    assert environment.versions()["hailort"] == "5.2.0"
+    assert "hailo_platform" not in sys.modules
+
+
+def test_environment_json_and_case_record_agree_on_hailort(
+        fake: Any, tmp_path: Path, write_config: Any) -> None:
+    from bench.runner.session import start_run
+
+    fake.STATE.default_script = fake.Script(eos=False, delay=0.0, first_delay=0.0)
+    hef = fake.write_hef(tmp_path / "q.hef")
+    cfg = write_config(f"""
+        name: t
+        repetitions: 1
+        warmup: 0
+        models:
+          - name: q
+            artifacts: {{npu: {{hef: "{hef}"}}}}
+        backends:
+          - {{name: npu, type: hailo, options: {{hash_model: false}}}}
+        workloads:
+          - {{name: w, kind: throughput, prompt_tokens: 8, gen_tokens: 4}}
+    """)
+    result = start_run(cfg, output_dir=tmp_path / "out", quiet=True)
+    (rec,) = list(result.run_dir.cases())
+    env = json.loads((result.run_dir.path / "environment.json").read_text())
+    assert env["versions"]["hailort"] == rec["backend"]["hailort_version"] == fake.STATE.version

@@ -66,12 +66,22 @@ def test_reads_power_where_supported() -> None:
 
 
 def test_not_supported_is_said_once_and_the_run_goes_on() -> None:
-    api = fake_api(supported=False)
+    api = fake_api(watts=RuntimeError("libhailort failed with error: 7 (HAILO_NOT_SUPPORTED)"))
     meters: list[Any] = [HailoPowerMeter(HailoPowerOptions(), api=api)]
     warnings = check_meters(meters)  # optional by default
     assert meters == [] and len(warnings) == 1
-    assert "reports no power measurement" in warnings[0]
+    assert "power measurement not supported" in warnings[0]
     assert api.released  # the device was let go
+
+
+def test_supported_features_flag_is_not_the_gate() -> None:
+    # v5.1.1 control.cpp never fills supported_features.power_measurement on a PCIe card: the
+    # flag is garbage, so a card whose read works is measured whatever the flag says
+    api = fake_api(supported=False, watts=2.25)
+    m = HailoPowerMeter(HailoPowerOptions(optional=False), api=api)
+    m.check()
+    assert m.read_watts() == pytest.approx(2.25)
+    m.close()
 
 
 def test_firmware_refusing_the_measurement() -> None:

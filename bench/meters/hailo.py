@@ -2,14 +2,18 @@
 
 Real API (hailo_platform, the Python binding of HailoRT; Debian package python3-h10-hailort):
 ``Device.scan()`` -> device ids; ``Device(device_id)``; ``device.control`` is a ``Control``
-with ``get_extended_device_information().supported_features.power_measurement`` and
-``power_measurement(dvm=DvmTypes.AUTO, measurement_type=PowerMeasurementTypes.POWER)``
+with ``power_measurement(dvm=DvmTypes.AUTO, measurement_type=PowerMeasurementTypes.POWER)``
 returning watts; ``device.release()``. ``hailortcli measure-power`` is the CLI of the same.
 
-It works only where the firmware reports a current sensor; nothing shows that the AI HAT+ 2
-has one. So this meter is optional by default: "not supported" is said once at start (a
-warning) and the run goes on without it. Hailo's tutorial advises measuring from another
-process than the one running inference; here it runs in-process on the sampler thread.
+The ``supported_features.power_measurement`` flag of ``get_extended_device_information()`` is
+NOT read: on a PCIe card HailoRT never fills it in (hailo-ai/hailort v5.1.1
+hailort/libhailort/src/device_common/control.cpp ``Control::parse_and_validate_extended_device_
+information_response`` ~117-131 sets ethernet, pcie, mipi, current_monitoring and mdio only), so
+it holds whatever was in memory. The check is one real read: a failure means "not supported".
+Nothing shows that the AI HAT+ 2 has a sensor, so this meter is optional by default: "not
+supported" is said once at start (a warning) and the run goes on without it. Hailo's
+tutorial advises measuring from another process than the one running inference; here it runs
+in-process on the sampler thread.
 ``hailo_platform`` is imported only in ``check()``; tests inject a fake module (``api=``).
 """
 
@@ -76,22 +80,17 @@ class HailoPowerMeter(PowerMeter):
         self._device_id = want or ids[0]
         try:
             self._device = api.Device(self._device_id)
-            info = self._device.control.get_extended_device_information()
-            supported = bool(info.supported_features.power_measurement)
         except Exception as exc:
             self.close()
             raise MeterUnavailable(f"hailo: cannot open {self._device_id}: {exc}") from None
-        if not supported:
-            self.close()
-            raise MeterUnavailable(
-                f"hailo: device {self._device_id} reports no power measurement (no current"
-                " sensor on this card); the NPU's power is not measured by HailoRT"
-            )
         try:
             self.read_watts()
         except SensorGone as exc:
             self.close()
-            raise MeterUnavailable(f"hailo: power measurement not supported here: {exc}") from None
+            raise MeterUnavailable(
+                f"hailo: power measurement not supported on {self._device_id} (a test read "
+                f"failed: {exc}); the NPU's power is not measured by HailoRT"
+            ) from None
 
     def read_watts(self) -> float:
         if self._device is None:

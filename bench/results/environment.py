@@ -52,6 +52,12 @@ def versions() -> dict[str, str | None]:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             out[dist] = None
+    if out["hailort"] is None:
+        # Debian's python3-h10-hailort may carry no "hailort" metadata: the same lookup as the
+        # hailo backend's record (never imports hailo_platform)
+        from bench.backends.hailo.version import hailort_version
+
+        out["hailort"] = hailort_version()
     return out
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import re
 import sys
+from pathlib import Path
 
 from bench.errors import BackendUnavailable
 
@@ -14,10 +16,15 @@ MIN_VERSION = (5, 1, 0)
 4th / 3rd argument, and no max_context_capacity())."""
 
 
-def hailort_version() -> str | None:
-    """HailoRT's version from the wheel's metadata ("hailort"), else hailo_platform.__version__.
+_LITERAL = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.M)
 
-    Never imports hailo_platform: None until something else has imported it.
+
+def hailort_version() -> str | None:
+    """HailoRT's version: the wheel's metadata ("hailort"), else hailo_platform.__version__ when
+    something imported it, else the ``__version__ = "5.1.1"`` literal of hailo_platform's
+    ``__init__.py`` (hailo-ai/hailort v5.1.1 hailo_platform/__init__.py line 41), read as text.
+
+    Never imports hailo_platform (importing it loads the C++ library and checks its version).
     """
     try:
         return importlib.metadata.version("hailort")
@@ -25,7 +32,19 @@ def hailort_version() -> str | None:
         pass
     module = sys.modules.get("hailo_platform")
     version = getattr(module, "__version__", None)
-    return str(version) if version is not None else None
+    if version is not None:
+        return str(version)
+    try:
+        spec = importlib.util.find_spec("hailo_platform")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    try:
+        m = _LITERAL.search(Path(spec.origin).read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return None
+    return m.group(1) if m else None
 
 
 def parse(version: str | None) -> tuple[int, ...] | None:

@@ -101,7 +101,19 @@ STATE = FakeHailo()
 def reset() -> FakeHailo:
     """Put ``STATE`` back to a fresh state, in place (also returned, for convenience)."""
     STATE.__dict__.update(FakeHailo().__dict__)
+    set_version(STATE.version)
     return STATE
+
+
+def set_version(version: str) -> None:
+    """Fake HailoRT ``version``: the signatures (``STATE.version``) and
+    ``hailo_platform.__version__``."""
+    import sys
+
+    STATE.version = version
+    module = sys.modules.get("hailo_platform")
+    if module is not None:
+        module.__version__ = version  # type: ignore[attr-defined]
 
 
 def write_hef(path: str | Path, arch: str = "HAILO10H", model: str = "fake-model",
