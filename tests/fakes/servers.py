@@ -5,9 +5,10 @@
   reused (``prompt_eval_count`` counts only the tokens after the prefix shared with the
   previous prompt, as llama.cpp's cache does); ``/api/generate`` puts the prompt through the
   model's template (a user message) unless ``raw`` is true, as Ollama documents;
-- "hailo-ollama": the same endpoints, but the final chunk has only ``total_duration`` and
-  ``eval_count`` (no ``eval_duration``, no ``prompt_eval_*``, no ``load_duration``); that it
-  honours ``raw`` like Ollama is assumed (not confirmed; its counts would not show it anyway);
+- "hailo-ollama": hailo-ollama 5.1.1 as its source behaves (tests/fakes/hailo_ollama.py, a
+  citation per behaviour): raw ignored (every prompt templated), 200 with an error body for a
+  missing model, version "0.5.1", /hailo/v1/list, unknown options dropped, integer keep_alive,
+  a final chunk with only ``total_duration`` and ``eval_count``;
 - "openai": /v1/models, /v1/completions and /v1/chat/completions streamed as server-sent
   events, usage in a last chunk when ``stream_options.include_usage`` is set (``usage=False``
   drops it, like llama-cpp-python's server), a llama-cpp-python style /extras/tokenize.
@@ -53,7 +54,8 @@ class Request:
 class FakeServer:
     def __init__(self, flavour: str, models: tuple[str, ...] = ("qwen2.5:1.5b",),
                  script: Script | None = None, usage: bool = True,
-                 tokenize_endpoint: bool = True, api_key: str | None = None) -> None:
+                 tokenize_endpoint: bool = True, api_key: str | None = None,
+                 catalog: tuple[str, ...] = (), ignores_num_predict: int | None = None) -> None:
         assert flavour in ("ollama", "hailo-ollama", "openai")
         self.flavour = flavour
         self.models = list(models)
@@ -62,6 +64,12 @@ class FakeServer:
         self.tokenize_endpoint = tokenize_endpoint
         self.api_key = api_key
         self.requests: list[Request] = []
+        self.catalog = list(catalog)
+        """hailo-ollama: manifests whose HEF is not downloaded (in /hailo/v1/list only)."""
+        self.ignores_num_predict = ignores_num_predict
+        """hailo-ollama: generate this many tokens whatever num_predict says (divergent)."""
+        self.templated_prompts: list[str] = []
+        self.options_seen: list[dict[str, Any]] = []
         self.loaded: set[str] = set()
         self._last_prompt: list[str] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -158,6 +166,10 @@ def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
         def _route(self, method: str, body: Any) -> None:
             if server.flavour == "openai":
                 _openai(self, server, method, body)
+            elif server.flavour == "hailo-ollama":
+                from tests.fakes import hailo_ollama
+
+                hailo_ollama.handle(self, server, method, body)
             else:
                 _ollama(self, server, method, body)
 

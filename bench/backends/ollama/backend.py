@@ -28,6 +28,7 @@ from bench.backends.base import (
     ModelRef,
     TokenEvent,
 )
+from bench.backends.ollama import flavour
 from bench.backends.ollama.config import CAPABILITIES, OllamaArtifact, OllamaOptions
 from bench.clock import Clock
 from bench.errors import BackendError, ModelLoadError
@@ -80,6 +81,8 @@ class OllamaBackend(Backend):
         self._server_version: str | None = None
         self._fitter = RatioFitter(options.tokens_per_word)
         self._last_fields: list[str] = []
+        self._flavour = flavour.FLAVOURS.get(options.flavour, flavour.OLLAMA)
+        self._dropped: list[str] = []
 
     # ---- plumbing -----------------------------------------------------------------------
 
@@ -97,11 +100,13 @@ class OllamaBackend(Backend):
             cls = ModelLoadError if r.status_code == 404 else BackendError
             raise cls(status_error(r, WHO))
         try:
-            return r.json()
+            answer = r.json()
         except ValueError:
             # hailo-ollama may answer some calls with a stream: the last object is the answer
             objs = list(iter_ndjson(r))
-            return objs[-1] if objs else {}
+            answer = objs[-1] if objs else {}
+        flavour.error_in_body(answer, WHO, f"{method} {path}")  # hailo-ollama: 200 + error
+        return answer
 
     def _require_client(self) -> httpx.Client:
         if self._client is None:
@@ -111,7 +116,7 @@ class OllamaBackend(Backend):
 
     def _with_keep_alive(self, body: dict[str, Any]) -> dict[str, Any]:
         if self.opts.keep_alive is not None:
-            body["keep_alive"] = self.opts.keep_alive
+            body["keep_alive"] = flavour.keep_alive(self.opts.keep_alive, self._flavour)
         return body
 
     # ---- load / close -------------------------------------------------------------------
@@ -123,6 +128,12 @@ class OllamaBackend(Backend):
         name = artifact.model
         version = self._request("GET", "/api/version")
         self._server_version = str(version.get("version")) if isinstance(version, dict) else None
+        self._flavour = flavour.detect(self._require_client(), self.opts.flavour)
+        # what this server can take (the runner asks the instance before every request)
+        setattr(self, "capabilities", self._flavour.capabilities)  # noqa: B010
+        reported_version = self._server_version
+        if self._flavour.version_is_fixed:
+            self._server_version = None  # hailo-ollama answers "0.5.1" whatever it is
         entry = self._find(name)
         if entry is None:
             if not self.opts.pull:
@@ -137,6 +148,8 @@ class OllamaBackend(Backend):
         answer = self._request("POST", "/api/generate",
                                json=self._with_keep_alive({"model": name, "stream": False}))
         extra: dict[str, Any] = {"server_model": name, "server_version": self._server_version,
+                                 "server_version_reported": reported_version,
+                                 "server_flavour": self._flavour.name,
                                  "base_url": self.opts.base_url}
         for key in ("digest", "modified_at"):
             if entry.get(key):
@@ -148,6 +161,9 @@ class OllamaBackend(Backend):
             extra["server_load_ms"] = answer["load_duration"] / 1e6
         size = entry.get("size")
         quant = details.get("quantization_level") if isinstance(details, dict) else None
+        if self._flavour.quant_is_nominal and quant:
+            extra["quantization_level_reported"] = quant  # "Q4_0" for A8W4 HEFs: not the scheme
+            quant = None
         return ModelInfo(weights="real", file_bytes=size if isinstance(size, int) else None,
                          quant=str(quant) if quant else None, extra=extra)
 
@@ -197,12 +213,14 @@ class OllamaBackend(Backend):
                 if self.opts.fresh_context == "flush"
                 else "throughput prompts change their first words each repetition; chat "
                      "and completion prompts may reuse the server's cached prefix"),
-            "throughput_prompt": ("raw text (raw=true, no template)" if self.opts.raw
+            "throughput_prompt": ("raw text (raw=true, no template)"
+                                  if self.opts.raw and not self._flavour.templated_generate
                                   else "text through the model's template"),
             "completion_prompt": "the prompt as raw text through /api/generate (raw=true, no "
                                  "template, whatever the raw option)",
             "prompt_sizing": "filler words scaled by a tokens/word ratio learned from the "
                              "server's prompt_eval_count (not exact)",
+            **flavour.describe(self._flavour, self._dropped),
             "unload_after": self.opts.unload_after,
             # sent with every request when set; null: the server's own default (not known here)
             "num_ctx": self.opts.num_ctx,
@@ -222,6 +240,7 @@ class OllamaBackend(Backend):
                            ("num_ctx", self.opts.num_ctx), ("num_thread", self.opts.num_thread)):
             if value is not None:
                 options[key] = value
+        options, self._dropped = flavour.split_options(options, self._flavour)
         text = ""
         if request.kind == "throughput":
             if request.prompt_tokens is None:
@@ -288,6 +307,7 @@ class OllamaBackend(Backend):
             gen_tokens, gen_method = internal["gen_tokens"], "server eval_count"
         else:
             gen_tokens, gen_method = chunks, "streamed chunks (one token each, assumed)"
+        gen_method += flavour.length_note(gen_tokens, request.max_tokens)
         if prompt_tokens is not None:
             prompt_method = "server prompt_eval_count"
             if self.opts.fresh_context == "none" and request.kind != "throughput":
@@ -297,6 +317,8 @@ class OllamaBackend(Backend):
                 prompt_method += f" (asked for about {request.prompt_tokens})"
         else:
             prompt_method = "unknown: the server does not report prompt_eval_count"
+        if self._flavour.templated_generate and request.kind != "chat":
+            prompt_method += flavour.TEMPLATED_METHOD
         reason = final.get("done_reason")
         if reason == "length" or (reason is None and gen_tokens >= request.max_tokens):
             stop = "length"

@@ -17,6 +17,10 @@ class OllamaOptions(Options):
     runs_on: Literal["cpu", "npu", "unknown"] = "unknown"
     """Where the server generates: "cpu" (Ollama), "npu" (hailo-ollama). The API does not say,
     so it is declared here; "unknown" is reported as such in mixed tables, never guessed."""
+    flavour: Literal["auto", "ollama", "hailo-ollama"] = "auto"
+    """Which server: "auto" asks GET /hailo/v1/list (only hailo-ollama answers it). hailo-ollama
+    takes no completion workloads (it ignores raw and templates every prompt), reports a fixed
+    version, and drops options it does not know (bench.backends.ollama.flavour)."""
     pull: bool = False
     """Pull a model the server does not have (otherwise: a clear error)."""
     unload_after: bool = False
