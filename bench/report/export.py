@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import markdown
-from bench.report.rows import power_of, summary
+from bench.report.rows import generated_counts, length_label, power_of, record_labels, summary
 
 METRICS = ["ttft_s", "prompt_tps", "gen_tps", "e2e_s", "internal_prompt_tps", "internal_gen_tps"]
 STATS = ["mean", "median", "stddev", "min", "max", "n"]
@@ -29,6 +29,9 @@ def flat_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "quant": info.get("quant"), "file_bytes": info.get("file_bytes"),
             "workload": w.get("name"), "kind": w.get("kind"),
             "prompt_tokens": w.get("prompt_tokens"), "gen_tokens": w.get("gen_tokens"),
+            # what the repetitions really generated ("23", or "20-25" when they differ)
+            "gen_tokens_generated": _counts(r) if generated_counts(r) else None,
+            "length_label": length_label(r),
             "load_s": r.get("load_s"), "peak_rss_mb": r.get("peak_rss_mb"),
         }
         for m in METRICS:
@@ -39,10 +42,16 @@ def flat_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "gen_mean_w_stdev": p.gen_mean_w_sd, "peak_w": p.peak_w,
                     "j_per_token": p.j_per_token, "tokens_per_j": p.tokens_per_j,
                     "power_source": p.source if p.gen_mean_w is not None else None,
-                    "labels": "; ".join(r.get("labels") or []),
+                    "labels": "; ".join(record_labels(r)),
                     "error": (r.get("error") or {}).get("message")})
         rows.append(row)
     return rows
+
+
+def _counts(record: dict[str, Any]) -> str:
+    counts = generated_counts(record)
+    lo, hi = min(counts), max(counts)
+    return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
 def to_csv(records: list[dict[str, Any]]) -> str:

@@ -47,8 +47,43 @@ def params(record: dict[str, Any]) -> str:
     return f"{pb:.2f} B" if pb else NA
 
 
-def flags(record: dict[str, Any]) -> str:
+def generated_counts(record: dict[str, Any]) -> list[int]:
+    """The tokens each repetition really generated."""
+    return [r["gen_tokens"] for r in record.get("reps") or []
+            if isinstance(r.get("gen_tokens"), int)]
+
+
+def _span(counts: list[int]) -> str:
+    lo, hi = min(counts), max(counts)
+    return str(lo) if lo == hi else f"{lo}-{hi}"
+
+
+def length_label(record: dict[str, Any]) -> str | None:
+    """A label when the repetitions did not generate the length the workload names: fewer
+    than asked in a throughput case (an early stop), or more than asked in any case (a server
+    that ignored the limit). None when every repetition generated what was asked."""
+    w = record.get("workload") or {}
+    asked, counts = w.get("gen_tokens"), generated_counts(record)
+    if not isinstance(asked, int) or not counts:
+        return None
+    if any(c > asked for c in counts):
+        return f"generated {_span(counts)} tokens, {asked} asked (limit ignored)"
+    if w.get("kind") not in ("chat", "completion") and any(c != asked for c in counts):
+        return f"generated {_span(counts)} tokens, {asked} asked (stopped early)"
+    return None
+
+
+def record_labels(record: dict[str, Any]) -> list[str]:
+    """The record's labels and its length label (``length_label``)."""
     out = list(record.get("labels") or [])
+    label = length_label(record)
+    if label is not None:
+        out.append(label)
+    return out
+
+
+def flags(record: dict[str, Any]) -> str:
+    out = record_labels(record)
     info = (record.get("model") or {}).get("info") or {}
     if info.get("weights") == "real" and not out:
         out.append("real weights")
@@ -58,9 +93,17 @@ def flags(record: dict[str, Any]) -> str:
 
 
 def gen_test(record: dict[str, Any]) -> str:
+    """llama-bench's test name ("tg128"), with the length really generated when it differs
+    from the one asked: "tg23 (asked 32)", never a length that was not generated."""
     w = record.get("workload") or {}
+    off = length_label(record) is not None
+    real = _span(generated_counts(record)) if off else None
     if w.get("kind") in ("chat", "completion"):
+        if off:
+            return f"{w['kind']} tg{real} (asked ≤{w.get('gen_tokens')})"
         return f"{w['kind']} tg≤{w.get('gen_tokens')}"
+    if off:
+        return f"tg{real} (asked {w.get('gen_tokens')})"
     return f"tg{w.get('gen_tokens')}"
 
 
