@@ -5,6 +5,7 @@
     pibench models fetch NAME [--quant Q4_K_M]
     pibench models info PATH [--sha256]
     pibench models list
+    pibench models hefs [--zoo VERSION] [--dir DIR]
 
 Heavy imports (numpy, gguf, llama_cpp, httpx) happen inside the handlers.
 """
@@ -58,6 +59,13 @@ def register(sub: Any) -> None:
 
     ls = msub.add_parser("list", help="presets, catalog entries and cached files")
     ls.set_defaults(func=_list)
+
+    h = msub.add_parser("hefs", help="the Hailo-10H HEFs of Hailo's model zoo per HailoRT "
+                        "version, and the sha256 of those on disk")
+    h.add_argument("--zoo", help="zoo version (default: the installed HailoRT's; else all)")
+    h.add_argument("--dir", default="~/.cache/pibench/hef",
+                   help="where the HEFs are (default ~/.cache/pibench/hef)")
+    h.set_defaults(func=_hefs)
     p.set_defaults(func=lambda args: _usage(p))
 
 
@@ -163,6 +171,10 @@ def _list(args: argparse.Namespace) -> int:
         sha = "sha256 known" if e.sha256 else "sha256 unknown"
         extra = f" + {e.mmproj}" if e.mmproj else ""
         out.write(f"  {e.model:<32} {e.quant:<7} {e.repo}/{e.file}{extra} ({sha})\n")
+    from bench.models import hailo_zoo
+
+    out.write(f"\nHailo-10H HEFs, per zoo version {', '.join(hailo_zoo.versions())} "
+              "(pibench models hefs; scripts/fetch-pi-models.sh downloads them)\n")
     cached = list_cached()
     out.write("\nIn the cache:\n" if cached else "\nIn the cache: nothing yet\n")
     for c in cached:
@@ -171,3 +183,41 @@ def _list(args: argparse.Namespace) -> int:
             f"  {c.quant or ''} {c.architecture or ''}\n"
         )
     return 0
+
+
+def _hefs(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bench.backends.hailo.version import hailort_version
+    from bench.errors import UserError
+    from bench.models import hailo_zoo
+
+    installed = hailort_version()
+    if args.zoo:
+        wanted = [args.zoo.lstrip("v")]
+        if wanted[0] not in hailo_zoo.versions():
+            raise UserError(f"--zoo {args.zoo}: no model table for it; pibench knows "
+                            f"{', '.join(hailo_zoo.versions())}")
+    else:
+        match = hailo_zoo.zoo_version(installed)
+        wanted = [match] if match else hailo_zoo.versions()
+    print(f"HailoRT installed: {installed or 'not found'}")
+    if installed and hailo_zoo.zoo_version(installed) is None:
+        print(f"  no zoo table for {installed}: HEFs are built per HailoRT release")
+    folder = Path(args.dir).expanduser()
+    bad = 0
+    for version in wanted:
+        print(f"\nHailo model zoo GenAI {version} (scripts/fetch-pi-models.sh fetches llm + vlm):")
+        for h in hailo_zoo.table(version):
+            path = folder / h.file
+            if path.is_file():
+                ok, line = hailo_zoo.check_file(h, path)
+                bad += ok is False
+                state = line
+            else:
+                state = "not downloaded"
+            ollama = f", hailo-ollama {h.hailo_ollama}" if h.hailo_ollama else ""
+            print(f"  {h.name:<30} {h.kind:<11} {h.model_size_published:>8}{ollama}")
+            print(f"    {h.url}")
+            print(f"    {state}")
+    return 1 if bad else 0
