@@ -1,7 +1,7 @@
 """Reading one HailoRT GenAI stream (``LLMGeneratorCompletion``) into timed token events.
 
 Shared by the ``hailo`` (LLM) and ``hailo_vlm`` (VLM) backends. What the runtime does (HailoRT
-5.1.1/5.2.0 source, see docs/hailo.md and tests/fakes/hailo_platform/pyhailort/_llm.py):
+5.1.1/5.2.0 source; each point is cited in tests/fakes/hailo_platform/pyhailort/_llm.py):
 
 - one item per generated token; a token whose text is an incomplete UTF-8 piece comes back as
   an empty item and the next item carries the joined text. So items are counted, empty ones

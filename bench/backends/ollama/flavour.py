@@ -1,7 +1,7 @@
 """Which server answers the Ollama API: the real Ollama, or hailo-ollama (the Hailo-10H NPU).
 
-They differ where a benchmark cares (hailo-ai/hailo_model_zoo_genai v5.1.1, see
-docs/hailo.md and tests/fakes/hailo_ollama.py): hailo-ollama ignores ``raw`` (/api/generate
+They differ where a benchmark cares (hailo-ai/hailo_model_zoo_genai v5.1.1, cited in
+tests/fakes/hailo_ollama.py): hailo-ollama ignores ``raw`` (/api/generate
 always applies the chat template, so it has no raw completion and its prompts are longer than
 the text sent), answers a missing model with HTTP 200 and an ``{"error": ...}`` body, always
 reports version "0.5.1", lists quantization "Q4_0" for A8W4 models, takes ``keep_alive`` only

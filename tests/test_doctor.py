@@ -1,0 +1,188 @@
+"""`pibench doctor` against a saved machine folder and the fake hailo_platform (HailoRT 5.1.1
+and 5.2.0, which follow HailoRT's source), and against deliberately divergent runtimes, for
+which it must name the divergence."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.clock import VirtualClock
+from bench.doctor.result import all_hold, render, write_bundle
+from bench.doctor.run import diagnose
+from bench.doctor.system import System
+
+FAKES = Path(__file__).parent / "fakes"
+PMIC = ("   3V7_WL_SW_A current(0)=0.10000000A\n  VDD_CORE_A current(7)=2.50000000A\n"
+        "   3V7_WL_SW_V volt(8)=3.70000000V\n  VDD_CORE_V volt(15)=0.80000000V\n")
+
+
+def _fake_modules() -> list[str]:
+    return [m for m in sys.modules if m == "hailo_platform" or m.startswith("hailo_platform.")]
+
+
+@pytest.fixture(params=["5.1.1", "5.2.0"])
+def fake(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.syspath_prepend(str(FAKES))
+    for name in _fake_modules():
+        monkeypatch.delitem(sys.modules, name)
+    from hailo_platform import _fake
+
+    state = _fake.reset()
+    _fake.set_version(request.param)
+    state.clock = VirtualClock()
+    yield _fake
+    _fake.reset()
+    for name in _fake_modules():
+        del sys.modules[name]
+
+
+def machine(tmp_path: Path, driver: str = "5.1.1", throttled: str = "0x0",
+            holder: str | None = None) -> System:
+    root = tmp_path / "root"
+    (root / "dev").mkdir(parents=True)
+    (root / "dev" / "hailo0").write_text("")
+    mod = root / "sys/module/hailo1x_pci"
+    mod.mkdir(parents=True)
+    (mod / "version").write_text(driver + "\n")
+    hw = root / "sys/class/hwmon/hwmon3"
+    hw.mkdir(parents=True)
+    (hw / "name").write_text("pwmfan\n")
+    (hw / "fan1_input").write_text("3100\n")
+    (root / "proc").mkdir()
+    if holder:
+        pid = root / "proc/4242"
+        (pid / "fd").mkdir(parents=True)
+        (pid / "comm").write_text(holder + "\n")
+        os.symlink("/dev/hailo0", pid / "fd/7")
+    answers = {"pmic_read_adc": PMIC, "get_throttled": f"throttled={throttled}\n"}
+    return System(root=root, run=lambda cmd: answers.get(cmd[-1]))
+
+
+def _by_name(checks: list[Any]) -> dict[str, Any]:
+    return {c.name: c for c in checks}
+
+
+def test_everything_holds_on_a_faithful_runtime(fake: Any, tmp_path: Path) -> None:
+    hef = fake.write_hef(tmp_path / "Qwen2-1.5B-Instruct.hef")
+    system = machine(tmp_path, driver=fake.STATE.version)
+    checks = diagnose(system, hef, tokens=8)
+    assert all_hold(checks), render(checks)
+    gen = _by_name(checks)["generation"]
+    assert gen.data["tokens_counted"] == 8 and gen.data["final_status"] == "MAX_TOKENS_REACHED"
+    assert gen.data["recovery_items"] == ["<|im_end|>"]
+    assert gen.data["tokenize_of_text"] == 8 and gen.data["read_after_end"].startswith("raised")
+    # the model's stop tokens are put back after the exact-length check
+    assert ("set_stop_tokens", {"stop_tokens": ["<|im_end|>"]}) in fake.STATE.calls
+    assert fake.STATE.open_llms == 0 and fake.STATE.open_vdevices == 0
+
+
+def test_default_hef_is_found_in_the_cache_folder(fake: Any, tmp_path: Path) -> None:
+    fake.write_hef(tmp_path / "Qwen2.5-1.5B-Instruct.hef")
+    checks = diagnose(machine(tmp_path, driver=fake.STATE.version), None, tokens=4,
+                      hef_dir=tmp_path)
+    assert _by_name(checks)["generation"].data["hef"].endswith("Qwen2.5-1.5B-Instruct.hef")
+
+
+def test_no_hef_skips_the_generation_with_the_way_to_give_one(fake: Any, tmp_path: Path
+                                                              ) -> None:
+    checks = diagnose(machine(tmp_path, driver=fake.STATE.version), None, tokens=4,
+                      hef_dir=tmp_path / "empty")
+    gen = _by_name(checks)["generation"]
+    assert gen.status == "skipped" and "--hef" in (gen.fix or "")
+
+
+def test_device_held_by_hailo_ollama_names_the_stop_command(fake: Any, tmp_path: Path) -> None:
+    hef = fake.write_hef(tmp_path / "m.hef")
+    checks = diagnose(machine(tmp_path, driver=fake.STATE.version, holder="hailo-ollama"), hef,
+                      tokens=4)
+    free = _by_name(checks)["free"]
+    assert free.status == "failed" and "hailo-ollama (pid 4242)" in free.detail
+    assert "systemctl stop hailo-ollama" in (free.fix or "")
+    assert _by_name(checks)["generation"].status == "skipped"
+    assert not all_hold(checks)
+
+
+def test_driver_and_hailort_versions_must_match(fake: Any, tmp_path: Path) -> None:
+    checks = diagnose(machine(tmp_path, driver="5.0.1"), None, tokens=4, hef_dir=tmp_path)
+    driver = _by_name(checks)["driver"]
+    assert driver.status == "failed"
+    assert f"5.0.1 does not match HailoRT {fake.STATE.version}" in driver.detail
+
+
+def test_under_voltage_is_a_failure_with_its_fix(fake: Any, tmp_path: Path) -> None:
+    checks = diagnose(machine(tmp_path, driver=fake.STATE.version, throttled="0x50005"), None,
+                      tokens=4, hef_dir=tmp_path)
+    t = _by_name(checks)["throttle"]
+    assert t.status == "failed" and "under-voltage now" in t.detail and "27 W" in (t.fix or "")
+    assert _by_name(checks)["pmic"].status == "ok"
+
+
+def test_hailort_501_signatures_are_named(fake: Any, tmp_path: Path) -> None:
+    fake.set_version("5.0.1")
+    checks = diagnose(machine(tmp_path, driver="5.0.1"), None, tokens=4, hef_dir=tmp_path)
+    by = _by_name(checks)
+    assert by["hailort"].status == "failed" and "needs >= 5.1.0" in by["hailort"].detail
+    assert "LLM.__init__ lacks optimize_memory_on_device" in by["signatures"].detail
+
+
+def test_divergent_runtime_ignoring_set_stop_tokens_is_named(fake: Any, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    from hailo_platform.pyhailort import _llm
+
+    # a runtime where set_stop_tokens([]) does not remove the end of sentence (as the old
+    # reference claimed): the model ends after 3 tokens
+    monkeypatch.setattr(_llm.GenAIModel, "set_stop_tokens", lambda self, tokens: None)
+    fake.STATE.default_script = fake.Script(tokens=[" one", " two", " three"])
+    hef = fake.write_hef(tmp_path / "m.hef")
+    checks = diagnose(machine(tmp_path, driver=fake.STATE.version), hef, tokens=8)
+    gen = _by_name(checks)["generation"]
+    assert gen.status == "failed"
+    assert "ended with LOGICAL_END_OF_GENERATION after 4 items" in gen.detail
+    assert "end of generation was not removed" in gen.detail
+
+
+def test_divergent_runtime_merging_items_is_named(fake: Any, tmp_path: Path) -> None:
+    # a runtime whose items carry two tokens each (merged pieces): counting items undercounts
+    fake.STATE.default_script = fake.Script(tokens=[" one two"] * 16)
+    hef = fake.write_hef(tmp_path / "m.hef")
+    checks = diagnose(machine(tmp_path, driver=fake.STATE.version), hef, tokens=8)
+    gen = _by_name(checks)["generation"]
+    assert gen.status == "failed" and "tokenize() of the text gives 16 tokens for 8 items" in \
+        gen.detail
+
+
+def test_bundle_is_written_without_overwriting(fake: Any, tmp_path: Path) -> None:
+    hef = fake.write_hef(tmp_path / "m.hef")
+    checks = diagnose(machine(tmp_path, driver=fake.STATE.version), hef, tokens=4)
+    first = write_bundle(checks, tmp_path / "out" / "doctor.json")
+    second = write_bundle(checks, tmp_path / "out" / "doctor.json")
+    assert first.name == "doctor.json" and second.name == "doctor-2.json"
+    data = json.loads(first.read_text())
+    assert data["schema"] == 1 and data["ok"] is True
+    assert [c["name"] for c in data["checks"]] == [
+        "hailort", "driver", "device", "free", "signatures", "generation", "pmic", "throttle",
+        "fan"]
+    gen = next(c for c in data["checks"] if c["name"] == "generation")
+    assert len(gen["data"]["items"]) == 5 and gen["data"]["items"][-1]["text"] == "<|im_end|>"
+
+
+def test_doctor_here_without_hailort_says_so_in_one_screen(tmp_path: Path) -> None:
+    from tests.conftest import run_pibench
+
+    r = run_pibench("doctor", "--out", str(tmp_path / "b.json"))
+    if "ok    hailort" in r.stdout:
+        pytest.skip("HailoRT is installed here")
+    assert r.returncode == 1 and not r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) <= 24
+    assert lines[0].startswith("FAIL  hailort") and "not installed" in lines[0]
+    assert any(line.startswith("FAIL  device") for line in lines)
+    assert json.loads((tmp_path / "b.json").read_text())["ok"] is False
