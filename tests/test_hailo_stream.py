@@ -345,3 +345,16 @@ def test_environment_json_and_case_record_agree_on_hailort(
     (rec,) = list(result.run_dir.cases())
     env = json.loads((result.run_dir.path / "environment.json").read_text())
     assert env["versions"]["hailort"] == rec["backend"]["hailort_version"] == fake.STATE.version
+
+
+def test_vlm_throughput_is_exact_and_chat_gets_stops_back(fake: Any, tmp_path: Path) -> None:
+    backend, image = _vlm(fake, tmp_path)
+    req = GenerationRequest(kind="throughput", prompt_tokens=8, max_tokens=8, images=(image,))
+    _, stats = collect(backend.generate(req))
+    assert stats.gen_tokens == 8 and stats.stop_reason == "length"
+    assert backend._vlm.get_stop_tokens() == []
+    chat = GenerationRequest(kind="chat", max_tokens=16, images=(image,),
+                             messages=(Message("user", "What is it?"),))
+    _, stats = collect(backend.generate(chat))
+    assert backend._vlm.get_stop_tokens() == ["<|im_end|>"] and stats.stop_reason == "eos"
+    backend.close()

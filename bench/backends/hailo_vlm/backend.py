@@ -5,8 +5,10 @@
 no timing API: time to first token and tokens/s are timed here around each ``read()`` (HailoRT's
 own 10 s timeout per read). The stream is read as the LLM's (``bench.backends.hailo.stream``):
 one item per token, the final stop-token item and the recovery items after ``max_tokens`` not
-counted. Greedy requests send ``do_sample=False`` and no temperature: the VLM refuses
-temperature <= 0 (vlm.cpp validate_generator_params). Prompt tokens are counted with
+counted. Throughput requests run with ``set_stop_tokens([])`` (exactly ``max_tokens``
+tokens); the model's stop tokens are put back for chat. Greedy requests send
+``do_sample=False`` and no temperature: the VLM refuses temperature <= 0 (vlm.cpp
+validate_generator_params). Prompt tokens are counted with
 ``tokenize()`` on the text only: the image's tokens are not included.
 """
 
@@ -63,6 +65,8 @@ class HailoVLMBackend(Backend):
         self._vdevice: Any = None
         self._vlm: Any = None
         self._shape: list[int] = []
+        self._stop_tokens: list[str] = []
+        self._stops_removed = False
 
     def load(self, model: ModelRef) -> ModelInfo:
         artifact: HailoVLMArtifact = model.artifact
@@ -81,6 +85,8 @@ class HailoVLMBackend(Backend):
             self._vlm = genai.VLM(self._vdevice, str(hef),
                                   optimize_memory_on_device=self.options.optimize_memory_on_device)
             self._shape = [int(v) for v in self._vlm.input_frame_shape()]
+            self._stop_tokens = list(self._vlm.get_stop_tokens())
+            self._stops_removed = False
         except TypeError as exc:  # HailoRT 5.0.x: VLM(vdevice, model_path)
             self.close()
             from bench.backends.hailo.errors import signature_error
@@ -127,6 +133,13 @@ class HailoVLMBackend(Backend):
             raise BackendError("hailo_vlm: generate() before load()")
         frames = [load_frame(p, self._shape) for p in request.images]
         prompt, text = self._prompt(request)
+        exact = request.kind == "throughput"  # exact length: no stop token at all
+        if exact != self._stops_removed:
+            try:
+                self._vlm.set_stop_tokens([] if exact else self._stop_tokens)
+            except Exception as exc:
+                raise BackendError(f"hailo_vlm: set_stop_tokens() failed: {exc}") from None
+            self._stops_removed = exact
         t_request = self.clock.now()
         try:
             completion = self._vlm.generate(prompt, frames=frames, **sampling_kwargs(request))

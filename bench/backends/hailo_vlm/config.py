@@ -26,7 +26,7 @@ class HailoVLMArtifact(Options):
 
 
 CAPABILITIES = Capabilities(
-    streams_tokens=True, exact_prompt_tokens=False, exact_gen_tokens=False, chat=True,
+    streams_tokens=True, exact_prompt_tokens=False, exact_gen_tokens=True, chat=True,
     vision=True,
 )
 """What this backend can take and report (read by the plan and the config check without

@@ -55,7 +55,9 @@ class HailoCommunicationClosedException(HailoRTException):
     pass
 
 
-# The fixed messages of the real ExceptionWrapper.create_exception_from_status.
+# The fixed messages of hailo-ai/hailort v5.1.1 hailo_platform/pyhailort/pyhailort.py
+# ``ExceptionWrapper.create_exception_from_status`` (~116-152); any other status gives
+# "libhailort failed with error: N (NAME)".
 _MESSAGES: dict[type[HailoRTException], str] = {
     HailoRTTimeout: "Received a timeout - hailort has failed because a timeout had occurred",
     HailoRTInvalidOperationException: "Invalid operation. See hailort.log for more information",
@@ -83,6 +85,8 @@ def _status_error(code: int, name: str, log: str | None = None) -> HailoRTExcept
 
 
 class _VDeviceParams:
+    # the default group: hailo-ai/hailort v5.1.1 hailort/libhailort/include/hailo/hailort.h
+    # ~71 ``HAILO_UNIQUE_VDEVICE_GROUP_ID ("UNIQUE")``
     def __init__(self) -> None:
         self.device_count = 1
         self.scheduling_algorithm = SchedulingAlgorithm.ROUND_ROBIN
@@ -96,6 +100,9 @@ class VDevice:
         params = params or VDevice.create_params()
         state.record("VDevice", group_id=params.group_id,
                      scheduling_algorithm=params.scheduling_algorithm)
+        # hailo-ai/hailort v5.1.1 hailort/libhailort/src/vdevice/vdevice.cpp ~548: not enough
+        # free devices -> HAILO_OUT_OF_PHYSICAL_DEVICES (74); a device held in another group
+        # (or UNIQUE, as hailo-ollama 5.1.1 holds it: generation_context.cpp ~121) is not free
         other = state.other_process_group
         busy = other is not None and (other == "UNIQUE" or other != params.group_id)
         if state.devices < 1 or busy:
