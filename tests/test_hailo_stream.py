@@ -307,7 +307,7 @@ def test_vlm_sampling_out_of_range_is_refused(fake: Any, tmp_path: Path) -> None
     backend.close()
 
 
-def test_environment_records_hailort_without_importing_it(fake: Any, tmp_path: Path,
+def test_environment_records_hailort_without_importing_it(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from bench.results import environment
 
