@@ -167,3 +167,50 @@ def test_chat_answer_counts_streamed_chunks_without_end_token(servers: Any) -> N
             kind="chat", max_tokens=16, messages=(Message("user", "Hello"),))))
         backend.close()
     assert stats.gen_tokens == 2 and stats.text == " Hi!" and stats.stop_reason == "eos"
+
+
+# ---- the fake follows hailo-ollama 5.1.1 (one test per behaviour) -------------------------
+
+
+def test_fake_generate_for_a_missing_model_is_200_with_an_error_body(servers: Any) -> None:
+    import httpx
+
+    with servers.FakeServer("hailo-ollama", models=(NAME,)) as srv:
+        r = httpx.post(srv.url + "/api/generate", json={"model": "nope:1b", "prompt": "hi"})
+    assert r.status_code == 200 and r.json() == {"error": "model 'nope:1b' not found"}
+
+
+def test_fake_ignores_raw_and_drops_unknown_options(servers: Any) -> None:
+    import httpx
+
+    with servers.FakeServer("hailo-ollama", models=(NAME,)) as srv:
+        httpx.post(srv.url + "/api/generate", json={
+            "model": NAME, "prompt": "Once upon", "raw": True, "stream": False,
+            "options": {"num_predict": 2, "num_ctx": 4096, "num_thread": 4}})
+    assert srv.templated_prompts == [
+        "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful "
+        "assistant.<|im_end|>\n<|im_start|>user\nOnce upon<|im_end|>\n<|im_start|>assistant\n"]
+    assert srv.options_seen == [{"num_predict": 2}]
+
+
+def test_fake_keep_alive_must_be_an_integer(servers: Any) -> None:
+    import httpx
+
+    with servers.FakeServer("hailo-ollama", models=(NAME,)) as srv:
+        bad = httpx.post(srv.url + "/api/generate", json={"model": NAME, "keep_alive": "10m"})
+        good = httpx.post(srv.url + "/api/generate", json={"model": NAME, "keep_alive": 600})
+    assert bad.status_code == 500 and "keep_alive" in bad.json()["error"]
+    assert good.json()["done_reason"] == "load"
+
+
+def test_fake_version_is_fixed_and_list_has_every_manifest(servers: Any) -> None:
+    import httpx
+
+    with servers.FakeServer("hailo-ollama", models=(NAME,), catalog=("llama3.2:3b",)) as srv:
+        version = httpx.get(srv.url + "/api/version").json()
+        listed = httpx.get(srv.url + "/hailo/v1/list").json()
+        tags = httpx.get(srv.url + "/api/tags").json()
+    assert version == {"version": "0.5.1"}
+    assert listed == {"models": ["llama3.2:3b", NAME]}
+    assert [m["name"] for m in tags["models"]] == [NAME]  # only downloaded HEFs
+    assert tags["models"][0]["details"]["quantization_level"] == "Q4_0"

@@ -302,7 +302,7 @@ def test_vlm_sampling_out_of_range_is_refused(fake: Any, tmp_path: Path) -> None
     req = GenerationRequest(kind="chat", max_tokens=2, images=(image,),
                             messages=(Message("user", "?"),),
                             sampling=Sampling(temperature=0.7, top_k=0))
-    with pytest.raises(BackendError, match="refused the request"):
+    with pytest.raises(BackendError, match="top_k 0: HailoRT takes top_k >= 1"):
         collect(backend.generate(req))
     backend.close()
 
@@ -358,3 +358,17 @@ def test_vlm_throughput_is_exact_and_chat_gets_stops_back(fake: Any, tmp_path: P
     _, stats = collect(backend.generate(chat))
     assert backend._vlm.get_stop_tokens() == ["<|im_end|>"] and stats.stop_reason == "eos"
     backend.close()
+
+
+def test_fake_vlm_refuses_temperature_zero(fake: Any, tmp_path: Path) -> None:
+    from hailo_platform import genai
+    from hailo_platform.pyhailort.pyhailort import HailoRTInvalidArgumentException
+
+    hef = tmp_path / "vlm.hef"
+    hef.write_text(json.dumps({"fake_hef": "vlm", "frame_shape": [8, 8, 3]}))
+    vlm = genai.VLM(genai.VDevice(), str(hef))
+    with pytest.raises(HailoRTInvalidArgumentException):
+        vlm.generate("hi", frames=[], temperature=0.0, do_sample=False)
+    assert "VLM: Temperature should be higher than '0'" in fake.STATE.log[-1]
+    with vlm.generate("hi", frames=[], do_sample=False, max_generated_tokens=2) as completion:
+        assert completion.read()  # greedy without a temperature is accepted

@@ -252,6 +252,10 @@ def sampling_kwargs(request: GenerationRequest) -> dict[str, Any]:
     top_k >= 1 whatever do_sample says (llm.cpp/vlm.cpp validate_generator_params): greedy is
     ``do_sample=False`` with no temperature (the model's default, > 0, stays)."""
     s = request.sampling
+    if s.top_k is not None and s.top_k < 1:
+        raise BackendError(f"hailo backend: top_k {s.top_k}: HailoRT takes top_k >= 1")
+    if s.top_p is not None and not 0 <= s.top_p <= 1:
+        raise BackendError(f"hailo backend: top_p {s.top_p}: HailoRT takes 0 <= top_p <= 1")
     kwargs: dict[str, Any] = {"max_generated_tokens": request.max_tokens, "seed": s.seed,
                               "do_sample": s.temperature > 0}
     if s.temperature > 0:
