@@ -82,7 +82,7 @@ BACKENDS: dict[str, BackendEntry] = {
         f"{_B}.ollama.config:OllamaOptions",
         f"{_B}.ollama.config:OllamaArtifact",
         f"{_B}.ollama.backend:OllamaBackend",
-        "an Ollama HTTP server: Ollama on the CPU, or hailo-ollama on the NPU",
+        "an Ollama HTTP server: Ollama on the CPU, or hailo-ollama on the NPU (no completion)",
     ),
     "openai": BackendEntry(
         f"{_B}.openai.config:OpenAIOptions",
