@@ -78,8 +78,10 @@ def test_everything_holds_on_a_faithful_runtime(fake: Any, tmp_path: Path) -> No
     assert gen.data["tokens_counted"] == 8 and gen.data["final_status"] == "MAX_TOKENS_REACHED"
     assert gen.data["recovery_items"] == ["<|im_end|>"]
     assert gen.data["tokenize_of_text"] == 8 and gen.data["read_after_end"].startswith("raised")
-    # the model's stop tokens are put back after the exact-length check
+    # the model's stop tokens are put back after the exact-length check, and a chat ends
     assert ("set_stop_tokens", {"stop_tokens": ["<|im_end|>"]}) in fake.STATE.calls
+    assert gen.data["chat"]["final_status"] == "LOGICAL_END_OF_GENERATION"
+    assert gen.data["chat"]["end_item"] == "<|im_end|>"
     assert fake.STATE.open_llms == 0 and fake.STATE.open_vdevices == 0
 
 
@@ -186,3 +188,23 @@ def test_doctor_here_without_hailort_says_so_in_one_screen(tmp_path: Path) -> No
     assert lines[0].startswith("FAIL  hailort") and "not installed" in lines[0]
     assert any(line.startswith("FAIL  device") for line in lines)
     assert json.loads((tmp_path / "b.json").read_text())["ok"] is False
+
+
+def test_divergent_runtime_losing_the_restored_stop_tokens_is_named(
+        fake: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hailo_platform.pyhailort import _llm
+
+    # a runtime where putting the stop tokens back by their text does not work
+    real = _llm.GenAIModel.set_stop_tokens
+
+    def set_stop_tokens(self: Any, tokens: list[str]) -> None:
+        real(self, [t + " " for t in tokens])  # re-tokenized into something else
+
+    monkeypatch.setattr(_llm.GenAIModel, "set_stop_tokens", set_stop_tokens)
+    fake.STATE.default_script = fake.Script(tokens=[" Yes"], eos=True)
+    hef = fake.write_hef(tmp_path / "m.hef")
+    checks = diagnose(machine(tmp_path, driver=fake.STATE.version), hef, tokens=4)
+    gen = _by_name(checks)["generation"]
+    assert gen.status == "failed" and "did not end within 64 tokens" in gen.detail
+    # the model's own end token, generated while no stop token was set, is a token, not a fault
+    assert "left in the counted text" not in gen.detail
