@@ -54,7 +54,7 @@ def test_fail_at_token_keeps_finished_reps(write_config, tmp_path):
 
 def test_fail_rep_counts_per_case_not_per_model_load(write_config, tmp_path):
     """Workloads a and b share one model load: rep 2 fails in each case, not only in a."""
-    result, recs = _run(write_config, tmp_path, "{at: token, token: 1, rep: 2}")
+    _result, recs = _run(write_config, tmp_path, "{at: token, token: 1, rep: 2}")
     assert len(recs) == 4
     for case_id, rec in recs.items():
         assert rec["status"] == "failed", case_id

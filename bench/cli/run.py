@@ -73,8 +73,8 @@ def run_cmd(args: argparse.Namespace) -> int:
 def validate_cmd(args: argparse.Namespace) -> int:
     from bench.config.loader import ConfigErrors, load_config
     from bench.errors import UserError
-    from bench.runner.mixed import build_mixed_plan
     from bench.runner.inputs import check_inputs
+    from bench.runner.mixed import build_mixed_plan
     from bench.runner.plan import build_plan, skipped_lines
 
     status = 0

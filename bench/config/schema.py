@@ -12,12 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bench.config.types import (
-    Name,
-    NonNegativeFloat,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
     TOKENS_MAX,
+    Name,
     Seconds,
     TokenCount,
     float_from,

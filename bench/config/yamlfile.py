@@ -58,7 +58,8 @@ def _check_depth(text: str, path: Path | str) -> None:
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise _refuse(path, event.start_mark.line + 1,
+                    mark = event.start_mark
+                    raise _refuse(path, mark.line + 1 if mark is not None else 1,
                                   f"nested deeper than {MAX_DEPTH} levels of lists or mappings")
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1

@@ -15,9 +15,9 @@ run started and names them.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -97,12 +97,11 @@ def check_inputs(cfg: ResolvedConfig, cases: list[Case]) -> list[Problem]:
         if w.name not in workloads:
             continue
         if w.prompts is not None:
-            check(("workloads", i, "prompts"),
-                  lambda w=w: _prompts(w.prompts or [], cfg.folder))  # type: ignore[misc]
+            check(("workloads", i, "prompts"), partial(_prompts, w.prompts, cfg.folder))
         for j, spec in enumerate(w.images):
             if not spec.strip().startswith("generated:"):
                 path = _image_path(spec, cfg.folder)
-                check(("workloads", i, "images", j), lambda p=path: _readable(p, "image"))
+                check(("workloads", i, "images", j), partial(_readable, path, "image"))
     backends = {c.backend.name for c in cases}
     for i, b in enumerate(cfg.run.backends):
         opts = cfg.backend_options.get(b.name)
@@ -124,10 +123,10 @@ def check_inputs(cfg: ResolvedConfig, cases: list[Case]) -> list[Problem]:
             if not isinstance(value, str):
                 continue
             if value.startswith("synth:"):
-                check((*loc, key), lambda v=value: _synth(v))
+                check((*loc, key), partial(_synth, value))
             elif own is None and not value.startswith("pypi:"):
-                check((*loc, key), lambda v=value, k=key: _readable(
-                    Path(v).expanduser(), f"{k} file"), model_file=True)
+                check((*loc, key), partial(_readable, Path(value).expanduser(), f"{key} file"),
+                      model_file=True)
     found.sort(key=lambda p: p.line)
     return list(dict.fromkeys(found))
 
@@ -172,15 +171,15 @@ def input_hashes(cfg: ResolvedConfig, cases: list[Case]) -> dict[str, dict[str, 
                 files.setdefault(str(Path(value).expanduser()),
                                  (f"{key} of model {case.model.name!r}", True))
     out: dict[str, dict[str, Any]] = {}
-    for path, (what, is_model) in sorted(files.items()):
-        p = Path(path)
-        if not p.is_file() or not os.access(p, os.R_OK):
+    for name, (what, is_model) in sorted(files.items()):
+        p = Path(name)
+        if not p.is_file():
             continue
         try:
             digest = sha256_file(p) if is_model else _sha256(p)
         except OSError:
             continue
-        out[path] = {"what": what, "sha256": digest}
+        out[name] = {"what": what, "sha256": digest}
     return out
 
 

@@ -5,6 +5,7 @@ Used by ``pibench run`` (new run and ``--resume``) and by the tests.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -103,10 +104,8 @@ def _stopped(run_dir: RunDir, error: BaseException) -> None:
     if run_dir.lock is not None:
         run_dir.lock.free_reserve()
     line = str(error).splitlines()[0] if str(error) else type(error).__name__
-    try:
+    with contextlib.suppress(PibenchError, OSError):
         run_dir.update_meta(status="interrupted", finished=utc_now(), error=line)
-    except (PibenchError, OSError):
-        pass
 
 
 def execute(cfg: ResolvedConfig, run_dir: RunDir, cases: list[Case], clock: Clock,

@@ -114,7 +114,7 @@ def profile_path(spec: str) -> Path:
 
 def load_profile(spec: str) -> Profile:
     path = profile_path(spec)
-    if "/" in spec and not spec.endswith((".yaml", ".yml")) or not path.is_file():
+    if ("/" in spec and not spec.endswith((".yaml", ".yml"))) or not path.is_file():
         raise UserError(f"mock profile {spec!r} not found: use one of {', '.join(available())} "
                         "or a path to a profile YAML")
     p = load_typed(path, _ProfileFile, "mock profile")
