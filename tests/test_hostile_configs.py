@@ -40,6 +40,18 @@ workloads:
   - {name: w, prompt_tokens: 8, gen_tokens: 4}
 """
 
+VLM = """\
+name: h
+models:
+  - name: m
+    artifacts:
+      cpu: {gguf: "synth:qwen2-vl-2b-instruct:q4_k_m"}
+backends:
+  - {name: cpu, type: llama_cpp_vlm}
+workloads:
+  - {name: w, prompt_tokens: 8, gen_tokens: 4, images: [IMAGE]}
+"""
+
 
 def _nested(n: int) -> str:
     return "[" * n + "]" * n
@@ -194,6 +206,8 @@ CASES: list[tuple[str, str, dict[str, bytes | str], str, int]] = [
     ("gguf-directory", LLAMA.replace("GGUF", "gdir"), {"gdir/": ""}, "is not a file", 0),
     ("image-too-small", _wl("prompt_tokens: 8, gen_tokens: 4, images: [generated:1x1]"), {},
      "generated:WIDTHxHEIGHT", 2),
+    ("image-missing", VLM.replace("IMAGE", "nope.png"), {}, "image not found", 2),
+    ("image-directory", VLM.replace("IMAGE", "imgdir"), {"imgdir/": ""}, "image is not a file", 2),
     ("meter-unknown", BASE + "meters:\n  - {type: nope}\n", {}, "unknown meter", 2),
 ]
 

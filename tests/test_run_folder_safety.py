@@ -445,3 +445,16 @@ def test_sigterm_during_a_run_keeps_run_json_valid(tmp_path, fast_profile):
     run_dir = next(out.glob("*/cases.jsonl")).parent
     assert _meta(run_dir)["status"] in ("interrupted", "finished")
     _no_temp_files(out)
+
+
+def test_start_run_releases_the_lock_unless_asked_to_keep_it(sim, tmp_path):
+    from bench.runner.session import resume_run, start_run
+
+    result = start_run(sim, output_dir=tmp_path / "out", quiet=True)
+    assert result.run_dir.lock is None
+    RunLock.acquire(result.run_dir.path).release()  # free
+    kept = start_run(sim, output_dir=tmp_path / "out2", quiet=True, keep_lock=True)
+    with pytest.raises(RunBusy):
+        resume_run(kept.run_dir.path, quiet=True)
+    kept.run_dir.release()
+    assert resume_run(kept.run_dir.path, quiet=True).outcome.ok == 0  # nothing left to run

@@ -40,13 +40,13 @@ def run_cmd(args: argparse.Namespace) -> int:
         if args.models or args.backends or args.workloads or args.output:
             raise UserError("--resume takes the run's own filters and folder; drop "
                             "--models/--backends/--workloads/--output")
-        result = resume_run(args.resume, args.config, quiet=args.quiet)
+        result = resume_run(args.resume, args.config, quiet=args.quiet, keep_lock=True)
     else:
         if not args.config:
             raise UserError("pibench run needs a CONFIG (or --resume RUN_DIR); "
                             "try: pibench run configs/quickstart.yaml")
         result = start_run(args.config, Filters(args.models, args.backends, args.workloads),
-                           args.output, quiet=args.quiet)
+                           args.output, quiet=args.quiet, keep_lock=True)
     run_dir = result.run_dir
     try:  # the folder stays locked until its report is written
         records = run_dir.cases()

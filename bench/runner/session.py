@@ -136,7 +136,9 @@ def execute(cfg: ResolvedConfig, run_dir: RunDir, cases: list[Case], clock: Cloc
 
 def start_run(config_path: str | Path, filters: Filters | None = None,
               output_dir: str | Path | None = None, quiet: bool = False,
-              progress: Progress | None = None) -> RunResult:
+              progress: Progress | None = None, keep_lock: bool = False) -> RunResult:
+    """Run a config into a new run folder. ``keep_lock``: the folder stays locked by this
+    process when this returns (the caller writes its report, then ``run_dir.release()``)."""
     filters = filters or Filters()
     cfg = load_config(config_path)
     cases, skipped = build_plan(cfg, filters.models, filters.backends, filters.workloads)
@@ -165,6 +167,8 @@ def start_run(config_path: str | Path, filters: Filters | None = None,
     except BaseException:
         run_dir.release()
         raise
+    if not keep_lock:
+        run_dir.release()
     return RunResult(run_dir, outcome, skipped, metering.warnings)
 
 
@@ -194,14 +198,18 @@ def _filters(meta: dict[str, Any]) -> Filters:
 
 
 def resume_run(path: str | Path, config_path: str | Path | None = None, quiet: bool = False,
-               progress: Progress | None = None) -> RunResult:
+               progress: Progress | None = None, keep_lock: bool = False) -> RunResult:
+    """Finish an interrupted run (``keep_lock`` as in ``start_run``)."""
     run_dir = RunDir.open(Path(path))
     run_dir.acquire()  # another process on this folder: one line, exit 2
+    ok = False
     try:
-        return _resume_locked(run_dir, config_path, quiet, progress)
-    except BaseException:
-        run_dir.release()
-        raise
+        result = _resume_locked(run_dir, config_path, quiet, progress)
+        ok = True
+        return result
+    finally:
+        if not (ok and keep_lock):
+            run_dir.release()
 
 
 def _resume_locked(run_dir: RunDir, config_path: str | Path | None, quiet: bool,
