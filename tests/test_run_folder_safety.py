@@ -458,3 +458,19 @@ def test_start_run_releases_the_lock_unless_asked_to_keep_it(sim, tmp_path):
         resume_run(kept.run_dir.path, quiet=True)
     kept.run_dir.release()
     assert resume_run(kept.run_dir.path, quiet=True).outcome.ok == 0  # nothing left to run
+
+
+def test_resume_from_another_folder_of_a_run_started_with_relative_paths(sim, tmp_path, cli,
+                                                                         monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(safe_io, "FAULTS", [_fail_nth_append(2)])
+    assert cli("run", "sim.yaml", "--output", "out", "--quiet")[0] == 2
+    monkeypatch.setattr(safe_io, "FAULTS", [])
+    run_dir = _only_run(tmp_path / "out")
+    assert str(tmp_path / "prompts.txt") in _meta(run_dir)["inputs"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, _, err = cli("run", "--resume", run_dir, "--quiet")
+    assert code == 0, err
+    assert len(set(_ids(run_dir))) == len(_ids(run_dir)) == PLANNED

@@ -15,6 +15,7 @@ run started and names them.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -145,7 +146,7 @@ def _sha256(path: Path) -> str:
 
 
 def input_hashes(cfg: ResolvedConfig, cases: list[Case]) -> dict[str, dict[str, Any]]:
-    """path -> {"what", "sha256"} of every input file of the cases (prompt files, images,
+    """absolute path -> {"what", "sha256"} of every input file of the cases (prompt files, images,
     mock profiles, model files). Files that are not there are left out (check_inputs says)."""
     from bench.models.files import sha256_file
 
@@ -154,21 +155,21 @@ def input_hashes(cfg: ResolvedConfig, cases: list[Case]) -> dict[str, dict[str, 
     for w in workloads.values():
         if isinstance(w.prompts, str) and not w.prompts.startswith("builtin:"):
             path = Path(w.prompts).expanduser()
-            files[str(path if path.is_absolute() else cfg.folder / path)] = (
+            files[os.path.abspath(path if path.is_absolute() else cfg.folder / path)] = (
                 f"prompt file of workload {w.name!r}", False)
         for spec in w.images:
             if not spec.strip().startswith("generated:"):
-                files[str(_image_path(spec, cfg.folder))] = (
+                files[os.path.abspath(_image_path(spec, cfg.folder))] = (
                     f"image of workload {w.name!r}", False)
     for name in {c.backend.name for c in cases}:
         profile = getattr(cfg.backend_options.get(name), "profile_file", None)
         if callable(profile) and (p := profile()) is not None:
-            files[str(p)] = (f"mock profile of backend {name!r}", False)
+            files[os.path.abspath(p)] = (f"mock profile of backend {name!r}", False)
     for case in cases:
         for key in FILE_FIELDS:
             value = getattr(case.artifact, key, None)
             if isinstance(value, str) and not value.startswith(("synth:", "pypi:")):
-                files.setdefault(str(Path(value).expanduser()),
+                files.setdefault(os.path.abspath(Path(value).expanduser()),
                                  (f"{key} of model {case.model.name!r}", True))
     out: dict[str, dict[str, Any]] = {}
     for name, (what, is_model) in sorted(files.items()):
