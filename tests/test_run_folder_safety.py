@@ -474,3 +474,18 @@ def test_resume_from_another_folder_of_a_run_started_with_relative_paths(sim, tm
     code, _, err = cli("run", "--resume", run_dir, "--quiet")
     assert code == 0, err
     assert len(set(_ids(run_dir))) == len(_ids(run_dir)) == PLANNED
+
+
+@pytest.mark.timeout(60)
+def test_a_fifo_planted_for_cases_or_lock_is_refused_without_hanging(sim, tmp_path, cli,
+                                                                     monkeypatch):
+    run_dir = _interrupted(sim, tmp_path, cli, monkeypatch)
+    for name in ("run.lock", "cases.jsonl"):
+        target = run_dir / name
+        target.rename(tmp_path / f"saved-{name}")
+        os.mkfifo(target)
+        code, _, err = cli("run", "--resume", run_dir, "--quiet")
+        assert code == 2 and f"cannot write {name} in {run_dir}: not a regular file" in err, err
+        target.unlink()
+        (tmp_path / f"saved-{name}").rename(target)
+    assert cli("run", "--resume", run_dir, "--quiet")[0] == 0

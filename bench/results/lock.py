@@ -19,7 +19,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from bench.errors import UserError
-from bench.results.safe_io import NOFOLLOW, storage_error
+from bench.results.safe_io import open_regular, storage_error
 
 LOCK = "run.lock"
 RESERVE = 256 * 1024
@@ -37,11 +37,8 @@ class RunLock:
 
     @classmethod
     def acquire(cls, folder: Path) -> RunLock:
+        fd = open_regular(folder / LOCK, os.O_RDWR | os.O_CREAT)
         path = folder / LOCK
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW, 0o644)
-        except OSError as exc:
-            raise storage_error(exc, path) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import stat
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
@@ -134,12 +135,22 @@ def create_empty(path: Path) -> None:
         raise storage_error(exc, path) from None
 
 
-def append_line(path: Path, line: bytes) -> None:
-    """Append one whole line and fsync it; on failure the file is cut back to where it was."""
+def open_regular(path: Path, flags: int, mode: int = 0o644) -> int:
+    """``os.open`` that never follows a link, never blocks on a FIFO planted in its place,
+    and refuses anything but a regular file (StorageError)."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | NOFOLLOW)
+        fd = os.open(path, flags | NOFOLLOW | os.O_NONBLOCK, mode)
     except OSError as exc:
         raise storage_error(exc, path) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise StorageError(f"cannot write {path.name} in {path.parent}: not a regular file")
+    return fd
+
+
+def append_line(path: Path, line: bytes) -> None:
+    """Append one whole line and fsync it; on failure the file is cut back to where it was."""
+    fd = open_regular(path, os.O_WRONLY | os.O_APPEND)
     try:
         size = os.fstat(fd).st_size
         try:
@@ -156,13 +167,12 @@ def append_line(path: Path, line: bytes) -> None:
 
 def append_bytes(path: Path, data: bytes) -> None:
     """Append to a side file (created if missing), never through a link."""
+    fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     try:
         _faults(path)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW, 0o644)
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _write_all(fd, data)
+        os.fsync(fd)
     except OSError as exc:
         raise storage_error(exc, path) from None
+    finally:
+        os.close(fd)

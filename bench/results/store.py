@@ -36,11 +36,11 @@ from typing import Any
 from bench.errors import UserError
 from bench.results.lock import RunLock
 from bench.results.safe_io import (
-    NOFOLLOW,
     StorageError,
     append_bytes,
     append_line,
     create_empty,
+    open_regular,
     storage_error,
     write_atomic,
     write_new,
@@ -219,10 +219,7 @@ class RunDir:
         """Move a torn last line aside; return how many bytes were moved. Reads only the
         tail of cases.jsonl (back to its last newline)."""
         path = self.cases_path
-        try:
-            fd = os.open(path, os.O_RDWR | NOFOLLOW)
-        except OSError as exc:
-            raise storage_error(exc, path) from None
+        fd = open_regular(path, os.O_RDWR)
         try:
             size = os.fstat(fd).st_size
             cut, pos, tail = 0, size, b""
