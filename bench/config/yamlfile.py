@@ -17,6 +17,7 @@ The run config (bench.config.loader) collects every error of a file; the smaller
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,8 +49,23 @@ def _refuse(path: Path | str, line: int, problem: str) -> YamlRefused:
     return YamlRefused(f"{path}:{line}: {problem}")
 
 
+_OPENERS = re.compile(r"(?:[\[{]\s*){%d}" % (MAX_DEPTH + 1))
+"""More flow openers in a row than MAX_DEPTH: the shape of a nesting attack. PyYAML's scanner
+looks far ahead on such a line (seconds), so that prefix is checked alone first."""
+
+
 def _check_depth(text: str, path: Path | str) -> None:
     """Walk the event stream (PyYAML's parser keeps its own stack, it does not recurse)."""
+    run = _OPENERS.search(text)
+    if run is not None:
+        try:
+            _events_depth(text[: run.end()], path)
+        except yaml.YAMLError:
+            pass  # the openers were inside a quoted string or a comment: read on
+    _events_depth(text, path)
+
+
+def _events_depth(text: str, path: Path | str) -> None:
     loader = yaml.SafeLoader(text)
     depth = 0
     try:
