@@ -16,6 +16,7 @@ The run config (bench.config.loader) collects every error of a file; the smaller
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from pathlib import Path
@@ -49,7 +50,7 @@ def _refuse(path: Path | str, line: int, problem: str) -> YamlRefused:
     return YamlRefused(f"{path}:{line}: {problem}")
 
 
-_OPENERS = re.compile(r"(?:[\[{]\s*){%d}" % (MAX_DEPTH + 1))
+_OPENERS = re.compile(r"(?:[\[{]\s*){" + str(MAX_DEPTH + 1) + "}")
 """More flow openers in a row than MAX_DEPTH: the shape of a nesting attack. PyYAML's scanner
 looks far ahead on such a line (seconds), so that prefix is checked alone first."""
 
@@ -58,10 +59,9 @@ def _check_depth(text: str, path: Path | str) -> None:
     """Walk the event stream (PyYAML's parser keeps its own stack, it does not recurse)."""
     run = _OPENERS.search(text)
     if run is not None:
-        try:
+        # a YAMLError: the openers were inside a quoted string or a comment: read on
+        with contextlib.suppress(yaml.YAMLError):
             _events_depth(text[: run.end()], path)
-        except yaml.YAMLError:
-            pass  # the openers were inside a quoted string or a comment: read on
     _events_depth(text, path)
 
 
