@@ -177,8 +177,12 @@ def get_bandwidth(threads: int | None = None, *, refresh: bool = False) -> Bandw
             pass  # an older layout: measure again
     bw = measure_bandwidth(n_threads)
     cache[key] = asdict(bw)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_text(json.dumps(cache, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    from bench.errors import PibenchError
+    from bench.results.safe_io import write_atomic
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(cache, indent=1, sort_keys=True))
+    except (OSError, PibenchError):
+        pass  # a cache: measured again next time
     return bw

@@ -61,7 +61,7 @@ CASES = [
      4, "models[0].artifacts.gpu: no backend named 'gpu'"),
     ("name: has space\nmodels:\n  - {name: m}\nbackends:\n  - {name: b, type: mock}\n"
      "workloads:\n  - {name: w, prompt_tokens: 8, gen_tokens: 4}\n",
-     1, 'name: expected a name of letters'),
+     1, 'name: expected a name of ASCII letters'),
     ("- just\n- a list\n", 1, "expected a mapping"),
     # a workload no backend of the config can take: images on a text-only mock
     (GOOD_HEAD + "workloads:\n  - {name: w, prompt_tokens: 8, gen_tokens: 4}\n"

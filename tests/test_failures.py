@@ -42,7 +42,7 @@ def test_fail_at_load_fails_that_models_cases_only(write_config, tmp_path):
 
 
 def test_fail_at_token_keeps_finished_reps(write_config, tmp_path):
-    # calls count from 1 per load: warm-up 0, so rep 0 is call 1, rep 1 is call 2
+    # generations count from 1 per case: warm-up 0, so rep 0 is call 1, rep 1 is call 2
     result, recs = _run(write_config, tmp_path, "{at: token, token: 3, rep: 2}")
     bad = recs["Qwen2-1.5B-Instruct/npu/a"]
     assert bad["status"] == "failed"
@@ -50,6 +50,15 @@ def test_fail_at_token_keeps_finished_reps(write_config, tmp_path):
     assert len(bad["reps"]) == 1 and bad["summary"]["gen_tps"]["n"] == 1
     assert "failing at token 3" in bad["error"]["message"]
     assert result.exit_code == 1
+
+
+def test_fail_rep_counts_per_case_not_per_model_load(write_config, tmp_path):
+    """Workloads a and b share one model load: rep 2 fails in each case, not only in a."""
+    _result, recs = _run(write_config, tmp_path, "{at: token, token: 1, rep: 2}")
+    assert len(recs) == 4
+    for case_id, rec in recs.items():
+        assert rec["status"] == "failed", case_id
+        assert rec["error"]["rep"] == 1 and len(rec["reps"]) == 1, case_id
 
 
 def test_hang_times_out_on_the_read_timeout(write_config, tmp_path):

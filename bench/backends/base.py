@@ -33,11 +33,17 @@ RunsOn = Literal["cpu", "npu", "unknown"]
 class Options(BaseModel):
     """Base for a backend's options and artifacts: typed, unknown keys refused."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    def context_tokens(self) -> int | None:
+        """Backend options: the context size in tokens a request must fit in, when the
+        options fix it (the config check refuses workloads that cannot fit); else None."""
+        return None
 
 
 def require_file(path: str, what: str) -> None:
-    """Pre-flight check of an artifact's file, before any model is loaded (exit 2)."""
+    """Pre-flight check of an artifact's file, before any model is loaded (exit 2): it must
+    be a regular file this process can read."""
     from pathlib import Path
 
     from bench.errors import UserError
@@ -47,6 +53,11 @@ def require_file(path: str, what: str) -> None:
         raise UserError(f"{what} not found: {p}")
     if not p.is_file():
         raise UserError(f"{what} is not a file: {p}")
+    try:
+        with open(p, "rb") as f:
+            f.read(1)
+    except OSError as exc:
+        raise UserError(f"cannot read the {what} {p}: {exc.strerror or exc}") from None
 
 
 class NoArtifact(Options):

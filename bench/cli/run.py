@@ -40,22 +40,27 @@ def run_cmd(args: argparse.Namespace) -> int:
         if args.models or args.backends or args.workloads or args.output:
             raise UserError("--resume takes the run's own filters and folder; drop "
                             "--models/--backends/--workloads/--output")
-        result = resume_run(args.resume, args.config, quiet=args.quiet)
+        result = resume_run(args.resume, args.config, quiet=args.quiet, keep_lock=True)
     else:
         if not args.config:
             raise UserError("pibench run needs a CONFIG (or --resume RUN_DIR); "
                             "try: pibench run configs/quickstart.yaml")
         result = start_run(args.config, Filters(args.models, args.backends, args.workloads),
-                           args.output, quiet=args.quiet)
+                           args.output, quiet=args.quiet, keep_lock=True)
     run_dir = result.run_dir
-    records = run_dir.cases()
-    if records:
-        from bench.report.export import write_report
+    try:  # the folder stays locked until its report is written
+        records = run_dir.cases()
+        if records:
+            from bench.report.export import write_report
 
-        files = write_report(records, run_dir.path, f"pibench run {run_dir.path.name}")
-        if not args.quiet:
-            print(render(records, f"pibench run {run_dir.path.name}"))
-        print(f"\nresults: {run_dir.path}  (report: {files['md'].name}, cases.jsonl)")
+            # the run's own report is made whole again after a resume (replaced atomically)
+            files = write_report(records, run_dir.path, f"pibench run {run_dir.path.name}",
+                                 replace=True)
+            if not args.quiet:
+                print(render(records, f"pibench run {run_dir.path.name}"))
+            print(f"\nresults: {run_dir.path}  (report: {files['md'].name}, cases.jsonl)")
+    finally:
+        run_dir.release()
     o = result.outcome
     if o.interrupted:
         print(f"interrupted: {o.ok + o.failed} case(s) of this session saved; finish with "
@@ -68,6 +73,7 @@ def run_cmd(args: argparse.Namespace) -> int:
 def validate_cmd(args: argparse.Namespace) -> int:
     from bench.config.loader import ConfigErrors, load_config
     from bench.errors import UserError
+    from bench.runner.inputs import check_inputs
     from bench.runner.mixed import build_mixed_plan
     from bench.runner.plan import build_plan, skipped_lines
 
@@ -88,6 +94,9 @@ def validate_cmd(args: argparse.Namespace) -> int:
         try:
             cfg = load_config(path)
             cases, skipped = build_plan(cfg)
+            problems = check_inputs(cfg, cases)  # the pre-flight of `pibench run`
+            if any(not p.model_file for p in problems):
+                raise ConfigErrors([p.text for p in problems if not p.model_file])
         except ConfigErrors as exc:
             for line in exc.lines:
                 print(line, file=sys.stderr)
@@ -104,17 +113,20 @@ def validate_cmd(args: argparse.Namespace) -> int:
               + (f" ({len(skipped)} skipped)" if skipped else ""))
         for line in skipped_lines(skipped):
             print(f"  {line}")
+        for p in problems:  # model files: maybe only on the machine that runs it
+            print(f"  note: {p.text} (needed on the machine that runs this config)")
     return status
 
 
 def _is_catalog(path: Path) -> bool:
     """The model catalog (configs/models.yaml) is no run config: it has ``version`` and
     models with ``files``, and no backends."""
-    import yaml
+    from bench.config.yamlfile import read_text, safe_parse
+    from bench.errors import UserError
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data, _ = safe_parse(read_text(path, "config"), path)
+    except (UserError, ValueError):
         return False  # load_config says what is wrong
     return (isinstance(data, dict) and "backends" not in data and "version" in data
             and isinstance(data.get("models"), list)

@@ -9,7 +9,7 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from bench.config.types import show
+from bench.config.types import number_hint, show
 from bench.registry import did_you_mean
 
 Loc = tuple[int | str, ...]
@@ -106,8 +106,10 @@ def describe(err: ErrorDetails, root: type[BaseModel]) -> tuple[Loc, str]:
               "less_than": "<", "less_than_equal": "<="}[kind]
         bound = next(iter(ctx.values()), "?")
         return loc, f"expected a number {op} {bound}, got {show(given)}"
+    if kind == "finite_number":
+        return loc, f"expected a finite number, got {show(given)}"
     if kind in _EXPECT:
-        return loc, f"{_EXPECT[kind]}, got {show(given)}"
+        return loc, f"{_EXPECT[kind]}, got {show(given)}{number_hint(given)}"
     return loc, f"{err['msg']}, got {show(given)}"
 
 

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from bench.backends.base import Options
 from bench.config.errors import Loc, field_path, messages
 from bench.config.schema import RunConfig
-from bench.config.yamlfile import invalid_yaml, line_map, line_of
+from bench.config.yamlfile import YamlRefused, line_map, line_of, read_text, safe_parse
 from bench.errors import ConfigError, UserError
 from bench.registry import BACKENDS, METERS, backend_capabilities, did_you_mean, load_object
 
@@ -56,6 +55,19 @@ class ResolvedConfig:
     meters: list[Options] = field(default_factory=list)
     health: Options | None = None
     mixed: Options | None = None
+    lines: dict[Loc, int] = field(default_factory=dict)
+    """Path of every value of the file -> its line (for messages about a field)."""
+    base_dir: Path | None = None
+    """Where relative paths of the config (prompt files, images) are taken from: the config's
+    folder, or the original config's folder when a run is resumed from its saved copy."""
+
+    @property
+    def folder(self) -> Path:
+        return self.base_dir if self.base_dir is not None else self.path.parent
+
+    def where(self, loc: Loc) -> str:
+        """``PATH:LINE: field`` of a value of this config."""
+        return f"{self.path}:{line_of(self.lines, loc)}: {field_path(loc)}"
 
     def to_dict(self) -> dict[str, Any]:
         """The config with every default filled in, as saved in the run folder."""
@@ -108,6 +120,7 @@ def _resolve(run: RunConfig, errors: list[tuple[Loc, str]]) -> dict[str, Any]:
                                f"(this one is {b.type!r}); set clock: real"))
 
     _check_workloads(run, errors)
+    _check_context(run, backend_options, errors)
 
     by_type: dict[str, list[str]] = {}
     for b in run.backends:
@@ -189,6 +202,22 @@ def _check_workloads(run: RunConfig, errors: list[tuple[Loc, str]]) -> None:
                        f"a backend of type {' or '.join(takers)}, or drop the workload"))
 
 
+def _check_context(run: RunConfig, options: dict[str, Options],
+                   errors: list[tuple[Loc, str]]) -> None:
+    """Token counts that cannot fit in a backend's fixed context are refused before a run
+    (a chat prompt's length is unknown here: only gen_tokens is checked for it)."""
+    for i, w in enumerate(run.workloads):
+        need = (w.prompt_tokens or 0) + w.gen_tokens
+        for name, opts in options.items():
+            ctx = opts.context_tokens()
+            if ctx is not None and need > ctx:
+                what = "prompt_tokens + gen_tokens" if w.prompt_tokens else "gen_tokens"
+                errors.append((("workloads", i, "gen_tokens"),
+                               f"{what} = {need} does not fit the context of backend "
+                               f"{name!r} (n_ctx {ctx}): lower the counts or raise its n_ctx"))
+                break
+
+
 def _check_mixed(run: RunConfig, mixed: Any, errors: list[tuple[Loc, str]]) -> None:
     backends = [b.name for b in run.backends]
     workloads = {w.name: w for w in run.workloads}
@@ -202,20 +231,19 @@ def _check_mixed(run: RunConfig, mixed: Any, errors: list[tuple[Loc, str]]) -> N
                            f"no workload named {name!r}: {did_you_mean(name, list(workloads))}"))
 
 
-def load_config(path: str | Path) -> ResolvedConfig:
-    """Read, validate and resolve a config. Raises ConfigErrors (exit 2) on any mistake."""
+def load_config(path: str | Path, base_dir: Path | None = None) -> ResolvedConfig:
+    """Read, validate and resolve a config. Raises ConfigErrors (exit 2) on any mistake.
+    ``base_dir``: the folder relative paths are taken from (default: the config's)."""
     p = Path(path)
+    if "\x00" in str(path):
+        raise UserError(f"{str(path)!r}: a NUL byte in the config path")
+    if not p.exists():
+        raise UserError(f"{p}: config file not found")
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{p}: config file not found") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise UserError(f"{p}: cannot read the config: {exc.__class__.__name__}") from None
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigErrors([invalid_yaml(p, exc)]) from None
+        text = read_text(p, "config")
+        data, node = safe_parse(text, p)
+    except YamlRefused as exc:
+        raise ConfigErrors([str(exc)]) from None
     if not isinstance(data, dict) or node is None:
         raise ConfigErrors([f"{p}:1: expected a mapping with name, models, backends, workloads"])
     lines = line_map(node)
@@ -232,4 +260,4 @@ def load_config(path: str | Path) -> ResolvedConfig:
     parts = _resolve(run, errors)
     if errors:
         raise fail(errors)
-    return ResolvedConfig(path=p, run=run, **parts)
+    return ResolvedConfig(path=p, run=run, lines=lines, base_dir=base_dir, **parts)

@@ -7,34 +7,36 @@ schema never imports a backend's runtime.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bench.config.types import (
+    TOKENS_MAX,
     Name,
-    NonNegativeFloat,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
+    Seconds,
+    TokenCount,
+    float_from,
+    int_from,
 )
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SamplingConfig(Strict):
-    temperature: NonNegativeFloat = 0.0
-    seed: NonNegativeInt = 0
-    top_k: PositiveInt | None = None
-    top_p: PositiveFloat | None = None
+    temperature: Annotated[float, float_from(0, strict=False, hi=100.0)] = 0.0
+    seed: Annotated[int, int_from(0, 2**32 - 1)] = 0
+    """llama.cpp takes a 32-bit seed."""
+    top_k: Annotated[int, int_from(1, TOKENS_MAX)] | None = None
+    top_p: Annotated[float, float_from(0, strict=True, hi=1.0)] | None = None
 
 
 class ModelConfig(Strict):
     name: Name
     family: str | None = None
-    params_b: PositiveFloat | None = None
+    params_b: Annotated[float, float_from(0, strict=True, hi=100_000.0)] | None = None
     """Parameter count in billions, as published."""
     artifacts: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Per backend name (preferred) or backend type: that backend's artifact fields.
@@ -53,9 +55,9 @@ class BackendConfig(Strict):
 class WorkloadConfig(Strict):
     name: Name
     kind: Literal["throughput", "chat", "completion"] = "throughput"
-    prompt_tokens: PositiveInt | None = None
+    prompt_tokens: TokenCount | None = None
     """throughput: exact prompt length in tokens."""
-    gen_tokens: PositiveInt
+    gen_tokens: TokenCount
     """throughput: tokens generated (exactly, where the backend can force it); chat: at most."""
     prompts: str | list[str] | None = None
     """chat, completion: a prompt set: builtin:NAME, a file (YAML list or one prompt a line),
@@ -96,13 +98,13 @@ class WorkloadConfig(Strict):
 class RunConfig(Strict):
     name: Name
     description: str | None = None
-    output_dir: str = "results"
+    output_dir: str = Field(default="results", min_length=1, max_length=4096)
     clock: Literal["real", "virtual"] = "real"
     """virtual: instant runs on a virtual clock; allowed only when every backend is mock."""
-    repetitions: PositiveInt = 5
-    warmup: NonNegativeInt = 1
-    cooldown_s: NonNegativeFloat = 0.0
-    idle_s: NonNegativeFloat = 2.0
+    repetitions: Annotated[int, int_from(1, 10_000)] = 5
+    warmup: Annotated[int, int_from(0, 1_000)] = 1
+    cooldown_s: Seconds = 0.0
+    idle_s: Seconds = 2.0
     """Idle power baseline measured before each case (only with meters)."""
     models: list[ModelConfig] = Field(min_length=1)
     backends: list[BackendConfig] = Field(min_length=1)

@@ -149,6 +149,9 @@ def fetch(
                 )
             if resp.status_code == 200:
                 offset = 0  # the server ignored the Range: start over
+            if part.is_symlink():
+                raise UserError(f"{part} is a symbolic link: pibench does not write through "
+                                "one; remove it")
             if offset:
                 with part.open("rb") as f:
                     while block := f.read(1 << 22):

@@ -127,9 +127,15 @@ def build(runs: list[Run], cases: list[str] | None = None) -> tuple[list[Plot], 
 
 
 def save(plot: Plot, out_dir: Path, fmt: str) -> Path:
+    """Written whole under a free name (never over a file or through a link)."""
+    import io
+
+    from bench.results.safe_io import write_new
+
+    buf = io.BytesIO()
+    plot.figure.savefig(buf, format=fmt, dpi=120)
     path = free_path(out_dir / f"{plot.stem}.{fmt}")
-    with open(path, "xb") as f:  # "x": never overwrite
-        plot.figure.savefig(f, format=fmt, dpi=120)
+    write_new(path, buf.getvalue())
     return path
 
 

@@ -1,10 +1,17 @@
-"""Write a report: Markdown, CSV and JSON beside each other. Never overwrites."""
+"""Write a report: Markdown, CSV and JSON beside each other.
+
+Each file is written whole or not at all (a temporary file, then a rename; never through a
+symlink: bench.results.safe_io). ``pibench report`` never overwrites (report-2.md beside an
+existing report.md); the run's own report, written by ``pibench run``, is replaced whole, so
+after a resume report.md covers every case.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -66,22 +73,33 @@ def to_csv(records: list[dict[str, Any]]) -> str:
 
 
 def _free(path: Path) -> Path:
-    if not path.exists():
+    if not os.path.lexists(path):
         return path
     k = 2
-    while path.with_name(f"{path.stem}-{k}{path.suffix}").exists():
+    while os.path.lexists(path.with_name(f"{path.stem}-{k}{path.suffix}")):
         k += 1
     return path.with_name(f"{path.stem}-{k}{path.suffix}")
 
 
 def write_report(records: list[dict[str, Any]], out_dir: Path, title: str,
-                 stem: str = "report") -> dict[str, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    md = markdown.render(records, title)
-    files = {"md": _free(out_dir / f"{stem}.md"), "csv": _free(out_dir / f"{stem}.csv"),
-             "json": _free(out_dir / f"{stem}.json")}
-    files["md"].write_text(md, encoding="utf-8")
-    files["csv"].write_text(to_csv(records), encoding="utf-8")
-    files["json"].write_text(json.dumps({"title": title, "rows": flat_rows(records)}, indent=2)
-                             + "\n", encoding="utf-8")
+                 stem: str = "report", replace: bool = False) -> dict[str, Path]:
+    """report.md, .csv, .json in ``out_dir``; ``replace``: over the existing ones (the run's
+    own report), else beside them under a free name (report-2.md...)."""
+    from bench.results.safe_io import storage_error, write_atomic, write_new
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise storage_error(exc, out_dir / f"{stem}.md") from None
+    texts = {"md": markdown.render(records, title), "csv": to_csv(records),
+             "json": json.dumps({"title": title, "rows": flat_rows(records)}, indent=2) + "\n"}
+    files: dict[str, Path] = {}
+    for kind, text in texts.items():
+        path = out_dir / f"{stem}.{kind}"
+        if replace:
+            write_atomic(path, text)
+        else:
+            path = _free(path)
+            write_new(path, text)
+        files[kind] = path
     return files

@@ -105,3 +105,4 @@ class CaseRecord(TypedDict, total=False):
     host_load: dict[str, Any] | None  # others' CPU share in the reps (bench.runner.hostload)
     mixed: dict[str, Any] | None  # vision + LLM figures (bench.vision)
     error: ErrorRecord | None
+    sanitized: list[str]  # values JSON cannot hold, set to null/text (absent if none)

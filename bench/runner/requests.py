@@ -16,6 +16,11 @@ def _prompt_set(spec: str, base_dir: str) -> tuple[str, ...]:
     return tuple(load_prompt_set(spec, Path(base_dir)))
 
 
+def forget_prompt_files() -> None:
+    """Drop the prompt sets read so far (a new run reads its files again)."""
+    _prompt_set.cache_clear()
+
+
 def prompts_of(w: WorkloadConfig, base_dir: Path) -> tuple[str, ...]:
     if isinstance(w.prompts, list):
         return tuple(w.prompts)

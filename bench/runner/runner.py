@@ -79,7 +79,7 @@ class Runner:
         self.clock = clock
         self.progress = progress
         self.metering = metering  # bench.runner.instruments.Instruments or None
-        self.base_dir = cfg.path.parent
+        self.base_dir = cfg.folder
         self.outcome = Outcome()
         self._index = 0
         self._total = 0

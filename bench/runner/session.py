@@ -5,19 +5,25 @@ Used by ``pibench run`` (new run and ``--resume``) and by the tests.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.clock import Clock, RealClock, VirtualClock
-from bench.config.loader import ResolvedConfig, load_config
-from bench.errors import UserError
+from bench.config.loader import ConfigErrors, ResolvedConfig, load_config
+from bench.errors import PibenchError, UserError
 from bench.results import environment
+from bench.results.safe_io import StorageError
 from bench.results.store import RunDir, utc_now
+from bench.runner.inputs import FILE_FIELDS, changed_inputs, check_inputs, input_hashes
 from bench.runner.instruments import Instruments
 from bench.runner.mixed import MixedCase, build_mixed_plan
 from bench.runner.plan import Case, Skipped, build_plan, skipped_lines
 from bench.runner.progress import Progress, make_progress
+from bench.runner.requests import forget_prompt_files
 from bench.runner.runner import Outcome, Runner, sigterm_as_interrupt
 
 
@@ -50,20 +56,11 @@ def make_clock(cfg: ResolvedConfig) -> Clock:
 
 
 def preflight(cfg: ResolvedConfig, cases: list[Case]) -> None:
-    """User mistakes that can be seen before any model is loaded: exit 2 at once."""
-    seen: set[int] = set()
-    for case in cases:
-        check = getattr(case.artifact, "preflight", None)
-        if check is not None and id(case.artifact) not in seen:
-            seen.add(id(case.artifact))
-            try:
-                check()
-            except UserError as exc:
-                raise UserError(f"{cfg.path}: model {case.model.name!r}, backend "
-                                f"{case.backend.name!r}: {exc}") from None
-
-
-_FILE_FIELDS = ("gguf", "mmproj", "hef", "path", "model_path")
+    """Every file the cases need, checked before a run folder exists: all problems at once
+    (``ConfigErrors``, exit 2), ordered by line; the same check as ``pibench validate``."""
+    problems = check_inputs(cfg, cases)
+    if problems:
+        raise ConfigErrors([p.text for p in problems])
 
 
 def model_files(cfg: ResolvedConfig, cases: list[Case]) -> list[dict[str, Any]]:
@@ -74,7 +71,7 @@ def model_files(cfg: ResolvedConfig, cases: list[Case]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for case in cases:
-        for key in _FILE_FIELDS:
+        for key in FILE_FIELDS:
             value = getattr(case.artifact, key, None)
             if not isinstance(value, str) or ":" in value.split("/")[0]:
                 continue
@@ -87,10 +84,28 @@ def model_files(cfg: ResolvedConfig, cases: list[Case]) -> list[dict[str, Any]]:
     return out
 
 
+def fingerprint(config_fingerprint: str, inputs: dict[str, dict[str, Any]]) -> str:
+    """The run's fingerprint: the resolved config and the content of every input file."""
+    text = json.dumps({"config": config_fingerprint,
+                       "inputs": {k: v["sha256"] for k, v in sorted(inputs.items())}},
+                      sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _environment(cfg: ResolvedConfig, cases: list[Case]) -> dict[str, Any]:
     env = environment.collect()
     env["model_files"] = model_files(cfg, cases)
     return env
+
+
+def _stopped(run_dir: RunDir, error: BaseException) -> None:
+    """Record in run.json why the run stopped (a full disk: the lock's reserve is given back
+    first so that run.json can still be written); never raises."""
+    if run_dir.lock is not None:
+        run_dir.lock.free_reserve()
+    line = str(error).splitlines()[0] if str(error) else type(error).__name__
+    with contextlib.suppress(PibenchError, OSError):
+        run_dir.update_meta(status="interrupted", finished=utc_now(), error=line)
 
 
 def execute(cfg: ResolvedConfig, run_dir: RunDir, cases: list[Case], clock: Clock,
@@ -98,22 +113,32 @@ def execute(cfg: ResolvedConfig, run_dir: RunDir, cases: list[Case], clock: Cloc
             mixed: list[MixedCase] | None = None) -> Outcome:
     for w in metering.warnings:
         progress.message(f"warning: {w}")
+    forget_prompt_files()
     runner = Runner(cfg, run_dir, clock, progress, metering)
     try:
         with sigterm_as_interrupt():
             outcome = runner.run(cases, mixed)
+        status = "interrupted" if outcome.interrupted else "finished"
+        records = run_dir.cases()
+        run_dir.update_meta(status=status, finished=utc_now(),
+                            cases_ok=len([c for c in records if c.get("status") == "ok"]),
+                            cases_failed=len([c for c in records if c.get("status") != "ok"]))
+    except Exception as exc:
+        _stopped(run_dir, exc)
+        if isinstance(exc, StorageError):
+            raise StorageError(f"{exc}; the run stopped: free space (or fix the folder), then "
+                               f"`pibench run --resume {run_dir.path}`") from None
+        raise
     finally:
         metering.close()
-    status = "interrupted" if outcome.interrupted else "finished"
-    run_dir.update_meta(status=status, finished=utc_now(),
-                        cases_ok=len([c for c in run_dir.cases() if c["status"] == "ok"]),
-                        cases_failed=len([c for c in run_dir.cases() if c["status"] != "ok"]))
     return outcome
 
 
 def start_run(config_path: str | Path, filters: Filters | None = None,
               output_dir: str | Path | None = None, quiet: bool = False,
-              progress: Progress | None = None) -> RunResult:
+              progress: Progress | None = None, keep_lock: bool = False) -> RunResult:
+    """Run a config into a new run folder. ``keep_lock``: the folder stays locked by this
+    process when this returns (the caller writes its report, then ``run_dir.release()``)."""
     filters = filters or Filters()
     cfg = load_config(config_path)
     cases, skipped = build_plan(cfg, filters.models, filters.backends, filters.workloads)
@@ -121,48 +146,125 @@ def start_run(config_path: str | Path, filters: Filters | None = None,
     mixed = build_mixed_plan(cfg, cases)
     clock = make_clock(cfg)
     metering = Instruments.build(cfg, clock)  # a meter that cannot be read: exit 2 now
-    progress = progress or make_progress(quiet)
-    for line in skipped_lines(skipped):
-        progress.message(line)
-    out = Path(output_dir) if output_dir is not None else Path(cfg.run.output_dir)
-    run_dir = RunDir.create(out, cfg.run.name, cfg.path, cfg.to_dict(), cfg.fingerprint())
-    run_dir.update_meta(filters=filters.as_dict(),
-                        planned=[c.case_id for c in cases] + [m.case_id for m in mixed],
-                        skipped=[{"case_id": s.case_id, "reason": s.reason} for s in skipped])
-    run_dir.write_environment(_environment(cfg, cases))
-    outcome = execute(cfg, run_dir, cases, clock, progress, metering, mixed)
+    try:
+        progress = progress or make_progress(quiet)
+        for line in skipped_lines(skipped):
+            progress.message(line)
+        out = Path(output_dir) if output_dir is not None else Path(cfg.run.output_dir)
+        inputs = input_hashes(cfg, cases)
+        meta = {"filters": filters.as_dict(),
+                "planned": [c.case_id for c in cases] + [m.case_id for m in mixed],
+                "skipped": [{"case_id": s.case_id, "reason": s.reason} for s in skipped],
+                "config_fingerprint": cfg.fingerprint(), "inputs": inputs}
+        run_dir = RunDir.create(out, cfg.run.name, cfg.path, cfg.to_dict(),
+                                fingerprint(cfg.fingerprint(), inputs), meta,
+                                _environment(cfg, cases))
+    except BaseException:
+        metering.close()
+        raise
+    try:
+        outcome = execute(cfg, run_dir, cases, clock, progress, metering, mixed)
+    except BaseException:
+        run_dir.release()
+        raise
+    if not keep_lock:
+        run_dir.release()
     return RunResult(run_dir, outcome, skipped, metering.warnings)
 
 
+def _resume_meta(run_dir: RunDir) -> dict[str, Any]:
+    """run.json of a folder to resume, checked: one line if it is damaged."""
+    path = run_dir.path / "run.json"
+    meta: Any = run_dir.meta()
+    if not isinstance(meta, dict):
+        raise UserError(f"{path}: damaged (not a JSON object); this folder cannot be resumed: "
+                        "start a new run")
+    for key in ("fingerprint", "config_file"):
+        if not isinstance(meta.get(key), str) or not meta[key]:
+            raise UserError(f"{path}: damaged (no {key!r}); this folder cannot be resumed: "
+                            "start a new run")
+    return meta
+
+
+def _filters(meta: dict[str, Any]) -> Filters:
+    f = meta.get("filters")
+    f = f if isinstance(f, dict) else {}
+
+    def names(key: str) -> list[str] | None:
+        v = f.get(key)
+        return [str(x) for x in v] if isinstance(v, list) else None
+
+    return Filters(names("models"), names("backends"), names("workloads"))
+
+
 def resume_run(path: str | Path, config_path: str | Path | None = None, quiet: bool = False,
-               progress: Progress | None = None) -> RunResult:
+               progress: Progress | None = None, keep_lock: bool = False) -> RunResult:
+    """Finish an interrupted run (``keep_lock`` as in ``start_run``)."""
     run_dir = RunDir.open(Path(path))
-    meta = run_dir.meta()
-    cfg_file = Path(config_path) if config_path else Path(meta["config_file"])
-    cfg = load_config(cfg_file)
-    if cfg.fingerprint() != meta["fingerprint"]:
+    run_dir.acquire()  # another process on this folder: one line, exit 2
+    ok = False
+    try:
+        result = _resume_locked(run_dir, config_path, quiet, progress)
+        ok = True
+        return result
+    finally:
+        if not (ok and keep_lock):
+            run_dir.release()
+
+
+def _resume_locked(run_dir: RunDir, config_path: str | Path | None, quiet: bool,
+                   progress: Progress | None) -> RunResult:
+    meta = _resume_meta(run_dir)
+    notes: list[str] = []
+    original = Path(meta["config_file"])
+    base_dir: Path | None = None
+    if config_path:
+        cfg_file = Path(config_path)
+    elif original.is_file():
+        cfg_file = original
+    else:
+        cfg_file, base_dir = run_dir.path / "config.yaml", original.parent
+        notes.append(f"note: {original} is gone; using the run folder's copy {cfg_file}")
+    cfg = load_config(cfg_file, base_dir)
+    expected = meta.get("config_fingerprint", meta["fingerprint"])
+    if cfg.fingerprint() != expected:
         raise UserError(f"{cfg_file}: the config changed since {run_dir.path} was started; "
                         "resume only with the same config (or start a new run)")
-    f = meta.get("filters") or {}
-    filters = Filters(f.get("models"), f.get("backends"), f.get("workloads"))
+    filters = _filters(meta)
     cases, skipped = build_plan(cfg, filters.models, filters.backends, filters.workloads)
+    stored = meta.get("inputs")
+    if isinstance(stored, dict):
+        changed = changed_inputs(stored, input_hashes(cfg, cases))
+        if changed:
+            raise UserError(f"cannot resume {run_dir.path}: its inputs changed since it started "
+                            f"({'; '.join(changed)}); restore them or start a new run")
     torn = run_dir.repair()
     done = run_dir.done_ids()
     todo = [c for c in cases if c.case_id not in done]
     todo_mixed = [m for m in build_mixed_plan(cfg, cases) if m.case_id not in done]
     progress = progress or make_progress(quiet)
+    for note in notes:
+        progress.message(note)
     if torn:
         progress.message(f"note: moved a torn last line ({torn} bytes) to cases.jsonl.torn")
     progress.message(f"resuming {run_dir.path}: {len(done)} case(s) done, "
                      f"{len(todo) + len(todo_mixed)} to run")
-    run_dir.update_meta(status="running",
-                        resumed=[*meta.get("resumed", []), utc_now()])
+    resumed = meta.get("resumed")
+    resumed = resumed if isinstance(resumed, list) else []
     if not todo and not todo_mixed:
-        run_dir.update_meta(status="finished", finished=utc_now())
+        run_dir.update_meta(status="finished", finished=utc_now(), error=None,
+                            resumed=[*resumed, utc_now()])
         return RunResult(run_dir, Outcome(), skipped, [])
     preflight(cfg, todo)
     clock = make_clock(cfg)
     metering = Instruments.build(cfg, clock)
-    run_dir.write_environment(_environment(cfg, todo))
+    try:
+        run_dir.update_meta(status="running", error=None, resumed=[*resumed, utc_now()])
+        run_dir.write_environment(_environment(cfg, todo))
+    except BaseException as exc:
+        metering.close()
+        if isinstance(exc, Exception):
+            _stopped(run_dir, exc)
+        raise
     outcome = execute(cfg, run_dir, todo, clock, progress, metering, todo_mixed)
     return RunResult(run_dir, outcome, skipped, metering.warnings)

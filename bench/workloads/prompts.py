@@ -18,8 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from bench.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -161,12 +159,14 @@ def load_prompt_set(spec: str, base_dir: Path) -> list[str]:
             f"prompt set {spec!r}: file {path} not found "
             "(give builtin:NAME, a YAML list file or a text file)"
         )
-    text = path.read_text(encoding="utf-8")
+    from bench.config.yamlfile import YamlRefused, read_text, safe_parse
+
+    text = read_text(path, "prompt set")
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise UserError(f"prompt set {path}: not valid YAML ({e})") from None
+            data, _ = safe_parse(text, path)
+        except YamlRefused as e:
+            raise UserError(f"prompt set {e}") from None
         if not isinstance(data, list) or not all(isinstance(p, str) and p.strip() for p in data):
             raise UserError(f"prompt set {path}: must be a YAML list of non-empty strings")
         prompts = [p.strip() for p in data]

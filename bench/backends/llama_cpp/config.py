@@ -29,16 +29,19 @@ DEFAULT_N_CTX = 4096
 
 
 class LlamaCppOptions(Options):
-    threads: int | None = Field(default=None, gt=0)
+    threads: int | None = Field(default=None, gt=0, le=1024)
     """Threads for generation; None = the physical cores of this machine."""
-    threads_batch: int | None = Field(default=None, gt=0)
+    threads_batch: int | None = Field(default=None, gt=0, le=1024)
     """Threads for prompt processing; None = the same as ``threads``."""
-    n_batch: int = Field(default=2048, gt=0)
+    n_batch: int = Field(default=2048, gt=0, le=1 << 20)
     """Logical batch: most tokens handed to one llama_decode call."""
-    n_ubatch: int = Field(default=512, gt=0)
+    n_ubatch: int = Field(default=512, gt=0, le=1 << 20)
     """Physical micro-batch computed at once."""
-    n_ctx: int = Field(default=DEFAULT_N_CTX, gt=0)
+    n_ctx: int = Field(default=DEFAULT_N_CTX, gt=0, le=1 << 20)
     """Context (KV cache) size in tokens, capped at the model's training context."""
+
+    def context_tokens(self) -> int | None:
+        return self.n_ctx
     flash_attn: bool | Literal["auto"] = "auto"
     mmap: bool = True
     mlock: bool = False

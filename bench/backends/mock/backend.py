@@ -55,6 +55,9 @@ class MockBackend(Backend):
         self.model_name = ""
         self.device: simdevice.SimulatedDevice | None = None
         self.calls = 0
+        self._case_call = 0
+        """The generation of the current case, from 1 with the warm-ups (``fail.rep``): the
+        request's ``variant`` counts a case's generations from 0, warm-ups first."""
         self.history: list[GenerationRequest] = []
 
     def _fails(self, where: str) -> bool:
@@ -63,7 +66,7 @@ class MockBackend(Backend):
             return False
         if f.models is not None and self.model_name not in f.models:
             return False
-        return f.rep is None or f.rep == self.calls
+        return f.rep is None or f.rep == self._case_call
 
     def load(self, model: ModelRef) -> ModelInfo:
         art = model.artifact if isinstance(model.artifact, MockArtifact) else MockArtifact()
@@ -112,6 +115,7 @@ class MockBackend(Backend):
         fig = self.figures
         self.history.append(request)
         self.calls += 1
+        self._case_call = request.variant + 1
         rng = self._rng()
         if request.kind == "throughput":
             n_prompt = request.prompt_tokens or 0

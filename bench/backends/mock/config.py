@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -18,8 +19,9 @@ class FailAt(Options):
     token: int = Field(default=0, ge=0)
     models: list[str] | None = None
     """Only for these models (default: every model)."""
-    rep: int | None = None
-    """Only in this repetition, counting warm-ups (default: every one)."""
+    rep: int | None = Field(default=None, ge=1)
+    """Only in this generation of each case, counting from 1 with the warm-ups (warm-up 1 is
+    1; with one warm-up the first measured repetition is 2). Default: every one."""
     message: str = "simulated failure"
 
 
@@ -33,6 +35,19 @@ class MockOptions(Options):
     chat_reply_tokens: int = Field(default=96, gt=0)
     """How long a simulated chat answer is (it stops there or at gen_tokens)."""
     fail: FailAt | None = None
+
+    def preflight(self) -> None:
+        """The profile must load (a missing or invalid one: one line, before any run)."""
+        from bench.backends.mock.profile import load_profile
+
+        load_profile(self.profile)
+
+    def profile_file(self) -> Path | None:
+        """The profile's file (shipped or given), whose content a run's fingerprint covers."""
+        from bench.backends.mock.profile import profile_path
+
+        path = profile_path(self.profile)
+        return path if path.is_file() else None
 
 
 class MockArtifact(Options):

@@ -105,10 +105,16 @@ def available() -> list[str]:
     return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
 
 
+def profile_path(spec: str) -> Path:
+    """The file of a profile: a path (ending .yaml/.yml) or a shipped profile's name."""
+    if spec.endswith((".yaml", ".yml")):
+        return Path(spec).expanduser()
+    return PROFILE_DIR / f"{spec}.yaml"
+
+
 def load_profile(spec: str) -> Profile:
-    is_file = spec.endswith((".yaml", ".yml"))
-    path = Path(spec).expanduser() if is_file else PROFILE_DIR / f"{spec}.yaml"
-    if not path.is_file():
+    path = profile_path(spec)
+    if ("/" in spec and not spec.endswith((".yaml", ".yml"))) or not path.is_file():
         raise UserError(f"mock profile {spec!r} not found: use one of {', '.join(available())} "
                         "or a path to a profile YAML")
     p = load_typed(path, _ProfileFile, "mock profile")
