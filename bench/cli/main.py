@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "bench.cli.models",
     "bench.cli.sensors",
     "bench.cli.info",
+    "bench.cli.fleet",
 ]
 
 
