@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,7 +119,10 @@ def _json(path: Path) -> dict:
 def test_fleet_run_keeps_the_others_when_one_host_dies(fleet: dict) -> None:
     tmp: Path = fleet["tmp"]
     out = tmp / "fleet-out"
-    env = {**os.environ, "ANSIBLE_HOME": str(tmp / "ansible-home"), "ANSIBLE_NOCOLOR": "1"}
+    # ssh's control sockets in a short folder: a unix socket path has at most 107 bytes
+    control_dir = tempfile.mkdtemp(prefix="pbcp")
+    env = {**os.environ, "ANSIBLE_HOME": str(tmp / "ansible-home"), "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_SSH_CONTROL_PATH_DIR": control_dir}
     log = open(tmp / "fleet.log", "w")  # noqa: SIM115 (the playbook's output, for a failure)
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench", "fleet", "run", str(fleet["inventory"]), str(CONFIG),
@@ -140,10 +144,17 @@ def test_fleet_run_keeps_the_others_when_one_host_dies(fleet: dict) -> None:
         if proc.poll() is None:
             proc.kill()
         log.close()
+        for socket_path in Path(control_dir).iterdir():  # the ssh masters Ansible left
+            subprocess.run(["ssh", "-o", f"ControlPath={socket_path}", "-O", "exit", "host"],
+                           capture_output=True, timeout=30)
+        shutil.rmtree(control_dir, ignore_errors=True)
     output = (tmp / "fleet.log").read_text()
     assert rc == 1, output[-3000:]
 
     summary = _json(out / "fleet.json")
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    assert summary["commit"] == head  # the commit every host installed
     by_host = {h["host"]: h for h in summary["hosts"]}
     assert sorted(by_host) == HOSTS
     assert summary["failed"] == [KILLED]
@@ -223,3 +234,30 @@ def test_fleet_run_refuses_bad_input_before_touching_a_host(tmp_path: Path,
     assert exists.returncode == 2
     assert exists.stderr.strip() == (f"pibench: error: {taken} exists: results are never "
                                      "overwritten, give another --out")
+
+
+def test_summary_exit_codes(tmp_path: Path, capsys) -> None:
+    """What `pibench fleet run` prints and returns from the fleet.json the playbook wrote."""
+    from bench.cli.fleet import summarize
+
+    ok = {"host": "pi-a", "status": "ok", "exit_code": 0, "run_name": "R1", "error": ""}
+    cases_failed = {"host": "pi-b", "status": "run exited 1", "exit_code": 1,
+                    "run_name": "R2", "error": "1 case(s) failed (see the error column)"}
+    summary = {"hosts": [ok], "failed": [], "report": str(tmp_path / "report" / "report.md"),
+               "report_error": None}
+    (tmp_path / "fleet.json").write_text(json.dumps(summary))
+    assert summarize(tmp_path, 0) == 0
+    out = capsys.readouterr().out
+    assert f"pi-a: ok  {tmp_path / 'hosts' / 'pi-a' / 'R1'}" in out
+    assert f"merged report: {tmp_path / 'report' / 'report.md'}" in out
+
+    summary["hosts"] = [ok, cases_failed]
+    (tmp_path / "fleet.json").write_text(json.dumps(summary))
+    assert summarize(tmp_path, 0) == 1
+    captured = capsys.readouterr()
+    assert "pi-b: run exited 1" in captured.out and "1 case(s) failed" in captured.out
+    assert "1 of 2 hosts did not finish cleanly: pi-b" in captured.err
+
+    (tmp_path / "fleet.json").unlink()
+    assert summarize(tmp_path, 4) == 1
+    assert "ansible-playbook exited 4 before it wrote" in capsys.readouterr().err
