@@ -10,6 +10,6 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-echo "pibench: installing pibench[llama,gemma,server,vision,plots,dev] (first time: llama.cpp builds from source, ~6 min)"
-.venv/bin/python -m pip install --quiet -e '.[llama,gemma,server,vision,plots,dev]'
+echo "pibench: installing pibench[llama,gemma,server,vision,plots,fleet,dev] (first time: llama.cpp builds from source, ~6 min)"
+.venv/bin/python -m pip install --quiet -e '.[llama,gemma,server,vision,plots,fleet,dev]'
 .venv/bin/pibench --version

