@@ -6,10 +6,17 @@ and not the regulators' losses. With ``estimate_input`` the figure becomes the e
 power at the 5 V input from a stated linear fit (``slope x pmic_w + intercept``); the result
 records which one it is and the fit used.
 
-Transport (bench.meters.gencmd): by default the firmware is asked through the mailbox device
-(/dev/vcio) from this process, one ioctl per reading, as vcgencmd itself does; where that
-device cannot be opened, or ``transport: vcgencmd`` or a custom ``command`` is set, the
-command is run as a process per reading. scripts/bench_sampler_cost.py measures both costs.
+The input-power fit: jfikar/RPi5-power (https://github.com/jfikar/RPi5-power), README
+revision of 2024-04-22: one Pi 5, a USB-C power meter between supply and board, various
+loads: input_W ~= 1.1451 x pmic_W + 0.5879. Power at the USB-C input (supply losses
+excluded), one board, no HAT. The raw PMIC sum is the default figure; the fit is opt-in and
+recorded with its source and limits.
+
+Transport (bench.meters.gencmd): by default the firmware is asked through the mailbox
+(/dev/vcio_gencmd, else /dev/vcio) from this process, one ioctl per reading, as vcgencmd
+itself does; where no device opens or the start-up reading fails there, or
+``transport: vcgencmd`` or a custom ``command`` is set, the command is run as a process per
+reading. scripts/bench_sampler_cost.py measures both costs.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from bench.backends.base import Options
 from bench.clock import Clock
 from bench.errors import MeterUnavailable, SensorGone
 from bench.meters.base import MeterOptions, PowerMeter
-from bench.meters.gencmd import DEVICE, Gencmd, Ioctl, Transport, open_gencmd
+from bench.meters.gencmd import Gencmd, MailboxIO, MailboxUnavailable, Transport, open_gencmd
 from bench.meters.sources import CommandFailed, RunCommand
 
 ASK = "pmic_read_adc"
@@ -45,7 +52,11 @@ _LINE = re.compile(
 class LinearFit(Options):
     slope: float = 1.1451
     intercept: float = 0.5879
-    source: str = "published fit of Pi 5 PMIC rail sum against a USB-C meter"
+    author: str | None = "jfikar"
+    url: str | None = "https://github.com/jfikar/RPi5-power"
+    date: str | None = "2024-04-22"
+    limits: str | None = "USB-C input, one board, no HAT"
+    """What the fit covers; recorded with every figure made from it."""
 
 
 class PmicOptions(MeterOptions):
@@ -55,8 +66,8 @@ class PmicOptions(MeterOptions):
     transport: Transport = "auto"
     """auto: the mailbox device when it opens and ``command`` is the stock vcgencmd, else
     the command as a process; mailbox / vcgencmd: only that one."""
-    device: str = DEVICE
-    """The mailbox device (transport mailbox or auto)."""
+    device: str | None = None
+    """The mailbox device; null: /dev/vcio_gencmd, then /dev/vcio, as vcgencmd tries them."""
     timeout_s: float = Field(default=2.0, gt=0)
     estimate_input: LinearFit | None = None
     """null: report the raw rail sum; {slope, intercept}: estimated 5 V input power."""
@@ -85,7 +96,7 @@ class PmicMeter(PowerMeter):
 
     def __init__(
         self, options: PmicOptions, *, clock: Clock | None = None, run: RunCommand | None = None,
-        ioctl: Ioctl | None = None,
+        io: MailboxIO | None = None,
     ) -> None:
         super().__init__(options, clock=clock)
         self.opts = options
@@ -93,7 +104,7 @@ class PmicMeter(PowerMeter):
         stock_ask = len(self._argv) > 1 and self._argv[-1] == ASK
         self._program = self._argv[:-1] if stock_ask else self._argv
         self._ask = ASK if stock_ask else ""
-        self._run, self._ioctl = run, ioctl
+        self._run, self._io = run, io
         self._gencmd: Gencmd | None = None
         self._rails: list[str] = []
 
@@ -107,7 +118,7 @@ class PmicMeter(PowerMeter):
                 )
             self._gencmd = open_gencmd(
                 transport if self._ask else "vcgencmd", self._program, device=self.opts.device,
-                run=self._run, ioctl=self._ioctl, timeout_s=self.opts.timeout_s,
+                run=self._run, io=self._io, timeout_s=self.opts.timeout_s, check=ASK,
             )
         return self._gencmd
 
@@ -120,7 +131,7 @@ class PmicMeter(PowerMeter):
     def covers(self) -> str:
         base = "Pi 5 SoC board rails (PMIC): NOT the 5 V domain, so NOT the AI HAT+ 2 NPU or USB"
         if self.opts.estimate_input is not None:
-            return base + "; estimated 5 V input power from a linear fit"
+            return base + "; estimated USB-C input power from a one-board linear fit"
         return base
 
     def describe(self) -> dict[str, Any]:
@@ -140,22 +151,19 @@ class PmicMeter(PowerMeter):
     def check(self) -> None:
         cmd = self.opts.command
         if self.opts.transport == "mailbox":
-            cmd = f"{ASK} through {self.opts.device}"
+            cmd = f"{ASK} through {self.opts.device or 'the mailbox'}"
         try:
             rails = self._read_rails()
+        except MailboxUnavailable as exc:
+            raise MeterUnavailable(f"pi5-pmic: {exc}") from None
         except FileNotFoundError:
-            if self.opts.transport == "mailbox":
-                raise MeterUnavailable(
-                    f"pi5-pmic: {self.opts.device} not found: this is not a Raspberry Pi;"
-                    " set `transport: auto` or remove the meter"
-                ) from None
             raise MeterUnavailable(
                 f"pi5-pmic: `{self._argv[0]}` not found: this is not a Raspberry Pi 5 with"
                 " vcgencmd (package raspi-utils); set `command:` or remove the meter"
             ) from None
         except PermissionError:
             raise MeterUnavailable(
-                f"pi5-pmic: no permission for `{cmd}`: add the user to the `video` group"
+                f"pi5-pmic: no permission to run `{cmd}`: check the program's path and mode"
             ) from None
         except (CommandFailed, subprocess.TimeoutExpired, OSError) as exc:
             raise MeterUnavailable(f"pi5-pmic: `{cmd}` failed: {exc}") from None
