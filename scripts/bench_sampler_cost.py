@@ -5,11 +5,13 @@ A (no sampler), P (PMIC read by running vcgencmd, a process per reading) and
 M (PMIC read through the mailbox device from this process, the default transport).
 
 On a Raspberry Pi 5 both samplers read the real PMIC. Elsewhere there is no vcgencmd and no
-/dev/vcio, so stand-ins answer with real-shaped `pmic_read_adc` text: for P a /bin/sh script
-(one process per reading, likely a little heavier than the real vcgencmd binary), for M the
-fake firmware of tests/fakes/vcio.py behind the ioctl (so M then measures the Python side:
-building the message, parsing the answer, the sampling thread; the real ioctl's wait for
-the firmware sleeps in the kernel). Every line printed says which it was.
+/dev/vcio_gencmd or /dev/vcio, so stand-ins answer with real-shaped `pmic_read_adc` text:
+for P a /bin/sh script (one process per reading, likely a little heavier than the real
+vcgencmd binary), for M the fake kernel and firmware of tests/fakes/vcio.py (the vcio.c
+tag check, the 4096-byte buffer, word [5]) behind the mailbox's open/ioctl (so M then
+measures the Python side: building the message, parsing the answer, the sampling thread;
+the real ioctl's wait for the firmware sleeps in the kernel). Every line printed says
+which it was.
 Speed = generated tokens after the first / (last token time - first token time), from the
 backend's token events.
 
@@ -48,7 +50,9 @@ PMIC_TEXT = (Path(__file__).resolve().parent.parent / "tests/data/pmic_read_adc.
 def fake_vcgencmd(folder: str) -> str:
     path = os.path.join(folder, "vcgencmd")
     with open(path, "w") as f:
-        f.write("#!/bin/sh\nprintf '%s' '" + PMIC_TEXT + "'\n")  # one process, like vcgencmd
+        f.write("#!/bin/sh\n"  # one process per question, like vcgencmd
+                "[ \"$1\" = get_throttled ] && { echo throttled=0x0; exit 0; }\n"
+                "printf '%s' '" + PMIC_TEXT + "'\n")
     os.chmod(path, 0o755)
     return path
 
@@ -86,10 +90,10 @@ def sampler_cpu_s(meter: Any, min_cpu_s: float = 0.5,
 
 def build_samplers(rate: float, only: str | None) -> dict[str, tuple[Any, str]]:
     """{condition: (meter, what it reads)} for P (process) and M (mailbox)."""
-    from bench.meters.gencmd import DEVICE
+    from bench.meters.gencmd import DEVICES
     from bench.meters.pmic import PmicMeter, PmicOptions
 
-    on_pi = shutil.which("vcgencmd") is not None and os.path.exists(DEVICE)
+    on_pi = shutil.which("vcgencmd") is not None and any(os.path.exists(d) for d in DEVICES)
     out: dict[str, tuple[Any, str]] = {}
     if only in (None, "P"):
         if on_pi:
@@ -102,19 +106,41 @@ def build_samplers(rate: float, only: str | None) -> dict[str, tuple[Any, str]]:
     if only in (None, "M"):
         if on_pi:
             opts = PmicOptions(transport="mailbox", rate_hz=rate)
-            out["M"] = (PmicMeter(opts), f"real firmware through {DEVICE}, in process")
+            out["M"] = (PmicMeter(opts), "real firmware through the mailbox, in process")
         else:
             from tests.fakes.vcio import FakeFirmware
 
-            dev = os.path.join(tempfile.mkdtemp(prefix="pibench-vcio-"), "vcio")
-            open(dev, "wb").close()
-            fw = FakeFirmware({"pmic_read_adc": PMIC_TEXT})
-            opts = PmicOptions(transport="mailbox", device=dev, rate_hz=rate)
-            out["M"] = (PmicMeter(opts, ioctl=fw.ioctl),
-                        "STAND-IN firmware behind the mailbox ioctl (Python side only)")
+            fw = FakeFirmware({"pmic_read_adc": PMIC_TEXT})  # /dev/vcio_gencmd and /dev/vcio
+            opts = PmicOptions(transport="mailbox", rate_hz=rate)
+            out["M"] = (PmicMeter(opts, io=fw),
+                        "STAND-IN kernel and firmware behind the mailbox (Python side only)")
     for meter, _ in out.values():
         meter.check()
     return out
+
+
+class _ThrottlePoll:
+    """The health monitor's throttle poll (one get_throttled) on a sampler's transport."""
+
+    def __init__(self, meter: Any) -> None:
+        self.ask = meter._open()
+
+    def read_watts(self) -> float:
+        from bench.meters.board import parse_throttled
+
+        if parse_throttled(self.ask("get_throttled")) is None:
+            raise RuntimeError("get_throttled gave no value")
+        return 0.0
+
+
+def throttle_cost(meter: Any, rate: float) -> None:
+    from bench.meters.health import MAILBOX_THROTTLE_HZ
+
+    poll_hz = MAILBOX_THROTTLE_HZ if meter.describe()["transport"] != "vcgencmd" else 2.0
+    cpu, wall, n = sampler_cpu_s(_ThrottlePoll(meter))
+    print(f"health throttle poll (get_throttled, mean of {n}): {1000 * cpu:.3f} ms CPU,"
+          f" {1000 * wall:.3f} ms wall; at the default {poll_hz:g} Hz for this transport"
+          f" {100 * cpu * poll_hz:.3f} % of one core")
 
 
 def main() -> int:
@@ -191,6 +217,7 @@ def main() -> int:
               f" {1000 * wall:.3f} ms wall; at {args.rate:g} Hz that is"
               f" {100 * cpu * args.rate:.3f} % of one core"
               f" ({100 * cpu * args.rate / ncpu:.3f} % of {ncpu} cores)")
+        throttle_cost(meter, args.rate)
         meter.close()
     if others:
         print(f"\nother processes used up to {max(others):.1f} % of all cores during a run"

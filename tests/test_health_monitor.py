@@ -266,3 +266,35 @@ def test_options_shape() -> None:
     assert HealthOptions.model_validate({"enabled": False}).enabled is False
     with pytest.raises(ValueError):
         HealthOptions.model_validate({"enabled": "sometimes"})
+
+
+def test_soc_from_revision_code_when_the_device_tree_says_nothing(tmp_path: Path) -> None:
+    from bench.meters.board import board_facts, soc_from_revision
+
+    assert soc_from_revision("d04170") == "BCM2712"  # Pi 5 8GB: processor field 4
+    assert soc_from_revision("c03111") == "BCM2711"  # Pi 4 4GB
+    assert soc_from_revision("000e") is None  # old-style code: no processor field
+    root = pi5_tree(tmp_path)
+    (root / "proc/device-tree/compatible").unlink()
+    facts = board_facts(str(root))
+    assert (facts["soc"], facts["soc_source"]) == ("BCM2712", "revision code")
+    assert board_facts(str(tmp_path / "nothing")) == {
+        "model": None, "soc": None, "soc_source": None, "revision": None}
+
+
+def test_doctor_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.meters import gencmd
+    from bench.meters.board import BoardReader, readable
+    from bench.meters.pmic import check_pmic
+
+    pmic_text = (Path(__file__).parent / "data" / "pmic_read_adc.txt").read_text()
+    fw = pi5_firmware(devices=pi5_devices(vcio=False))
+    fw.answers["pmic_read_adc"] = pmic_text
+    monkeypatch.setattr(gencmd, "OsMailboxIO", lambda: fw)
+    assert check_pmic() == (True, "12 rails through mailbox /dev/vcio_gencmd")
+    found = readable(BoardReader(sysfs_root=str(pi5_tree(tmp_path)), io=fw))
+    assert found["throttle"] is not None and found["fan"] is not None
+    monkeypatch.setattr(gencmd, "OsMailboxIO", lambda: FakeFirmware({}, devices={}))
+    ok, why = check_pmic()
+    assert not ok and why.startswith("pi5-pmic: ")
+    take_warnings()

@@ -81,6 +81,9 @@ def test_estimated_input_applies_the_stated_fit() -> None:
     meta = m.describe()
     assert meta["basis"] == "estimated input power"
     assert meta["fit"]["slope"] == 1.1451 and meta["fit"]["intercept"] == 0.5879
+    assert (meta["fit"]["author"], meta["fit"]["url"], meta["fit"]["date"]) == (
+        "jfikar", "https://github.com/jfikar/RPi5-power", "2024-04-22")
+    assert meta["fit"]["limits"] == "USB-C input, one board, no HAT"
     assert "estimated" in m.covers and "NOT the AI HAT+ 2 NPU" in m.covers
 
 
@@ -89,6 +92,10 @@ def test_config_shape_of_estimate_input() -> None:
         {"type": "pi5-pmic", "estimate_input": {"slope": 1.1327, "intercept": 0.6444}}
     )
     assert opts.estimate_input is not None and opts.estimate_input.slope == 1.1327
+    assert opts.estimate_input.author is None and opts.estimate_input.date is None
+    assert "source was not stated" in (opts.estimate_input.limits or "")
+    named = LinearFit.model_validate({"slope": 1.2, "intercept": 0.4, "author": "me"})
+    assert named.author == "me" and named.url is None and named.limits is None
     raw = PmicOptions.model_validate({"type": "pi5-pmic", "estimate_input": None})
     assert raw.estimate_input is None
 

@@ -26,7 +26,7 @@ import shlex
 import subprocess
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from bench.backends.base import Options
 from bench.clock import Clock
@@ -49,7 +49,16 @@ _LINE = re.compile(
 )
 
 
+PUBLISHED_FIT = {"slope": 1.1451, "intercept": 0.5879, "author": "jfikar",
+                 "url": "https://github.com/jfikar/RPi5-power", "date": "2024-04-22",
+                 "limits": "USB-C input, one board, no HAT"}
+SOURCE_KEYS = ("author", "url", "date", "limits")
+
+
 class LinearFit(Options):
+    """input_W = slope x pmic_W + intercept. Defaults: the published fit and its source; a
+    config's own slope/intercept without a source is recorded as such, never as jfikar's."""
+
     slope: float = 1.1451
     intercept: float = 0.5879
     author: str | None = "jfikar"
@@ -57,6 +66,19 @@ class LinearFit(Options):
     date: str | None = "2024-04-22"
     limits: str | None = "USB-C input, one board, no HAT"
     """What the fit covers; recorded with every figure made from it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _own_fit_has_no_borrowed_source(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        own = any(k in data and data[k] != PUBLISHED_FIT[k] for k in ("slope", "intercept"))
+        if not own:
+            return data
+        unstated = {k: None for k in SOURCE_KEYS if k not in data}
+        if len(unstated) == len(SOURCE_KEYS):
+            unstated["limits"] = "a fit given in the config; its source was not stated"
+        return {**data, **unstated}
 
 
 class PmicOptions(MeterOptions):
@@ -187,3 +209,16 @@ class PmicMeter(PowerMeter):
         w = rail_sum_watts(rails)
         fit = self.opts.estimate_input
         return w if fit is None else fit.slope * w + fit.intercept
+
+
+def check_pmic(options: PmicOptions | None = None) -> tuple[bool, str]:
+    """For a doctor: (readable, one line): the transport and rail count, or why not."""
+    meter = PmicMeter(options or PmicOptions())
+    try:
+        meter.check()
+        d = meter.describe()
+    except MeterUnavailable as exc:
+        return False, str(exc)
+    finally:
+        meter.close()
+    return True, f"{len(d['rails'])} rails through {d['transport']}"
