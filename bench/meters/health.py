@@ -224,7 +224,7 @@ class HealthMonitor:
         self._before = self.poll_throttle() if has_bits else None
         self.poll()
         stop = threading.Event()
-        rate = self.throttle_rate_hz or self.options.rate_hz
+        rate = max(self.throttle_rate_hz or 0.0, self.options.rate_hz)
         every = max(1, round(rate / self.options.rate_hz))  # full polls every n-th tick
 
         def loop() -> None:

@@ -2,15 +2,14 @@
 
 Board power = sum over the 12 rails that have both a current and a voltage of V x I. It is
 the SoC board's rails only: NOT the 5 V domain (USB, HATs, so NOT the AI HAT+ 2's NPU, NVMe)
-and not the regulators' losses. With ``estimate_input`` the figure becomes the estimated
-power at the 5 V input from a stated linear fit (``slope x pmic_w + intercept``); the result
-records which one it is and the fit used.
+and not the regulators' losses. It is always the primary figure. With ``estimate_input``
+the result also carries ``estimated_input``: the same figures from a stated linear fit
+(``slope x pmic_w + intercept``), with the fit and its source.
 
-The input-power fit: jfikar/RPi5-power (https://github.com/jfikar/RPi5-power), README
-revision of 2024-04-22: one Pi 5, a USB-C power meter between supply and board, various
-loads: input_W ~= 1.1451 x pmic_W + 0.5879. Power at the USB-C input (supply losses
-excluded), one board, no HAT. The raw PMIC sum is the default figure; the fit is opt-in and
-recorded with its source and limits.
+The default fit: jfikar/RPi5-power (https://github.com/jfikar/RPi5-power), README revision
+of 2024-04-22: one Pi 5, a USB-C power meter between supply and board, various loads:
+input_W ~= 1.1451 x pmic_W + 0.5879. Power at the USB-C input (supply losses excluded), one
+board, no HAT.
 
 Transport (bench.meters.gencmd): by default the firmware is asked through the mailbox
 (/dev/vcio_gencmd, else /dev/vcio) from this process, one ioctl per reading, as vcgencmd
@@ -24,6 +23,7 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
@@ -151,15 +151,15 @@ class PmicMeter(PowerMeter):
 
     @property
     def covers(self) -> str:
-        base = "Pi 5 SoC board rails (PMIC): NOT the 5 V domain, so NOT the AI HAT+ 2 NPU or USB"
-        if self.opts.estimate_input is not None:
-            return base + "; estimated USB-C input power from a one-board linear fit"
-        return base
+        return "Pi 5 SoC board rails (PMIC): NOT the 5 V domain, so NOT the AI HAT+ 2 NPU or USB"
 
     def describe(self) -> dict[str, Any]:
         fit = self.opts.estimate_input
         return {
-            "basis": "estimated input power" if fit else "raw PMIC rail sum",
+            "basis": "raw PMIC rail sum",
+            "estimated_input": None if fit is None else (
+                "estimated USB-C input power from a one-board linear fit: in"
+                " `estimated_input`, beside the raw figures"),
             "fit": None if fit is None else fit.model_dump(),
             "rails": list(self._rails),
             "command": self.opts.command,
@@ -206,9 +206,13 @@ class PmicMeter(PowerMeter):
         if self._rails and len(rails) != len(self._rails):
             missing = sorted(set(self._rails) - set(rails))
             raise SensorGone(f"pi5-pmic: rails missing from a reading: {', '.join(missing)}")
-        w = rail_sum_watts(rails)
+        return rail_sum_watts(rails)  # the primary figure, always the raw sum
+
+    def estimate(self) -> tuple[Callable[[float], float], dict[str, Any]] | None:
         fit = self.opts.estimate_input
-        return w if fit is None else fit.slope * w + fit.intercept
+        if fit is None:
+            return None
+        return (lambda w: fit.slope * w + fit.intercept), fit.model_dump()
 
 
 def check_pmic(options: PmicOptions | None = None) -> tuple[bool, str]:

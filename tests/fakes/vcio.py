@@ -138,12 +138,13 @@ class FakeFirmware:
         saved = self.devices
         self.devices = devices if devices is not None else saved
         try:
-            try:  # [utils] mbox_open(): vcio_gencmd, then vcio; else print and exit(-1)
-                fd = next(self._try_open(p) for p in ("/dev/vcio_gencmd", "/dev/vcio")
-                          if self._opens(p))
-            except StopIteration:
+            # [utils] mbox_open(): vcio_gencmd, then vcio; else print and exit(-1)
+            usable = [p for p in ("/dev/vcio_gencmd", "/dev/vcio")
+                      if p in self.devices and self.devices[p].readable]
+            if not usable:
                 raise CommandFailed(f"`{' '.join(argv)}` exited 255: Can't open device"
-                                    " file: /dev/vcio_gencmd") from None
+                                    " file: /dev/vcio_gencmd")
+            fd = self.open(usable[0])
             buf = bytearray(4 * (6 + 1024 + 1))
             struct.pack_into("=6I", buf, 0, len(buf), 0, GET_GENCMD_RESULT, 4096, 0, 0)
             buf[24 : 24 + len(command) + 1] = command.encode() + b"\0"
@@ -161,10 +162,3 @@ class FakeFirmware:
             raise CommandFailed(f"`{' '.join(argv)}` exited {error & 0xFF}:"
                                 f" vc_gencmd_read_response returned {error}")
         return text + "\n"
-
-    def _opens(self, path: str) -> bool:
-        dev = self.devices.get(path)
-        return dev is not None and dev.readable
-
-    def _try_open(self, path: str) -> int:
-        return self.open(path)
