@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bench.clock import VirtualClock
-from bench.meters.gencmd import take_warnings
 from bench.errors import MeterUnavailable
+from bench.meters.gencmd import take_warnings
 from bench.meters.health import (
     BoardReader,
     HealthMonitor,

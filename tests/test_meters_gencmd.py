@@ -121,9 +121,9 @@ def test_a_firmware_that_leaves_word_4_clear_still_works() -> None:
         fw = FakeFirmware({"measure_clock arm": "frequency(0)=1500000000"},
                           sets_word4=sets_word4)
         g = open_mailbox(io=fw)
-        buf = pack_request("measure_clock arm")
+        buf = pack_request("measure_clock arm")  # answer: 23 characters + NUL
         fw.ioctl(g._fd, gencmd.IOCTL_MBOX_PROPERTY, buf)  # type: ignore[arg-type]
-        assert struct.unpack_from("=I", buf, 16)[0] == (0x80000018 if sets_word4 else 0)  # 23 chars + NUL
+        assert struct.unpack_from("=I", buf, 16)[0] == (0x80000018 if sets_word4 else 0)
         assert g("measure_clock arm") == "frequency(0)=1500000000"
 
 

@@ -136,7 +136,8 @@ class MailboxGencmd:
     """Gencmd through one mailbox device, opened once; thread-safe."""
 
     def __init__(self, device: str, fd: int, io: MailboxIO) -> None:
-        self.device, self._fd, self._io = device, fd, io
+        self.device, self._io = device, io
+        self._fd: int | None = fd
         self.transport = f"mailbox {device}"
         self._lock = threading.Lock()
 

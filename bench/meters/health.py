@@ -24,10 +24,11 @@ null); ``true`` requires a reading.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import statistics
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Literal, TypedDict
 
@@ -136,11 +137,9 @@ Poll = tuple[float, float | None, float | None, float | None, float | None, floa
 """(t, temp C, arm MHz, requested MHz, fan RPM, fan PWM, EXT5V V)."""
 
 
-def _stat(values: list[float | None], fn: str) -> float | None:
+def _stat(values: list[float | None], fn: Callable[[list[float]], float]) -> float | None:
     vals = [v for v in values if v is not None]
-    if not vals:
-        return None
-    return {"min": min, "max": max, "mean": statistics.fmean}[fn](vals)
+    return fn(vals) if vals else None
 
 
 class HealthMonitor:
@@ -253,7 +252,7 @@ class HealthMonitor:
         if self.sources.get("throttle") is None:
             return None, None, None
         times = [t for t, b in self._bits if b is not None]
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         gap = max(gaps) if gaps else None
         before, after = self._before, self._after
         rate = self.throttle_rate_hz or self.options.rate_hz
@@ -295,15 +294,15 @@ class HealthMonitor:
             n_polls=len(p),
             temp_start_c=temps[0] if temps else None,
             temp_max_c=max(temps) if temps else None,
-            arm_mhz_min=_stat([x[2] for x in p], "min"),
-            arm_mhz_mean=_stat([x[2] for x in p], "mean"),
-            arm_requested_mhz_min=_stat([x[3] for x in p], "min"),
-            arm_requested_mhz_mean=_stat([x[3] for x in p], "mean"),
-            fan_rpm_mean=_stat([x[4] for x in p], "mean"),
-            fan_rpm_max=_stat([x[4] for x in p], "max"),
-            fan_pwm_max=_stat([x[5] for x in p], "max"),
-            ext5v_v_min=_stat([x[6] for x in p], "min"),
-            ext5v_v_mean=_stat([x[6] for x in p], "mean"),
+            arm_mhz_min=_stat([x[2] for x in p], min),
+            arm_mhz_mean=_stat([x[2] for x in p], statistics.fmean),
+            arm_requested_mhz_min=_stat([x[3] for x in p], min),
+            arm_requested_mhz_mean=_stat([x[3] for x in p], statistics.fmean),
+            fan_rpm_mean=_stat([x[4] for x in p], statistics.fmean),
+            fan_rpm_max=_stat([x[4] for x in p], max),
+            fan_pwm_max=_stat([x[5] for x in p], max),
+            ext5v_v_min=_stat([x[6] for x in p], min),
+            ext5v_v_mean=_stat([x[6] for x in p], statistics.fmean),
             throttled_before=None if before is None else hex(before),
             throttled_after=None if after is None else hex(after),
             throttle_rate_hz=self.throttle_rate_hz,

@@ -75,7 +75,7 @@ class LinearFit(Options):
         own = any(k in data and data[k] != PUBLISHED_FIT[k] for k in ("slope", "intercept"))
         if not own:
             return data
-        unstated = {k: None for k in SOURCE_KEYS if k not in data}
+        unstated: dict[str, str | None] = {k: None for k in SOURCE_KEYS if k not in data}
         if len(unstated) == len(SOURCE_KEYS):
             unstated["limits"] = "a fit given in the config; its source was not stated"
         return {**data, **unstated}

@@ -16,7 +16,7 @@ from tests.fakes.vcio import FakeFirmware
 
 CPUINFO = """processor\t: 0
 BogoMIPS\t: 108.00
-Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp
+Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm
 CPU implementer\t: 0x41
 CPU architecture: 8
 CPU variant\t: 0x4
