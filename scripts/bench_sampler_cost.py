@@ -16,7 +16,7 @@ Speed = generated tokens after the first / (last token time - first token time),
 backend's token events.
 
     .venv/bin/python scripts/bench_sampler_cost.py [--model PATH] [--rounds 8] [--gen 128]
-        [--rate 10] [--threads N] [--only P|M]
+        [--rate 10] [--threads N] [--only P|M] [--readings-only]
 
 Prints per-condition medians, min-max spread and stdev, each sampler's ratio of medians to
 A, the median of the paired per-round ratios, the achieved rate, and the CPU time of one
@@ -110,7 +110,7 @@ def build_samplers(rate: float, only: str | None) -> dict[str, tuple[Any, str]]:
         else:
             from tests.fakes.vcio import FakeFirmware
 
-            fw = FakeFirmware({"pmic_read_adc": PMIC_TEXT})  # /dev/vcio_gencmd and /dev/vcio
+            fw = FakeFirmware({"pmic_read_adc": PMIC_TEXT, "get_throttled": "throttled=0x0"})
             opts = PmicOptions(transport="mailbox", rate_hz=rate)
             out["M"] = (PmicMeter(opts, io=fw),
                         "STAND-IN kernel and firmware behind the mailbox (Python side only)")
@@ -134,13 +134,32 @@ class _ThrottlePoll:
 
 
 def throttle_cost(meter: Any, rate: float) -> None:
+    """The health monitor's get_throttled poll on the meter's transport, at its default rate."""
     from bench.meters.health import MAILBOX_THROTTLE_HZ
 
     poll_hz = MAILBOX_THROTTLE_HZ if meter.describe()["transport"] != "vcgencmd" else 2.0
     cpu, wall, n = sampler_cpu_s(_ThrottlePoll(meter))
-    print(f"health throttle poll (get_throttled, mean of {n}): {1000 * cpu:.3f} ms CPU,"
+    print(f"  health throttle poll (get_throttled, mean of {n}): {1000 * cpu:.3f} ms CPU,"
           f" {1000 * wall:.3f} ms wall; at the default {poll_hz:g} Hz for this transport"
           f" {100 * cpu * poll_hz:.3f} % of one core")
+
+
+def reading_cost(cond: str, meter: Any, what: str, rate: float) -> None:
+    cpu, wall, n = sampler_cpu_s(meter)
+    print(f"{cond}: PMIC via {meter.describe()['transport']} ({what})")
+    print(f"  one pmic_read_adc reading (mean of {n}): {1000 * cpu:.3f} ms CPU (process +"
+          f" children), {1000 * wall:.3f} ms wall; at {rate:g} Hz {100 * cpu * rate:.3f} %"
+          " of one core")
+    throttle_cost(meter, rate)
+
+
+def readings_only(rate: float, only: str | None) -> int:
+    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for cond, (meter, what) in build_samplers(rate, only).items():
+        reading_cost(cond, meter, what, rate)
+        meter.close()
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
 
 
 def main() -> int:
@@ -152,7 +171,11 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=10.0, help="sampler rate, Hz")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--only", choices=["P", "M"], default=None, help="one sampler only")
+    ap.add_argument("--readings-only", action="store_true",
+                    help="only the CPU cost of one reading per transport (no model, no llama.cpp)")
     args = ap.parse_args()
+    if args.readings_only:
+        return readings_only(args.rate, args.only)
 
     model = Path(args.model) if args.model else next((p for p in CANDIDATES if p.exists()), None)
     if model is None or not model.exists():
