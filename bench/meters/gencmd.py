@@ -77,6 +77,9 @@ class FirmwareError(GencmdFailed):
 class MailboxUnavailable(OSError):
     """No mailbox device could be opened; the message says why and what fixes it."""
 
+    all_missing = False
+    """True when no device exists at all (not a Raspberry Pi)."""
+
 
 class MailboxIO(Protocol):
     """The system calls the mailbox uses; tests/fakes/vcio.py provides a fake kernel."""
@@ -221,7 +224,9 @@ def open_mailbox(devices: Sequence[str] = DEVICES, io: MailboxIO | None = None) 
         except OSError as exc:
             tried[path] = exc
     reasons = "; ".join(f"{p}: {_why(p, e)}" for p, e in tried.items())
-    raise MailboxUnavailable(f"no mailbox device opens ({reasons}); fix: {_fix(tried)}")
+    failure = MailboxUnavailable(f"no mailbox device opens ({reasons}); fix: {_fix(tried)}")
+    failure.all_missing = all(isinstance(e, FileNotFoundError) for e in tried.values())
+    raise failure
 
 
 class ProcessGencmd:
@@ -282,7 +287,8 @@ def open_gencmd(transport: Transport, program: Sequence[str], *, device: str | N
     MailboxUnavailable (an OSError) when none opens. ``vcgencmd``: the program.
     ``auto``: the mailbox when ``program`` is the stock vcgencmd (a custom program is run
     as given), a device opens and, if ``check`` is given, that question is answered;
-    otherwise the program, with one warning (see ``take_warnings``) naming why and the cost.
+    otherwise the program, with one warning (see ``take_warnings``) naming why and the cost,
+    unless no device exists at all (not a Pi: nothing is lost).
     """
     devices = (device,) if device else DEVICES
     if transport == "mailbox":
@@ -294,7 +300,8 @@ def open_gencmd(transport: Transport, program: Sequence[str], *, device: str | N
     try:
         mailbox = open_mailbox(devices, io)
     except MailboxUnavailable as exc:
-        _warn(f"gencmd: {exc}; using {PROCESS_COST}")
+        if not exc.all_missing:  # no device at all (not a Pi): nothing lost, nothing to fix
+            _warn(f"gencmd: {exc}; using {PROCESS_COST}")
         return process
     if check is not None:
         try:
