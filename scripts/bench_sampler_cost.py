@@ -5,16 +5,18 @@ A (no sampler), P (PMIC read by running vcgencmd, a process per reading) and
 M (PMIC read through the mailbox device from this process, the default transport).
 
 On a Raspberry Pi 5 both samplers read the real PMIC. Elsewhere there is no vcgencmd and no
-/dev/vcio, so stand-ins answer with real-shaped `pmic_read_adc` text: for P a /bin/sh script
-(one process per reading, likely a little heavier than the real vcgencmd binary), for M the
-fake firmware of tests/fakes/vcio.py behind the ioctl (so M then measures the Python side:
-building the message, parsing the answer, the sampling thread; the real ioctl's wait for
-the firmware sleeps in the kernel). Every line printed says which it was.
+/dev/vcio_gencmd or /dev/vcio, so stand-ins answer with real-shaped `pmic_read_adc` text:
+for P a /bin/sh script (one process per reading, likely a little heavier than the real
+vcgencmd binary), for M the fake kernel and firmware of tests/fakes/vcio.py (the vcio.c
+tag check, the 4096-byte buffer, word [5]) behind the mailbox's open/ioctl (so M then
+measures the Python side: building the message, parsing the answer, the sampling thread;
+the real ioctl's wait for the firmware sleeps in the kernel). Every line printed says
+which it was.
 Speed = generated tokens after the first / (last token time - first token time), from the
 backend's token events.
 
     .venv/bin/python scripts/bench_sampler_cost.py [--model PATH] [--rounds 8] [--gen 128]
-        [--rate 10] [--threads N] [--only P|M]
+        [--rate 10] [--threads N] [--only P|M] [--readings-only]
 
 Prints per-condition medians, min-max spread and stdev, each sampler's ratio of medians to
 A, the median of the paired per-round ratios, the achieved rate, and the CPU time of one
@@ -48,7 +50,9 @@ PMIC_TEXT = (Path(__file__).resolve().parent.parent / "tests/data/pmic_read_adc.
 def fake_vcgencmd(folder: str) -> str:
     path = os.path.join(folder, "vcgencmd")
     with open(path, "w") as f:
-        f.write("#!/bin/sh\nprintf '%s' '" + PMIC_TEXT + "'\n")  # one process, like vcgencmd
+        f.write("#!/bin/sh\n"  # one process per question, like vcgencmd
+                "[ \"$1\" = get_throttled ] && { echo throttled=0x0; exit 0; }\n"
+                "printf '%s' '" + PMIC_TEXT + "'\n")
     os.chmod(path, 0o755)
     return path
 
@@ -86,10 +90,10 @@ def sampler_cpu_s(meter: Any, min_cpu_s: float = 0.5,
 
 def build_samplers(rate: float, only: str | None) -> dict[str, tuple[Any, str]]:
     """{condition: (meter, what it reads)} for P (process) and M (mailbox)."""
-    from bench.meters.gencmd import DEVICE
+    from bench.meters.gencmd import DEVICES
     from bench.meters.pmic import PmicMeter, PmicOptions
 
-    on_pi = shutil.which("vcgencmd") is not None and os.path.exists(DEVICE)
+    on_pi = shutil.which("vcgencmd") is not None and any(os.path.exists(d) for d in DEVICES)
     out: dict[str, tuple[Any, str]] = {}
     if only in (None, "P"):
         if on_pi:
@@ -102,19 +106,60 @@ def build_samplers(rate: float, only: str | None) -> dict[str, tuple[Any, str]]:
     if only in (None, "M"):
         if on_pi:
             opts = PmicOptions(transport="mailbox", rate_hz=rate)
-            out["M"] = (PmicMeter(opts), f"real firmware through {DEVICE}, in process")
+            out["M"] = (PmicMeter(opts), "real firmware through the mailbox, in process")
         else:
             from tests.fakes.vcio import FakeFirmware
 
-            dev = os.path.join(tempfile.mkdtemp(prefix="pibench-vcio-"), "vcio")
-            open(dev, "wb").close()
-            fw = FakeFirmware({"pmic_read_adc": PMIC_TEXT})
-            opts = PmicOptions(transport="mailbox", device=dev, rate_hz=rate)
-            out["M"] = (PmicMeter(opts, ioctl=fw.ioctl),
-                        "STAND-IN firmware behind the mailbox ioctl (Python side only)")
+            fw = FakeFirmware({"pmic_read_adc": PMIC_TEXT, "get_throttled": "throttled=0x0"})
+            opts = PmicOptions(transport="mailbox", rate_hz=rate)
+            out["M"] = (PmicMeter(opts, io=fw),
+                        "STAND-IN kernel and firmware behind the mailbox (Python side only)")
     for meter, _ in out.values():
         meter.check()
     return out
+
+
+class _ThrottlePoll:
+    """The health monitor's throttle poll (one get_throttled) on a sampler's transport."""
+
+    def __init__(self, meter: Any) -> None:
+        self.ask = meter._open()
+
+    def read_watts(self) -> float:
+        from bench.meters.board import parse_throttled
+
+        if parse_throttled(self.ask("get_throttled")) is None:
+            raise RuntimeError("get_throttled gave no value")
+        return 0.0
+
+
+def throttle_cost(meter: Any, rate: float) -> None:
+    """The health monitor's get_throttled poll on the meter's transport, at its default rate."""
+    from bench.meters.health import MAILBOX_THROTTLE_HZ
+
+    poll_hz = MAILBOX_THROTTLE_HZ if meter.describe()["transport"] != "vcgencmd" else 2.0
+    cpu, wall, n = sampler_cpu_s(_ThrottlePoll(meter))
+    print(f"  health throttle poll (get_throttled, mean of {n}): {1000 * cpu:.3f} ms CPU,"
+          f" {1000 * wall:.3f} ms wall; at the default {poll_hz:g} Hz for this transport"
+          f" {100 * cpu * poll_hz:.3f} % of one core")
+
+
+def reading_cost(cond: str, meter: Any, what: str, rate: float) -> None:
+    cpu, wall, n = sampler_cpu_s(meter)
+    print(f"{cond}: PMIC via {meter.describe()['transport']} ({what})")
+    print(f"  one pmic_read_adc reading (mean of {n}): {1000 * cpu:.3f} ms CPU (process +"
+          f" children), {1000 * wall:.3f} ms wall; at {rate:g} Hz {100 * cpu * rate:.3f} %"
+          " of one core")
+    throttle_cost(meter, rate)
+
+
+def readings_only(rate: float, only: str | None) -> int:
+    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for cond, (meter, what) in build_samplers(rate, only).items():
+        reading_cost(cond, meter, what, rate)
+        meter.close()
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
 
 
 def main() -> int:
@@ -126,7 +171,11 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=10.0, help="sampler rate, Hz")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--only", choices=["P", "M"], default=None, help="one sampler only")
+    ap.add_argument("--readings-only", action="store_true",
+                    help="only the CPU cost of one reading per transport (no model, no llama.cpp)")
     args = ap.parse_args()
+    if args.readings_only:
+        return readings_only(args.rate, args.only)
 
     model = Path(args.model) if args.model else next((p for p in CANDIDATES if p.exists()), None)
     if model is None or not model.exists():
@@ -191,6 +240,7 @@ def main() -> int:
               f" {1000 * wall:.3f} ms wall; at {args.rate:g} Hz that is"
               f" {100 * cpu * args.rate:.3f} % of one core"
               f" ({100 * cpu * args.rate / ncpu:.3f} % of {ncpu} cores)")
+        throttle_cost(meter, args.rate)
         meter.close()
     if others:
         print(f"\nother processes used up to {max(others):.1f} % of all cores during a run"

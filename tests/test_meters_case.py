@@ -97,6 +97,7 @@ def test_mock_meter_on_virtual_clock_end_to_end(device: simdevice.SimulatedDevic
     assert p["request"]["peak_w"] == pytest.approx(6.0)
     assert p["j_per_token"] == pytest.approx((0.5 * 6 + 2.0 * 5) / 32, abs=0.1 * 4.0 / 32)
     assert p["samples"][0][0] == 0.0
+    assert p["estimated_input"] is None  # the mock meter states no fit
 
 
 def test_mock_meter_noise_is_seeded(device: simdevice.SimulatedDevice) -> None:
@@ -170,3 +171,20 @@ def test_health_is_tracked_with_the_case(device: simdevice.SimulatedDevice) -> N
     assert h is not None and h["cooldown"] is not None
     assert h["cooldown"]["reached"] is True and h["cooldown"]["waited_s"] == pytest.approx(2.0)
     assert h["throttled"] is True and h["flags"] == ["under-voltage", "throttled"]
+
+
+def test_a_meters_fit_lands_beside_its_raw_figures(device: simdevice.SimulatedDevice) -> None:
+    clock = VirtualClock(0.0)
+    (meter,) = build_meters([MockMeterOptions(rate_hz=10, noise_w=0.0)], clock)
+    meter.estimate = lambda: ((lambda w: 2 * w + 1), {"slope": 2, "intercept": 1})  # type: ignore[method-assign]
+    cm = CaseMeters([meter], None, clock, idle_s=0.0)
+    with cm.track():
+        t0 = clock.now()
+        clock.advance(2.0)
+        device.busy(t0, clock.now(), 5.0)
+        windows = [RepWindow(t0, t0 + 1.0, clock.now(), 8, 4)]
+    (p,), _ = cm.summary(windows)
+    assert p["request"]["mean_w"] == pytest.approx(5.0, abs=0.2)
+    est = p["estimated_input"]
+    assert est is not None and est["fit"] == {"slope": 2, "intercept": 1}
+    assert est["request"]["mean_w"] == pytest.approx(2 * p["request"]["mean_w"] + 1)

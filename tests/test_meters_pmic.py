@@ -74,14 +74,41 @@ def test_raw_reading_and_metadata() -> None:
     assert "NOT the AI HAT+ 2 NPU" in m.covers
 
 
-def test_estimated_input_applies_the_stated_fit() -> None:
+def test_estimated_input_is_beside_the_raw_sum_not_instead() -> None:
     opts = PmicOptions(estimate_input=LinearFit(slope=1.1451, intercept=0.5879))
     m = PmicMeter(opts, run=fake_run(PMIC_OUTPUT))
-    assert m.read_watts() == pytest.approx(1.1451 * HAND_SUM + 0.5879)
+    assert m.read_watts() == pytest.approx(HAND_SUM)  # the primary figure stays raw
+    est = m.estimate()
+    assert est is not None and est[0](HAND_SUM) == pytest.approx(1.1451 * HAND_SUM + 0.5879)
     meta = m.describe()
-    assert meta["basis"] == "estimated input power"
+    assert meta["basis"] == "raw PMIC rail sum" and "USB-C input" in meta["estimated_input"]
     assert meta["fit"]["slope"] == 1.1451 and meta["fit"]["intercept"] == 0.5879
-    assert "estimated" in m.covers and "NOT the AI HAT+ 2 NPU" in m.covers
+    assert (meta["fit"]["author"], meta["fit"]["url"], meta["fit"]["date"]) == (
+        "jfikar", "https://github.com/jfikar/RPi5-power", "2024-04-22")
+    assert meta["fit"]["limits"] == "USB-C input, one board, no HAT"
+    assert "NOT the AI HAT+ 2 NPU" in m.covers
+    assert PmicMeter(PmicOptions(), run=fake_run(PMIC_OUTPUT)).estimate() is None
+
+
+def test_estimated_input_figures_from_the_fitted_samples() -> None:
+    from bench.meters.analysis import RepWindow, summarize, summarize_estimate
+    from bench.meters.base import PowerSample, Recording
+
+    rec = Recording("pmic", "rails", 10.0, t_start=0.0, t_end=2.0,
+                    samples=[PowerSample(i / 10, 2.0) for i in range(21)])
+    windows = [RepWindow(t_request=0.5, t_first=1.0, t_end=1.5, prompt_tokens=10,
+                         gen_tokens=5)]
+    fit = LinearFit()
+    est = summarize_estimate(rec, windows, None, lambda w: fit.slope * w + fit.intercept,
+                             fit.model_dump())
+    raw = summarize(rec, windows)
+    assert raw["request"]["mean_w"] == pytest.approx(2.0)
+    assert raw["request"]["energy_j"] == pytest.approx(2.0)
+    watts_in = 1.1451 * 2.0 + 0.5879
+    assert est["request"]["mean_w"] == pytest.approx(watts_in)
+    assert est["request"]["energy_j"] == pytest.approx(watts_in * 1.0)
+    assert est["j_per_token"] == pytest.approx(watts_in / 5)
+    assert est["fit"]["author"] == "jfikar"
 
 
 def test_config_shape_of_estimate_input() -> None:
@@ -89,6 +116,10 @@ def test_config_shape_of_estimate_input() -> None:
         {"type": "pi5-pmic", "estimate_input": {"slope": 1.1327, "intercept": 0.6444}}
     )
     assert opts.estimate_input is not None and opts.estimate_input.slope == 1.1327
+    assert opts.estimate_input.author is None and opts.estimate_input.date is None
+    assert "source was not stated" in (opts.estimate_input.limits or "")
+    named = LinearFit.model_validate({"slope": 1.2, "intercept": 0.4, "author": "me"})
+    assert named.author == "me" and named.url is None and named.limits is None
     raw = PmicOptions.model_validate({"type": "pi5-pmic", "estimate_input": None})
     assert raw.estimate_input is None
 

@@ -38,7 +38,9 @@ def handler(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from bench.clock import RealClock
-    from bench.meters.health import BoardReader, flags_of
+    from bench.meters.board import BoardReader
+    from bench.meters.gencmd import take_warnings
+    from bench.meters.health import flags_of
     from bench.meters.probe import discover, probe, read_once
 
     options = discover()
@@ -48,6 +50,9 @@ def handler(args: argparse.Namespace) -> int:
     probes = probe(options, clock)
     board = BoardReader()
     sources = board.probe()
+    facts = board.facts()
+    for line in take_warnings():
+        Console(stderr=True).print(f"warning: {line}", markup=False)
 
     def table() -> Table:
         t = Table(title="pibench sensors", title_justify="left")
@@ -59,11 +64,19 @@ def handler(args: argparse.Namespace) -> int:
         if not probes:
             t.add_row("(none)", "-", "n/a", "no power meter found on this machine", "-")
         bits = board.throttled()
+        rpm, pwm = board.fan()
         health = [
             ("SoC temperature", sources["temp"], _fmt(board.temp_c(), "C", 1)),
-            ("ARM clock", sources["clock"], _fmt(board.arm_mhz(), "MHz", 0)),
+            ("ARM clock (firmware)", sources["clock"], _fmt(board.arm_mhz(), "MHz", 0)),
+            ("ARM clock requested", sources["requested_clock"],
+             _fmt(board.arm_requested_mhz(), "MHz", 0)),
             ("throttled", sources["throttle"],
              "n/a" if bits is None else f"{bits:#x} {' '.join(flags_of(bits)) or 'ok'}"),
+            ("fan", sources["fan"],
+             "n/a" if rpm is None else f"{rpm:.0f} RPM, PWM {_fmt(pwm, '/255', 0)}"),
+            ("5 V input (EXT5V_V)", sources["ext5v"], _fmt(board.ext5v_v(), "V", 3)),
+            ("SoC", facts["soc_source"],
+             f"{facts['soc'] or 'n/a'}, revision {facts['revision'] or 'n/a'}"),
         ]  # fmt: skip
         for name, src, value in health:
             t.add_row(name, "health", value, "ok" if src else "not available here", src or "-")

@@ -22,8 +22,8 @@ from __future__ import annotations
 import bisect
 import math
 import statistics
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, TypedDict
 
 from bench.meters.base import PowerSample, Recording
@@ -219,6 +219,9 @@ class PowerResult(TypedDict):
     rep_t_request_s: list[float]
     """Each repetition's request time on the samples' axis, s: a repetition's token times
     (relative to its request) plus this line up with the samples."""
+    estimated_input: dict[str, Any] | None
+    """A meter's secondary figure from its stated fit (pi5-pmic ``estimate_input``): the
+    same phases and J/token computed from the fitted samples, with ``fit``; else null."""
 
 
 def achieved_rate(rec: Recording) -> float | None:
@@ -336,4 +339,24 @@ def summarize(
         samples=_rel(rec.samples, rec.t_start),
         idle_samples=_rel(idle.samples, rec.t_start) if idle is not None else [],
         rep_t_request_s=[round(w.t_request - rec.t_start, 6) for w in windows],
+        estimated_input=None,
     )
+
+
+ESTIMATE_KEYS = ("idle", "prompt", "generation", "request", "j_per_token",
+                 "j_per_token_generation", "j_per_token_above_idle", "tokens_per_j")
+
+
+def fitted(rec: Recording, fit: Callable[[float], float]) -> Recording:
+    """The recording with every valid sample passed through ``fit`` (gaps stay gaps)."""
+    samples = [PowerSample(s.t, None if s.watts is None else fit(s.watts)) for s in rec.samples]
+    return replace(rec, samples=samples)
+
+
+def summarize_estimate(
+    rec: Recording, windows: Sequence[RepWindow], idle: Recording | None,
+    fit: Callable[[float], float], about: dict[str, Any],
+) -> dict[str, Any]:
+    """``estimated_input``: the figures of ``summarize`` on the fitted samples, and ``fit``."""
+    r = summarize(fitted(rec, fit), windows, None if idle is None else fitted(idle, fit))
+    return {"fit": about, **{k: r[k] for k in ESTIMATE_KEYS}}  # type: ignore[literal-required]

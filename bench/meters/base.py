@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
@@ -85,6 +85,10 @@ class PowerMeter(ABC):
     def describe(self) -> dict[str, Any]:
         """Facts recorded with every result of this meter (basis, fit, device...)."""
         return {}
+
+    def estimate(self) -> tuple[Callable[[float], float], dict[str, Any]] | None:
+        """A secondary figure derived from each reading (a fit and what it is), or None."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release anything opened by check()."""

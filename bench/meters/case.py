@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from bench.clock import Clock
 from bench.errors import MeterUnavailable, UserError
-from bench.meters.analysis import PowerResult, RepWindow, summarize
+from bench.meters.analysis import PowerResult, RepWindow, summarize, summarize_estimate
 from bench.meters.base import MeterOptions, PowerMeter, Recording
 from bench.meters.health import HealthMonitor, HealthSummary
 from bench.registry import load_object, meter_entry
@@ -122,9 +122,14 @@ class CaseMeters:
     def summary(
         self, windows: Sequence[RepWindow]
     ) -> tuple[list[PowerResult], HealthSummary | None]:
-        power = [
-            summarize(rec, windows, self.idle.get(i)) for i, rec in self.recordings.items()
-        ]
+        power = []
+        for i, rec in self.recordings.items():
+            result = summarize(rec, windows, self.idle.get(i))
+            est = self.meters[i].estimate()
+            if est is not None:
+                result["estimated_input"] = summarize_estimate(
+                    rec, windows, self.idle.get(i), *est)
+            power.append(result)
         return power, (self.health.summary() if self.health is not None else None)
 
     def close(self) -> None:

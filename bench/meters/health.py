@@ -1,16 +1,23 @@
-"""Board health per case: SoC temperature, ARM clock, and the firmware's throttle bits.
+"""Board health per case: temperature, ARM clock, throttling, fan, 5 V input, board identity.
 
-Sources (each read through ``BoardReader``, whose ``run``/``read`` are the test seam):
-- temperature: /sys/class/thermal/thermal_zone0/temp (millidegrees C), else
-  ``vcgencmd measure_temp`` -> ``temp=46.2'C``;
-- ARM clock: /sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq (kHz), else
-  ``vcgencmd measure_clock arm`` -> ``frequency(0)=2400000000`` (Hz);
-- ``vcgencmd get_throttled`` -> ``throttled=0x50000``: bits 0-3 under-voltage, ARM frequency
-  capped, throttled, soft temperature limit *now*; bits 16-19 the same *since boot* (sticky).
+The readings come from ``bench.meters.board.BoardReader`` (sources and their test seams
+described there). ``vcgencmd get_throttled`` -> ``throttled=0x50000``: bits 0-3
+under-voltage, ARM frequency capped, throttled, soft temperature limit *now*; bits 16-19 the
+same *since boot* (sticky, cleared only by a reboot or ``get_throttled <mask>``).
 
-A case is flagged when bits 0-3 are set in any poll (before, during, after), or when a
-sticky bit 16-19 is set after the case but not before. The vcgencmd questions go through
-the mailbox device when it opens (bench.meters.gencmd), else one vcgencmd process each.
+Throttle detection: the current bits 0-3 are polled on their own at ``throttle_rate_hz``
+(default 10 Hz through the mailbox: one ioctl per poll, 0.03 ms of CPU on the Python side
+as measured by scripts/bench_sampler_cost.py --readings-only, so 0.03 % of one core; at
+``rate_hz`` when each reading is a vcgencmd process, about 2 ms of CPU each). The case is
+flagged ``throttled`` when bits 0-3 are set in any poll, or a sticky bit becomes set
+between the readings before and after the case. When a sticky bit was already set before the case, a new event of that kind
+leaves no trace in it: the case is then known clean only if every poll read the current bits
+clear with no gap longer than three poll periods, else its ``throttle_history`` is
+"unknown" (labelled ``throttle history unknown``). A cap shorter than the poll period can
+still fall between two polls; the record gives the rate, the polls and the largest gap.
+``poll_cpu_ms`` is the CPU time the polling thread used during the case (this process;
+vcgencmd child processes not included).
+
 ``enabled: auto`` uses whatever exists (on a PC or VM: maybe nothing, then the figures are
 null); ``true`` requires a reading.
 """
@@ -18,12 +25,11 @@ null); ``true`` requires a reading.
 from __future__ import annotations
 
 import contextlib
-import os
-import re
-import shlex
+import itertools
 import statistics
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Literal, TypedDict
 
@@ -32,15 +38,31 @@ from pydantic import Field
 from bench.backends.base import Options
 from bench.clock import Clock
 from bench.errors import MeterUnavailable
-from bench.meters.gencmd import DEVICE, Gencmd, Ioctl, Transport, open_gencmd
-from bench.meters.sources import ReadText, RunCommand, read_text
+from bench.meters.board import (
+    BoardFacts,
+    BoardReader,
+    parse_clock_hz,
+    parse_temp,
+    parse_throttled,
+)
+from bench.meters.gencmd import Transport
+
+__all__ = ["BoardReader", "HealthMonitor", "HealthOptions", "HealthSummary", "build_health",
+           "flags_of", "parse_clock_hz", "parse_temp", "parse_throttled", "sticky_new"]
 
 FLAG_NAMES = ("under-voltage", "arm-capped", "throttled", "soft-temp-limit")
+STICKY = 0xF0000
+MAILBOX_THROTTLE_HZ = 10.0
+MAX_GAP_PERIODS = 3.0
 
 
 class HealthOptions(Options):
     enabled: Literal["auto"] | bool = "auto"
     rate_hz: float = Field(default=2.0, gt=0, le=50)
+    """Temperature, clocks, fan and 5 V input readings per second."""
+    throttle_rate_hz: float | None = Field(default=None, gt=0, le=100)
+    """Polls of the current throttle bits per second (null: 10 through the mailbox, else
+    ``rate_hz``, as each reading is then a process)."""
     cool_below_c: float | None = None
     """Before each case, wait until the SoC is below this temperature (C)."""
     cool_timeout_s: float = Field(default=300.0, ge=0)
@@ -48,21 +70,6 @@ class HealthOptions(Options):
     transport: Transport = "auto"
     """How vcgencmd questions are asked: see bench.meters.gencmd (auto: mailbox, else process)."""
     sysfs_root: str = "/"
-
-
-def parse_temp(text: str) -> float | None:
-    m = re.search(r"temp=([-0-9.]+)", text)
-    return float(m.group(1)) if m else None
-
-
-def parse_clock_hz(text: str) -> float | None:
-    m = re.search(r"frequency\(\d+\)=(\d+)", text)
-    return float(m.group(1)) if m else None
-
-
-def parse_throttled(text: str) -> int | None:
-    m = re.search(r"throttled=(0x[0-9a-fA-F]+|\d+)", text)
-    return int(m.group(1), 0) if m else None
 
 
 def flags_of(bits: int) -> list[str]:
@@ -76,101 +83,6 @@ def sticky_new(before: int, after: int) -> list[str]:
     return flags_of(new & 0xF)
 
 
-class BoardReader:
-    """Reads temperature, clock and throttle bits; each method returns None if unavailable."""
-
-    def __init__(
-        self,
-        vcgencmd: str = "vcgencmd",
-        sysfs_root: str = "/",
-        *,
-        transport: Transport = "auto",
-        device: str = DEVICE,
-        run: RunCommand | None = None,
-        read: ReadText | None = None,
-        ioctl: Ioctl | None = None,
-    ) -> None:
-        self._vc = shlex.split(vcgencmd)
-        self._transport, self._device, self._run = transport, device, run
-        self._ioctl = ioctl
-        self._gencmd: Gencmd | None = None
-        self._read: ReadText = read or read_text
-        self._thermal = os.path.join(sysfs_root, "sys/class/thermal/thermal_zone0/temp")
-        self._freq = os.path.join(
-            sysfs_root, "sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq"
-        )
-        self.sources: dict[str, str | None] = {"temp": None, "clock": None, "throttle": None}
-
-    def _vcgencmd(self, *args: str) -> str | None:
-        try:
-            if self._gencmd is None:
-                self._gencmd = open_gencmd(
-                    self._transport, self._vc, device=self._device, run=self._run,
-                    ioctl=self._ioctl,
-                )
-            return self._gencmd(" ".join(args))
-        except Exception:
-            return None
-
-    def _via(self, ask: str) -> str:
-        return f"vcgencmd {ask} ({self.transport or 'vcgencmd'})"
-
-    @property
-    def transport(self) -> str | None:
-        """How vcgencmd questions went: "mailbox", "vcgencmd", or None (none asked)."""
-        return None if self._gencmd is None else self._gencmd.transport
-
-    def close(self) -> None:
-        if self._gencmd is not None:
-            self._gencmd.close()
-            self._gencmd = None
-
-    def _file(self, path: str) -> float | None:
-        try:
-            return float(self._read(path).strip())
-        except (OSError, ValueError):
-            return None
-
-    def probe(self) -> dict[str, str | None]:
-        """Find which source answers for each reading (called once)."""
-        s = self.sources
-        if self._file(self._thermal) is not None:
-            s["temp"] = self._thermal
-        elif parse_temp(self._vcgencmd("measure_temp") or "") is not None:
-            s["temp"] = self._via("measure_temp")
-        if self._file(self._freq) is not None:
-            s["clock"] = self._freq
-        elif parse_clock_hz(self._vcgencmd("measure_clock", "arm") or "") is not None:
-            s["clock"] = self._via("measure_clock arm")
-        if parse_throttled(self._vcgencmd("get_throttled") or "") is not None:
-            s["throttle"] = self._via("get_throttled")
-        return dict(s)
-
-    def temp_c(self) -> float | None:
-        src = self.sources["temp"]
-        if src is None:
-            return None
-        if src == self._thermal:
-            v = self._file(src)
-            return None if v is None else v / 1000.0
-        return parse_temp(self._vcgencmd("measure_temp") or "")
-
-    def arm_mhz(self) -> float | None:
-        src = self.sources["clock"]
-        if src is None:
-            return None
-        if src == self._freq:
-            v = self._file(src)
-            return None if v is None else v / 1000.0
-        hz = parse_clock_hz(self._vcgencmd("measure_clock", "arm") or "")
-        return None if hz is None else hz / 1e6
-
-    def throttled(self) -> int | None:
-        if self.sources["throttle"] is None:
-            return None
-        return parse_throttled(self._vcgencmd("get_throttled") or "")
-
-
 class CoolResult(TypedDict):
     target_c: float
     reached: bool
@@ -181,19 +93,54 @@ class CoolResult(TypedDict):
 
 class HealthSummary(TypedDict):
     sources: dict[str, str | None]
+    """Where each reading came from (a file, or "vcgencmd ASK (transport)"), null: none."""
+    board: BoardFacts | None
+    """model, soc (e.g. BCM2712) and soc_source, revision code."""
     n_polls: int
     temp_start_c: float | None
     temp_max_c: float | None
     arm_mhz_min: float | None
+    """The clock the firmware ran (measure_clock arm), MHz."""
     arm_mhz_mean: float | None
+    arm_requested_mhz_min: float | None
+    """The clock the kernel requested (scaling_cur_freq), MHz: not what ran when capped."""
+    arm_requested_mhz_mean: float | None
+    fan_rpm_mean: float | None
+    fan_rpm_max: float | None
+    fan_pwm_max: float | None
+    """pwmfan duty, 0-255."""
+    ext5v_v_min: float | None
+    """5 V input (PMIC EXT5V_V), V: sags under load."""
+    ext5v_v_mean: float | None
     throttled_before: str | None
     """get_throttled before the case, hex (e.g. "0x50000")."""
     throttled_after: str | None
+    throttle_rate_hz: float | None
+    """Configured polls per second of the current throttle bits."""
+    throttle_polls: int
+    """Readings of get_throttled that answered (before, during, after)."""
+    throttle_max_gap_s: float | None
+    """Largest interval between two answered polls (a failed poll widens it)."""
+    throttle_history: Literal["clean", "throttled", "unknown"] | None
+    """null: get_throttled not available."""
+    throttle_note: str | None
     flags: list[str]
     """Conditions active during the case: under-voltage, arm-capped, throttled, soft-temp-limit."""
     throttled: bool | None
     """True if any flag; null when get_throttled is not available."""
+    poll_cpu_ms: float | None
+    """CPU time of the polling thread during the case, ms (vcgencmd processes excluded)."""
     cooldown: CoolResult | None
+
+
+Poll = tuple[float, float | None, float | None, float | None, float | None, float | None,
+             float | None]
+"""(t, temp C, arm MHz, requested MHz, fan RPM, fan PWM, EXT5V V)."""
+
+
+def _stat(values: list[float | None], fn: Callable[[list[float]], float]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return fn(vals) if vals else None
 
 
 class HealthMonitor:
@@ -204,24 +151,39 @@ class HealthMonitor:
             options.vcgencmd, options.sysfs_root, transport=options.transport
         )
         self.sources = self.reader.probe() if options.enabled is not False else {}
-        self._polls: list[tuple[float, float | None, float | None, int | None]] = []
+        self.board: BoardFacts | None = (
+            self.reader.facts() if options.enabled is not False else None
+        )
+        self._polls: list[Poll] = []
+        self._bits: list[tuple[float, int | None]] = []
         self._before: int | None = None
         self._after: int | None = None
         self._cool: CoolResult | None = None
+        self._cpu_s: float | None = None
 
     @property
     def active(self) -> bool:
         return self.options.enabled is not False and any(self.sources.values())
 
+    @property
+    def throttle_rate_hz(self) -> float | None:
+        if self.sources.get("throttle") is None:
+            return None
+        if self.options.throttle_rate_hz is not None:
+            return self.options.throttle_rate_hz
+        mailbox = (self.reader.transport or "").startswith("mailbox")
+        return max(MAILBOX_THROTTLE_HZ, self.options.rate_hz) if mailbox else self.options.rate_hz
+
     def check(self) -> list[str]:
         """Raise MeterUnavailable if health is required but unreadable; else notes."""
         if self.options.enabled is False:
             return []
-        missing = [k for k, v in self.sources.items() if v is None]
-        if self.options.enabled is True and len(missing) == len(self.sources):
+        core = ("temp", "clock", "throttle")
+        missing = [k for k in core if self.sources.get(k) is None]
+        if self.options.enabled is True and len(missing) == len(core):
             raise MeterUnavailable(
                 "health: no temperature, clock or throttle reading on this machine"
-                " (no thermal_zone0, no cpufreq, no vcgencmd); set `health: {enabled: auto}`"
+                " (no thermal_zone0, no vcgencmd); set `health: {enabled: auto}`"
             )
         if missing:
             return [f"health: no {', '.join(missing)} reading here; those figures are null"]
@@ -232,7 +194,14 @@ class HealthMonitor:
 
     def poll(self) -> None:
         r = self.reader
-        self._polls.append((self.clock.now(), r.temp_c(), r.arm_mhz(), r.throttled()))
+        rpm, pwm = r.fan()
+        self._polls.append((self.clock.now(), r.temp_c(), r.arm_mhz(), r.arm_requested_mhz(),
+                            rpm, pwm, r.ext5v_v()))
+
+    def poll_throttle(self) -> int | None:
+        bits = self.reader.throttled()
+        self._bits.append((self.clock.now(), bits))
+        return bits
 
     def wait_cool(self, below_c: float, timeout_s: float, poll_s: float = 1.0) -> CoolResult:
         t0 = self.clock.now()
@@ -250,16 +219,24 @@ class HealthMonitor:
 
     @contextmanager
     def track(self) -> Iterator[HealthMonitor]:
-        self._polls = []
-        self._before = self.reader.throttled()
+        self._polls, self._bits, self._cpu_s = [], [], None
+        has_bits = self.sources.get("throttle") is not None
+        self._before = self.poll_throttle() if has_bits else None
         self.poll()
         stop = threading.Event()
-        period = 1.0 / self.options.rate_hz
+        rate = max(self.throttle_rate_hz or 0.0, self.options.rate_hz)
+        every = max(1, round(rate / self.options.rate_hz))  # full polls every n-th tick
 
         def loop() -> None:
-            while not stop.wait(period):
+            cpu0, tick = time.thread_time(), 0
+            while not stop.wait(1.0 / rate):
+                tick += 1
                 with contextlib.suppress(Exception):  # a failed reading is just missing
-                    self.poll()
+                    if has_bits:
+                        self.poll_throttle()
+                    if tick % every == 0:
+                        self.poll()
+            self._cpu_s = time.thread_time() - cpu0
 
         thread = threading.Thread(target=loop, name="health", daemon=True)
         thread.start()
@@ -269,35 +246,74 @@ class HealthMonitor:
             stop.set()
             thread.join(timeout=5.0)
             self.poll()
-            self._after = self.reader.throttled()
+            self._after = self.poll_throttle() if has_bits else None
+
+    def _history(self, flags: set[str]) -> tuple[str | None, str | None, float | None]:
+        """(throttle_history, note, largest gap between answered polls)."""
+        if self.sources.get("throttle") is None:
+            return None, None, None
+        times = [t for t, b in self._bits if b is not None]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        gap = max(gaps) if gaps else None
+        before, after = self._before, self._after
+        rate = self.throttle_rate_hz or self.options.rate_hz
+        if flags:
+            return "throttled", None, gap
+        if before is None or after is None:
+            return "unknown", "get_throttled did not answer before or after the case", gap
+        if not before & STICKY:
+            return "clean", "sticky bits clear before and after the case", gap
+        missed = sum(b is None for _, b in self._bits)
+        if missed == 0 and (gap is None or gap <= MAX_GAP_PERIODS / rate):
+            return "clean", (
+                f"sticky bits were set before the case ({hex(before)}); the current bits read"
+                f" clear in all {len(times)} polls at {rate:g} Hz (a cap shorter than a poll"
+                " period can fall between two)"
+            ), gap
+        return "unknown", (
+            f"sticky bits were set before the case ({hex(before)}) and the current bits were"
+            f" not read throughout ({missed} failed polls, largest gap"
+            f" {0.0 if gap is None else gap:.2f} s at {rate:g} Hz)"
+        ), gap
 
     def summary(self) -> HealthSummary:
-        temps = [p[1] for p in self._polls if p[1] is not None]
-        mhz = [p[2] for p in self._polls if p[2] is not None]
-        bits = [p[3] for p in self._polls if p[3] is not None]
+        p = self._polls
+        temps = [x[1] for x in p if x[1] is not None]
         before, after = self._before, self._after
-        if before is not None:
-            bits.append(before)
-        if after is not None:
-            bits.append(after)
         flags: set[str] = set()
-        for b in bits:
-            flags.update(flags_of(b))
+        for _, b in self._bits:
+            if b is not None:
+                flags.update(flags_of(b))
         if before is not None and after is not None:
             flags.update(sticky_new(before, after))
+        history, note, gap = self._history(flags)
         has_throttle = self.sources.get("throttle") is not None
         cool, self._cool = self._cool, None
         return HealthSummary(
             sources=dict(self.sources),
-            n_polls=len(self._polls),
+            board=self.board,
+            n_polls=len(p),
             temp_start_c=temps[0] if temps else None,
             temp_max_c=max(temps) if temps else None,
-            arm_mhz_min=min(mhz) if mhz else None,
-            arm_mhz_mean=statistics.fmean(mhz) if mhz else None,
+            arm_mhz_min=_stat([x[2] for x in p], min),
+            arm_mhz_mean=_stat([x[2] for x in p], statistics.fmean),
+            arm_requested_mhz_min=_stat([x[3] for x in p], min),
+            arm_requested_mhz_mean=_stat([x[3] for x in p], statistics.fmean),
+            fan_rpm_mean=_stat([x[4] for x in p], statistics.fmean),
+            fan_rpm_max=_stat([x[4] for x in p], max),
+            fan_pwm_max=_stat([x[5] for x in p], max),
+            ext5v_v_min=_stat([x[6] for x in p], min),
+            ext5v_v_mean=_stat([x[6] for x in p], statistics.fmean),
             throttled_before=None if before is None else hex(before),
             throttled_after=None if after is None else hex(after),
+            throttle_rate_hz=self.throttle_rate_hz,
+            throttle_polls=sum(b is not None for _, b in self._bits),
+            throttle_max_gap_s=None if gap is None else round(gap, 4),
+            throttle_history=history,  # type: ignore[typeddict-item]
+            throttle_note=note,
             flags=[f for f in FLAG_NAMES if f in flags],
             throttled=bool(flags) if has_throttle else None,
+            poll_cpu_ms=None if self._cpu_s is None else round(1000 * self._cpu_s, 3),
             cooldown=cool,
         )
 

@@ -2,14 +2,20 @@
 
 Board power = sum over the 12 rails that have both a current and a voltage of V x I. It is
 the SoC board's rails only: NOT the 5 V domain (USB, HATs, so NOT the AI HAT+ 2's NPU, NVMe)
-and not the regulators' losses. With ``estimate_input`` the figure becomes the estimated
-power at the 5 V input from a stated linear fit (``slope x pmic_w + intercept``); the result
-records which one it is and the fit used.
+and not the regulators' losses. It is always the primary figure. With ``estimate_input``
+the result also carries ``estimated_input``: the same figures from a stated linear fit
+(``slope x pmic_w + intercept``), with the fit and its source.
 
-Transport (bench.meters.gencmd): by default the firmware is asked through the mailbox device
-(/dev/vcio) from this process, one ioctl per reading, as vcgencmd itself does; where that
-device cannot be opened, or ``transport: vcgencmd`` or a custom ``command`` is set, the
-command is run as a process per reading. scripts/bench_sampler_cost.py measures both costs.
+The default fit: jfikar/RPi5-power (https://github.com/jfikar/RPi5-power), README revision
+of 2024-04-22: one Pi 5, a USB-C power meter between supply and board, various loads:
+input_W ~= 1.1451 x pmic_W + 0.5879. Power at the USB-C input (supply losses excluded), one
+board, no HAT.
+
+Transport (bench.meters.gencmd): by default the firmware is asked through the mailbox
+(/dev/vcio_gencmd, else /dev/vcio) from this process, one ioctl per reading, as vcgencmd
+itself does; where no device opens or the start-up reading fails there, or
+``transport: vcgencmd`` or a custom ``command`` is set, the command is run as a process per
+reading. scripts/bench_sampler_cost.py measures both costs.
 """
 
 from __future__ import annotations
@@ -17,15 +23,16 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
+from collections.abc import Callable
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from bench.backends.base import Options
 from bench.clock import Clock
 from bench.errors import MeterUnavailable, SensorGone
 from bench.meters.base import MeterOptions, PowerMeter
-from bench.meters.gencmd import DEVICE, Gencmd, Ioctl, Transport, open_gencmd
+from bench.meters.gencmd import Gencmd, MailboxIO, MailboxUnavailable, Transport, open_gencmd
 from bench.meters.sources import CommandFailed, RunCommand
 
 ASK = "pmic_read_adc"
@@ -42,10 +49,36 @@ _LINE = re.compile(
 )
 
 
+PUBLISHED_FIT = {"slope": 1.1451, "intercept": 0.5879, "author": "jfikar",
+                 "url": "https://github.com/jfikar/RPi5-power", "date": "2024-04-22",
+                 "limits": "USB-C input, one board, no HAT"}
+SOURCE_KEYS = ("author", "url", "date", "limits")
+
+
 class LinearFit(Options):
+    """input_W = slope x pmic_W + intercept. Defaults: the published fit and its source; a
+    config's own slope/intercept without a source is recorded as such, never as jfikar's."""
+
     slope: float = 1.1451
     intercept: float = 0.5879
-    source: str = "published fit of Pi 5 PMIC rail sum against a USB-C meter"
+    author: str | None = "jfikar"
+    url: str | None = "https://github.com/jfikar/RPi5-power"
+    date: str | None = "2024-04-22"
+    limits: str | None = "USB-C input, one board, no HAT"
+    """What the fit covers; recorded with every figure made from it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _own_fit_has_no_borrowed_source(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        own = any(k in data and data[k] != PUBLISHED_FIT[k] for k in ("slope", "intercept"))
+        if not own:
+            return data
+        unstated: dict[str, str | None] = {k: None for k in SOURCE_KEYS if k not in data}
+        if len(unstated) == len(SOURCE_KEYS):
+            unstated["limits"] = "a fit given in the config; its source was not stated"
+        return {**data, **unstated}
 
 
 class PmicOptions(MeterOptions):
@@ -55,8 +88,8 @@ class PmicOptions(MeterOptions):
     transport: Transport = "auto"
     """auto: the mailbox device when it opens and ``command`` is the stock vcgencmd, else
     the command as a process; mailbox / vcgencmd: only that one."""
-    device: str = DEVICE
-    """The mailbox device (transport mailbox or auto)."""
+    device: str | None = None
+    """The mailbox device; null: /dev/vcio_gencmd, then /dev/vcio, as vcgencmd tries them."""
     timeout_s: float = Field(default=2.0, gt=0)
     estimate_input: LinearFit | None = None
     """null: report the raw rail sum; {slope, intercept}: estimated 5 V input power."""
@@ -85,7 +118,7 @@ class PmicMeter(PowerMeter):
 
     def __init__(
         self, options: PmicOptions, *, clock: Clock | None = None, run: RunCommand | None = None,
-        ioctl: Ioctl | None = None,
+        io: MailboxIO | None = None,
     ) -> None:
         super().__init__(options, clock=clock)
         self.opts = options
@@ -93,7 +126,7 @@ class PmicMeter(PowerMeter):
         stock_ask = len(self._argv) > 1 and self._argv[-1] == ASK
         self._program = self._argv[:-1] if stock_ask else self._argv
         self._ask = ASK if stock_ask else ""
-        self._run, self._ioctl = run, ioctl
+        self._run, self._io = run, io
         self._gencmd: Gencmd | None = None
         self._rails: list[str] = []
 
@@ -107,7 +140,7 @@ class PmicMeter(PowerMeter):
                 )
             self._gencmd = open_gencmd(
                 transport if self._ask else "vcgencmd", self._program, device=self.opts.device,
-                run=self._run, ioctl=self._ioctl, timeout_s=self.opts.timeout_s,
+                run=self._run, io=self._io, timeout_s=self.opts.timeout_s, check=ASK,
             )
         return self._gencmd
 
@@ -118,15 +151,15 @@ class PmicMeter(PowerMeter):
 
     @property
     def covers(self) -> str:
-        base = "Pi 5 SoC board rails (PMIC): NOT the 5 V domain, so NOT the AI HAT+ 2 NPU or USB"
-        if self.opts.estimate_input is not None:
-            return base + "; estimated 5 V input power from a linear fit"
-        return base
+        return "Pi 5 SoC board rails (PMIC): NOT the 5 V domain, so NOT the AI HAT+ 2 NPU or USB"
 
     def describe(self) -> dict[str, Any]:
         fit = self.opts.estimate_input
         return {
-            "basis": "estimated input power" if fit else "raw PMIC rail sum",
+            "basis": "raw PMIC rail sum",
+            "estimated_input": None if fit is None else (
+                "estimated USB-C input power from a one-board linear fit: in"
+                " `estimated_input`, beside the raw figures"),
             "fit": None if fit is None else fit.model_dump(),
             "rails": list(self._rails),
             "command": self.opts.command,
@@ -140,22 +173,19 @@ class PmicMeter(PowerMeter):
     def check(self) -> None:
         cmd = self.opts.command
         if self.opts.transport == "mailbox":
-            cmd = f"{ASK} through {self.opts.device}"
+            cmd = f"{ASK} through {self.opts.device or 'the mailbox'}"
         try:
             rails = self._read_rails()
+        except MailboxUnavailable as exc:
+            raise MeterUnavailable(f"pi5-pmic: {exc}") from None
         except FileNotFoundError:
-            if self.opts.transport == "mailbox":
-                raise MeterUnavailable(
-                    f"pi5-pmic: {self.opts.device} not found: this is not a Raspberry Pi;"
-                    " set `transport: auto` or remove the meter"
-                ) from None
             raise MeterUnavailable(
                 f"pi5-pmic: `{self._argv[0]}` not found: this is not a Raspberry Pi 5 with"
                 " vcgencmd (package raspi-utils); set `command:` or remove the meter"
             ) from None
         except PermissionError:
             raise MeterUnavailable(
-                f"pi5-pmic: no permission for `{cmd}`: add the user to the `video` group"
+                f"pi5-pmic: no permission to run `{cmd}`: check the program's path and mode"
             ) from None
         except (CommandFailed, subprocess.TimeoutExpired, OSError) as exc:
             raise MeterUnavailable(f"pi5-pmic: `{cmd}` failed: {exc}") from None
@@ -176,6 +206,23 @@ class PmicMeter(PowerMeter):
         if self._rails and len(rails) != len(self._rails):
             missing = sorted(set(self._rails) - set(rails))
             raise SensorGone(f"pi5-pmic: rails missing from a reading: {', '.join(missing)}")
-        w = rail_sum_watts(rails)
+        return rail_sum_watts(rails)  # the primary figure, always the raw sum
+
+    def estimate(self) -> tuple[Callable[[float], float], dict[str, Any]] | None:
         fit = self.opts.estimate_input
-        return w if fit is None else fit.slope * w + fit.intercept
+        if fit is None:
+            return None
+        return (lambda w: fit.slope * w + fit.intercept), fit.model_dump()
+
+
+def check_pmic(options: PmicOptions | None = None) -> tuple[bool, str]:
+    """For a doctor: (readable, one line): the transport and rail count, or why not."""
+    meter = PmicMeter(options or PmicOptions())
+    try:
+        meter.check()
+        d = meter.describe()
+    except MeterUnavailable as exc:
+        return False, str(exc)
+    finally:
+        meter.close()
+    return True, f"{len(d['rails'])} rails through {d['transport']}"

@@ -11,16 +11,18 @@ from bench.clock import Clock, RealClock
 from bench.errors import MeterUnavailable, UserError
 from bench.meters.base import MeterOptions, PowerMeter
 from bench.meters.case import build_meters
+from bench.meters.gencmd import DEVICES
 from bench.meters.hwmon import HwmonOptions, find_sensors
 from bench.meters.pmic import PmicOptions
 from bench.meters.rapl import RaplOptions
 
 
 def discover(sysfs_root: str = "/") -> list[MeterOptions]:
-    """Options for every meter that seems present: vcgencmd, hwmon power sensors, RAPL,
-    hailo_platform. Each is marked optional; check() decides whether it can be read."""
+    """Options for every meter that seems present: vcgencmd or a mailbox device, hwmon power
+    sensors, RAPL, hailo_platform. Each is marked optional; check() decides whether it can
+    be read."""
     found: list[MeterOptions] = []
-    if shutil.which("vcgencmd"):
+    if shutil.which("vcgencmd") or any(os.path.exists(d) for d in DEVICES):
         found.append(PmicOptions(optional=True))
     hwmon_root = os.path.join(sysfs_root, "sys/class/hwmon")
     seen: dict[str, int] = {}

@@ -95,6 +95,10 @@ def legend(records: list[dict[str, Any]]) -> str:
     if "throttled" in labels:
         notes.append("throttled: the board reported under-voltage, capping, throttling or "
                      "the soft temperature limit during the case.")
+    if "throttle history unknown" in labels:
+        notes.append("throttle history unknown: the firmware's since-boot throttle bits were "
+                     "already set before the case and polling did not read the current bits "
+                     "throughout, so a short throttle may have been missed.")
     if "busy host" in labels:
         busy = [r["host_load"]["other_cpu_pct"] for r in records
                 if "busy host" in (r.get("labels") or []) and r.get("host_load")]

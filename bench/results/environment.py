@@ -13,6 +13,8 @@ from typing import Any
 
 import psutil
 
+from bench.meters.board import board_facts
+
 # distribution names, not import names: llama-cpp-python is imported as llama_cpp,
 # hailort as hailo_platform
 DISTRIBUTIONS = ["pibench", "pydantic", "pyyaml", "rich", "psutil", "httpx",
@@ -27,10 +29,12 @@ def _read(path: str) -> str | None:
 
 
 def cpu_model() -> str | None:
+    """The CPU's name; on a Pi the board model. Never cpuinfo's `Hardware` line, which the
+    Pi kernel hard-codes to BCM2835 (the SoC is in `soc`)."""
     text = _read("/proc/cpuinfo") or ""
     for line in text.splitlines():
         key, _, value = line.partition(":")
-        if key.strip() in ("model name", "Model", "Hardware"):
+        if key.strip() in ("model name", "Model"):
             return value.strip()
     return platform.processor() or None
 
@@ -82,10 +86,14 @@ def collect() -> dict[str, Any]:
     vm = psutil.virtual_memory()
     uname = platform.uname()
     governor = _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
+    facts = board_facts()
     return {
         "host": uname.node,
         "board": _read("/proc/device-tree/model"),
         "cpu": cpu_model(),
+        "soc": facts["soc"],
+        "soc_source": facts["soc_source"],
+        "board_revision": facts["revision"],
         "cpu_physical_cores": psutil.cpu_count(logical=False),
         "cpu_logical_cores": psutil.cpu_count(logical=True),
         "cpu_governor": governor,

@@ -62,9 +62,11 @@ class Instruments:
 
             inst.meters = build_meters(cfg.meters, clock)  # type: ignore[arg-type]
             inst.warnings = check_meters(inst.meters)  # drops optional meters not readable
+        from bench.meters.gencmd import take_warnings
         from bench.meters.health import build_health
 
         inst.health = build_health(cfg.health, clock)  # type: ignore[arg-type]
+        inst.warnings += take_warnings()  # a mailbox that fell back to vcgencmd processes
         return inst
 
     def for_case(self) -> CaseInstruments | None:

@@ -278,6 +278,8 @@ class Runner:
         health = extra.get("health")
         if health and health.get("throttled"):
             labels.append("throttled")
+        elif health and health.get("throttle_history") == "unknown":
+            labels.append("throttle history unknown")
         if any(p.get("simulated") for p in extra.get("power", [])) and "simulated" not in labels:
             labels.append("simulated power")
         host_load = extra.get("host_load")
