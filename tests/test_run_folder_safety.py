@@ -190,7 +190,9 @@ def small_disk(tmp_path: Path):
     try:
         yield disk
     finally:
-        subprocess.run(["umount", str(disk)], check=False)
+        # a lazy unmount when a child still holds a file there: never leave the mount behind
+        if subprocess.run(["umount", str(disk)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(disk)], check=False, capture_output=True)
 
 
 def _fill(disk: Path, leave: int) -> Path:
