@@ -96,8 +96,8 @@ def legend(records: list[dict[str, Any]]) -> str:
         notes.append("throttled: the board reported under-voltage, capping, throttling or "
                      "the soft temperature limit during the case.")
     if "busy host" in labels:
-        busy = [r["host_load"]["other_cpu_pct"] for r in records
-                if "busy host" in (r.get("labels") or []) and r.get("host_load")]
+        busy = [x for r in records if "busy host" in (r.get("labels") or [])
+                if (x := (r.get("host_load") or {}).get("other_cpu_pct")) is not None]
         worst = f" (up to {max(busy):.0f} % of all cores)" if busy else ""
         notes.append("busy host: other processes used CPU time during the measured "
                      f"repetitions{worst}: those figures are likely low.")
