@@ -112,6 +112,11 @@ def _duplicated(run: Path) -> None:
     (run / "cases.jsonl").write_bytes(b"".join(lines + again))
 
 
+def _folder_for_cases(run: Path) -> None:
+    (run / "cases.jsonl").unlink()
+    (run / "cases.jsonl").mkdir()
+
+
 def _all_bad(run: Path) -> None:
     (run / "cases.jsonl").write_bytes(b"{not json}\n" * 40)
 
@@ -165,9 +170,7 @@ CASES: dict[str, tuple[Callable[[Path], None], int, str]] = {
                                "run.json: unreadable (RecursionError)"),
     "run.json missing": (_file("run.json", None), REFUSED, "not a pibench run folder"),
     "cases.jsonl missing": (_file("cases.jsonl", None), REFUSED, "not a pibench run folder"),
-    "cases.jsonl a folder": (lambda run: (_file("cases.jsonl", None)(run),
-                                          (run / "cases.jsonl").mkdir()) and None,
-                             REFUSED, "cases.jsonl: cannot read"),
+    "cases.jsonl a folder": (_folder_for_cases, REFUSED, "cases.jsonl: cannot read"),
     "environment.json nested": (_file("environment.json", b"[" * 50_000 + b"]" * 50_000), OK,
                                 "environment.json: unreadable"),
     "resolved.json with 1e999": (_file("resolved.json", b'{"cooldown_s": 1e999}'), OK,
@@ -226,7 +229,7 @@ def test_duplicates_keep_the_last_record(good: Path, tmp_path: Path, cli) -> Non
     for new, old in zip(records, first, strict=True):
         if old["summary"].get("gen_tps", {}).get("median") is not None:
             assert new["summary"]["gen_tps"]["median"] == 2 * old["summary"]["gen_tps"]["median"]
-    code, out, err = cli("report", run, "--no-write")
+    code, _, err = cli("report", run, "--no-write")
     assert code == 0 and len(err.splitlines()) == 4
     assert err.splitlines()[0] == (
         f"pibench: warning: {run / 'cases.jsonl'}:1: case {first[0]['case_id']!r} is recorded "

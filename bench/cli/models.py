@@ -120,10 +120,9 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
+    from bench.errors import ModelLoadError, UserError
     from bench.models.files import human_size, sha256_file
     from bench.models.gguf_info import inspect_gguf
-
-    from bench.errors import ModelLoadError, UserError
 
     try:  # a bad file is the user's input here: exit 2, one line
         info = inspect_gguf(args.path)
