@@ -111,21 +111,17 @@ def make_run(base: Path, size_mb: float, reps: int, tokens: int) -> Path:
     templates = [r for r in result.run_dir.cases() if r["status"] == "ok"]
     rng = random.Random(0)
     target = int(size_mb * 1e6)
-    first = json.dumps(grow_case(templates[0], "m/b/w", reps, tokens, rng),
-                       separators=(",", ":"))
-    n = max(1, -(-target // (len(first) + 1)))
     models, backends = 8, 5
-    workloads = -(-n // (models * backends))
-    written = 0
+    n = written = 0
     with open(run / "cases.jsonl", "w", encoding="utf-8") as f:
-        for i in range(n):
-            m, rest = divmod(i, backends * workloads)
-            b, w = divmod(rest, workloads)
-            case_id = f"model-{m}/backend-{b}/wl-{w}"
-            record = grow_case(templates[i % len(templates)], case_id, reps, tokens, rng)
+        while written < target:
+            m, b, w = n % models, n // models % backends, n // (models * backends)
+            record = grow_case(templates[n % len(templates)],
+                               f"model-{m}/backend-{b}/wl-{w}", reps, tokens, rng)
             line = json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n"
             f.write(line)
             written += len(line)
+            n += 1
     print(f"made {run}: {n} cases, {written / 1e6:.1f} MB cases.jsonl "
           f"({reps} repetitions x {tokens} tokens a case)", flush=True)
     return run

@@ -74,8 +74,9 @@ SPEC: dict[str, Any] = {
     "error": {"message": SCALAR},
     "mixed": _MIXED,
 }
-"""Field -> spec. A dict: an object (or null) whose listed keys are checked ("*": every key);
-a one-element list: an array (or null) of that spec; Req: present and not null."""
+"""Field -> spec. A dict: an object (or null) whose listed keys are checked ("*": every key;
+{}: any object); a one-element list: an array (or null) of that spec ([]: any array); Req:
+present and not null."""
 
 
 def _kind(v: Any) -> str:
@@ -97,59 +98,81 @@ def _leaf(v: Any, spec: str) -> bool:
     return not isinstance(v, dict | list)  # SCALAR
 
 
-def _check(v: Any, spec: Any, where: str) -> str | None:
-    if isinstance(spec, Req):
+def _where(path: list[str | int]) -> str:
+    out = ""
+    for k in path:
+        out += f"[{k}]" if isinstance(k, int) else (f".{k}" if out else str(k))
+    return out
+
+
+def _check(v: Any, spec: Any, path: list[str | int]) -> str | None:
+    """The first field of ``v`` that does not fit ``spec``; ``path`` is the key path so far
+    (a shared stack, turned into text only for a problem: records are checked by thousands)."""
+    if type(spec) is Req:
         if v is None:
-            return f"{where}: missing"
-        return _check(v, spec.spec, where)
+            return f"{_where(path)}: missing"
+        spec = spec.spec
     if v is None:
         return None
-    if isinstance(spec, str):
-        return None if _leaf(v, spec) else f"{where}: expected {spec}, got {_kind(v)}"
-    if isinstance(spec, list):
-        if not isinstance(v, list):
-            return f"{where}: expected an array, got {_kind(v)}"
-        for i, item in enumerate(v):
-            if (p := _check(item, spec[0], f"{where}[{i}]")) is not None:
+    if type(spec) is str:
+        return None if _leaf(v, spec) else f"{_where(path)}: expected {spec}, got {_kind(v)}"
+    if type(spec) is list:
+        if type(v) is not list:
+            return f"{_where(path)}: expected an array, got {_kind(v)}"
+        if not spec:  # an array of anything
+            return None
+        item = spec[0]
+        for i, x in enumerate(v):
+            path.append(i)
+            p = _check(x, item, path)
+            path.pop()
+            if p is not None:
                 return p
         return None
-    if not isinstance(v, dict):
-        return f"{where}: expected an object, got {_kind(v)}"
+    if type(v) is not dict:
+        return f"{_where(path)}: expected an object, got {_kind(v)}"
     for key, sub in spec.items():
-        keys = v if key == "*" else [key]
-        for k in keys:
-            p = _check(v.get(k), sub, f"{where}.{k}" if where else k)
+        for k in (v if key == "*" else (key,)):
+            path.append(k)
+            p = _check(v.get(k), sub, path)
+            path.pop()
             if p is not None:
                 return p
     return None
 
 
-def numbers_and_depth(record: dict[str, Any]) -> str | None:
-    """Every number finite and within ±MAX_MAGNITUDE, nesting within MAX_DEPTH (iterative)."""
-    stack: list[tuple[Any, str, int]] = [(record, "", 0)]
-    while stack:
-        v, where, depth = stack.pop()
-        if isinstance(v, dict):
-            items: Any = v.items()
-        elif isinstance(v, list):
-            items = enumerate(v)
-        else:
-            if isinstance(v, float) and not math.isfinite(v):
-                return f"{where}: {v} is not a number pibench writes"
-            if isinstance(v, int | float) and not isinstance(v, bool) and \
-                    abs(v) > MAX_MAGNITUDE:
-                return f"{where}: a number out of range (beyond ±{MAX_MAGNITUDE:.0e})"
-            continue
+def _walk(v: Any, depth: int, path: list[str | int]) -> str | None:
+    t = type(v)
+    if t is dict or t is list:
         if depth >= MAX_DEPTH:
-            return f"{where}: nested deeper than {MAX_DEPTH} levels"
-        for k, item in items:
-            stack.append((item, f"{where}[{k}]" if isinstance(k, int) else
-                          (f"{where}.{k}" if where else str(k)), depth + 1))
+            return f"{_where(path)}: nested deeper than {MAX_DEPTH} levels"
+        for k, x in (v.items() if t is dict else enumerate(v)):
+            tx = type(x)
+            if tx is float or tx is int:  # the common case, inline
+                if not -MAX_MAGNITUDE <= x <= MAX_MAGNITUDE:
+                    path.append(k)
+                    return _walk(x, depth + 1, path)
+            elif tx is dict or tx is list:
+                path.append(k)
+                p = _walk(x, depth + 1, path)
+                path.pop()
+                if p is not None:
+                    return p
+        return None
+    if t is float and not math.isfinite(v):
+        return f"{_where(path)}: {v} is not a number pibench writes"
+    if (t is float or t is int) and not -MAX_MAGNITUDE <= v <= MAX_MAGNITUDE:
+        return f"{_where(path)}: a number out of range (beyond ±{MAX_MAGNITUDE:.0e})"
     return None
+
+
+def numbers_and_depth(data: Any) -> str | None:
+    """Every number finite and within ±MAX_MAGNITUDE, nesting within MAX_DEPTH."""
+    return _walk(data, 0, [])
 
 
 def problem(record: Any) -> str | None:
     """What in ``record`` the readers could not use (one short phrase), or None."""
     if not isinstance(record, dict):
         return f"a JSON {type(record).__name__}, not a case record (an object)"
-    return numbers_and_depth(record) or _check(record, SPEC, "")
+    return numbers_and_depth(record) or _check(record, SPEC, [])
