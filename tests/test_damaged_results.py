@@ -9,6 +9,7 @@ meter) and damages one thing of it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -117,6 +118,14 @@ def _folder_for_cases(run: Path) -> None:
     (run / "cases.jsonl").mkdir()
 
 
+def _fifo(name: str) -> Callable[[Path], None]:
+    """A FIFO planted in place of a file: reading it would block for ever."""
+    def damage(run: Path) -> None:
+        (run / name).unlink()
+        os.mkfifo(run / name)
+    return damage
+
+
 def _all_bad(run: Path) -> None:
     (run / "cases.jsonl").write_bytes(b"{not json}\n" * 40)
 
@@ -171,6 +180,10 @@ CASES: dict[str, tuple[Callable[[Path], None], int, str]] = {
     "run.json missing": (_file("run.json", None), REFUSED, "not a pibench run folder"),
     "cases.jsonl missing": (_file("cases.jsonl", None), REFUSED, "not a pibench run folder"),
     "cases.jsonl a folder": (_folder_for_cases, REFUSED, "cases.jsonl: cannot read"),
+    "cases.jsonl a FIFO": (_fifo("cases.jsonl"), REFUSED,
+                           "cases.jsonl: cannot read (not a regular file)"),
+    "environment.json a FIFO": (_fifo("environment.json"), OK,
+                                "environment.json: unreadable (not a regular file): ignored"),
     "environment.json nested": (_file("environment.json", b"[" * 50_000 + b"]" * 50_000), OK,
                                 "environment.json: unreadable"),
     "resolved.json with 1e999": (_file("resolved.json", b'{"cooldown_s": 1e999}'), OK,

@@ -3,9 +3,9 @@ bounded time and memory, and `pibench models list` skips it with a warning.
 
 The files are written here byte by byte (GGUF v3, little-endian: magic, version, tensor count,
 key-value count, key-value pairs, tensor entries, padding, data), as llama.cpp's
-ggml/src/gguf.cpp (gguf_init_from_reader) reads them. Each case changes one thing of a valid
-small model. Time and memory are asserted only as generous sanity bounds; the measured figures
-are in the issue's report.
+ggml/src/gguf.cpp (gguf_init_from_reader, commit 067d44f6) reads them. Each case changes one
+thing of a valid small model. Time and memory are asserted only as generous sanity bounds;
+the measured figures are in the issue's report.
 """
 
 from __future__ import annotations

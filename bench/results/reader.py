@@ -22,8 +22,11 @@ without the raw arrays that tables do not need.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -75,8 +78,16 @@ TORN = ("a torn last line (no newline at the end: the run was killed while writi
         "is still running)")
 
 
+def _regular(path: Path) -> None:
+    """OSError unless ``path`` is a regular file (a FIFO planted in a run folder would block
+    the read for ever)."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(errno.EINVAL, "not a regular file")
+
+
 def _lines(path: Path) -> Iterator[tuple[int, int, bytes | None, str | None]]:
     """(line number, byte offset, the line or None, why it is unusable or None)."""
+    _regular(path)
     with open(path, "rb", buffering=1 << 20) as f:
         number, offset = 0, 0
         while True:
@@ -206,6 +217,7 @@ def full_record(record: dict[str, Any], warn: Warn | None = None) -> dict[str, A
     path = Path(where["file"])
     why: str | None
     try:
+        _regular(path)
         with open(path, "rb") as f:
             f.seek(where["offset"])
             raw = f.readline(MAX_LINE + 1)
@@ -227,6 +239,7 @@ def read_json(path: Path, warn: Warn | None = None) -> dict[str, Any]:
     warning when damaged (not JSON, not an object, or a shape the readers cannot use)."""
     reason: str | None = None
     try:
+        _regular(path)
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}

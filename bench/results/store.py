@@ -95,7 +95,7 @@ class RunDir:
             data = json.loads((self.path / "run.json").read_text(encoding="utf-8"))
         except (OSError, ValueError, RecursionError) as exc:  # ValueError: JSON, UTF-8
             raise UserError(f"{self.path / 'run.json'}: unreadable "
-                            f"({str(exc).splitlines()[0][:200] or type(exc).__name__})"
+                            f"({(str(exc).splitlines() or [type(exc).__name__])[0][:200]})"
                             ) from None
         if not isinstance(data, dict):
             raise UserError(f"{self.path / 'run.json'}: damaged (a JSON "
