@@ -150,4 +150,20 @@ def test_truncated_in_header(tiny_model: Path, tmp_path: Path) -> None:
     cut.write_bytes(tiny_model.read_bytes()[:500])
     with pytest.raises(ModelLoadError) as exc:
         inspect_gguf(cut)
-    assert "is truncated: the GGUF header ends early" in _one_line(exc, cut)
+    assert "is truncated or corrupt: the GGUF header ends early" in _one_line(exc, cut)
+
+
+def test_header_agrees_with_the_gguf_package_reader(tiny_model: Path) -> None:
+    """The bounded reader and gguf-py's GGUFReader (the reference) read the same header."""
+    ref = gguf.GGUFReader(tiny_model)
+    header = read_header(tiny_model, full_arrays=True)
+    assert set(header.metadata) == {k for k in ref.fields if not k.startswith("GGUF.")}
+    for key, f in ref.fields.items():
+        if not key.startswith("GGUF."):
+            want = f.contents()
+            got = header.metadata[key]
+            assert got == (pytest.approx(want) if isinstance(want, float) else want), key
+    assert [(t.name, t.shape, t.ggml_type) for t in header.tensors] == [
+        (t.name, tuple(int(d) for d in t.shape), int(t.tensor_type)) for t in ref.tensors]
+    assert [header.data_offset + t.offset for t in header.tensors] == [
+        int(t.data_offset) for t in ref.tensors]

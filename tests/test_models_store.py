@@ -84,15 +84,17 @@ def test_list_shows_presets_catalog_and_cache(cli, cache: Path) -> None:
     bad = cache / "models" / "broken.gguf"
     bad.parent.mkdir(parents=True)
     bad.write_bytes(b"nope")
-    code, out, _ = cli("models", "list")
+    code, out, err = cli("models", "list")
     assert code == 0
     assert "qwen2.5-1.5b-instruct" in out and "deepseek-r1-distill-qwen-1.5b" in out
     assert "bartowski/Llama-3.2-3B-Instruct-GGUF" in out
-    assert f"{bad}" in out and "invalid:" in out
+    assert f"{bad}" not in out and "In the cache: nothing yet" in out
+    assert err == (f"pibench: warning: skipped {bad}: {bad} is not a GGUF file (starts with "
+                   "b'nope', expected b'GGUF')\n")
 
 
 def test_cli_info_bad_file_exits_2(cli, tmp_path: Path) -> None:
     path = tmp_path / "x.gguf"
     code, _, err = cli("models", "info", str(path))
-    assert code != 0
+    assert code == 2
     assert err.strip() == f"pibench: error: model file not found: {path}"

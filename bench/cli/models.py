@@ -128,10 +128,14 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
+    from bench.errors import ModelLoadError, UserError
     from bench.models.files import human_size, sha256_file
     from bench.models.gguf_info import inspect_gguf
 
-    info = inspect_gguf(args.path)
+    try:  # a bad file is the user's input here: exit 2, one line
+        info = inspect_gguf(args.path)
+    except ModelLoadError as exc:
+        raise UserError(str(exc)) from None
     bpt = info.extra.get("bytes_per_token")
     rows = [
         ("path", info.path),
@@ -144,7 +148,10 @@ def _info(args: argparse.Namespace) -> int:
         ("tensor types", ", ".join(f"{k} x{v}" for k, v in info.extra["tensor_types"].items())),
     ]
     if args.sha256:
-        rows.append(("sha256", sha256_file(args.path)))
+        try:
+            rows.append(("sha256", sha256_file(args.path)))
+        except OSError as exc:
+            raise UserError(f"cannot read {args.path}: {exc.strerror or exc}") from None
     for k, v in rows:
         print(f"{k:>13}: {v}")
     return 0
@@ -175,7 +182,9 @@ def _list(args: argparse.Namespace) -> int:
 
     out.write(f"\nHailo-10H HEFs, per zoo version {', '.join(hailo_zoo.versions())} "
               "(pibench models hefs; scripts/fetch-pi-models.sh downloads them)\n")
-    cached = list_cached()
+    cached, skipped = list_cached()
+    for line in skipped:  # a bad file is named and skipped; the list goes on
+        print(f"pibench: warning: {line}", file=sys.stderr)
     out.write("\nIn the cache:\n" if cached else "\nIn the cache: nothing yet\n")
     for c in cached:
         out.write(

@@ -32,12 +32,13 @@ def write(runs_dirs: list[str], out: str | None, fmt: str, cases: list[str] | No
     except PlotsUnavailable as exc:
         print(exc, file=sys.stderr)
         return 2
+    from bench.cli.report import warn
     from bench.plots.write import write_plots
 
-    runs = load_runs(runs_dirs)
+    runs = load_runs(runs_dirs, warn)  # without raw arrays: a timeline reads its case again
     out_dir = Path(out) if out else runs[0][0].path
     written, notes = write_plots([(run.path.name, recs) for run, recs in runs], out_dir,
-                                 fmt, cases)
+                                 fmt, cases, warn)
     for path, what in written:
         print(f"written: {path}  ({what})")
     for note in notes:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,12 +36,17 @@ def register(sub: Any) -> None:
     c.set_defaults(func=compare_cmd)
 
 
+def warn(message: str) -> None:
+    """A damaged line or file that is skipped: one line on stderr, the command goes on."""
+    print(f"pibench: warning: {message}", file=sys.stderr)
+
+
 def report_cmd(args: argparse.Namespace) -> int:
     from bench.report.export import write_report
     from bench.report.markdown import render
     from bench.report.rows import load_runs
 
-    runs = load_runs(args.runs)
+    runs = load_runs(args.runs, warn)
     records = [r for _, recs in runs for r in recs]
     title = args.title or "pibench report: " + ", ".join(run.path.name for run, _ in runs)
     print(render(records, title))
@@ -58,12 +62,11 @@ def report_cmd(args: argparse.Namespace) -> int:
 
 
 def _json(path: Path) -> dict[str, Any]:
-    """A run's environment.json or resolved.json; {} when missing or unreadable."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    """A run's environment.json or resolved.json; {} when missing, {} and a warning when
+    damaged (``bench.results.reader.read_json``)."""
+    from bench.results.reader import read_json
+
+    return read_json(path, warn)
 
 
 def compare_cmd(args: argparse.Namespace) -> int:
@@ -78,7 +81,7 @@ def compare_cmd(args: argparse.Namespace) -> int:
     from bench.report.markdown import _table
     from bench.report.rows import load_runs
 
-    (run_a, a), (run_b, b) = load_runs([args.run_a, args.run_b])
+    (run_a, a), (run_b, b) = load_runs([args.run_a, args.run_b], warn)
     env_a, env_b = _json(run_a.path / "environment.json"), _json(run_b.path / "environment.json")
     results = compare(a, b, env_a=env_a, env_b=env_b,
                       resolved_a=_json(run_a.path / "resolved.json"),

@@ -2,7 +2,7 @@
 
 Only the header (metadata and tensor table) is read, never the tensor data, so inspecting a
 2 GB model takes milliseconds; the sha256 is separate (``bench.models.files.sha256_file``).
-No third-party library is needed: the GGUF layout (v2/v3, little-endian) is parsed here.
+The header is read by ``bench.models.gguf_header`` (bounded: a hostile file gives one line).
 
 Quantization naming: ``ModelInfo.quant`` is llama.cpp's ftype suffix ("Q4_K_M", the name of
 ``LLAMA_FTYPE_MOSTLY_Q4_K_M``, as used in file names and by ``llama-quantize``);
@@ -11,51 +11,23 @@ Quantization naming: ``ModelInfo.quant`` is llama.cpp's ftype suffix ("Q4_K_M", 
 
 from __future__ import annotations
 
-import struct
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from bench.backends.base import ModelInfo
-from bench.errors import ModelLoadError
+from bench.models.gguf_header import (
+    DEFAULT_ALIGNMENT,
+    GGML_TYPES,
+    GGUF_MAGIC,
+    GGUFHeader,
+    TensorEntry,
+    data_end,
+    read_header,
+)
 
-GGUF_MAGIC = b"GGUF"
-DEFAULT_ALIGNMENT = 32
-
-# ggml type id -> (name, elements per block, bytes per block); ggml/include/ggml.h order.
-GGML_TYPES: dict[int, tuple[str, int, int]] = {
-    0: ("F32", 1, 4),
-    1: ("F16", 1, 2),
-    2: ("Q4_0", 32, 18),
-    3: ("Q4_1", 32, 20),
-    6: ("Q5_0", 32, 22),
-    7: ("Q5_1", 32, 24),
-    8: ("Q8_0", 32, 34),
-    10: ("Q2_K", 256, 84),
-    11: ("Q3_K", 256, 110),
-    12: ("Q4_K", 256, 144),
-    13: ("Q5_K", 256, 176),
-    14: ("Q6_K", 256, 210),
-    15: ("Q8_K", 256, 292),
-    16: ("IQ2_XXS", 256, 66),
-    17: ("IQ2_XS", 256, 74),
-    18: ("IQ3_XXS", 256, 98),
-    19: ("IQ1_S", 256, 50),
-    20: ("IQ4_NL", 32, 18),
-    21: ("IQ3_S", 256, 110),
-    22: ("IQ2_S", 256, 82),
-    23: ("IQ4_XS", 256, 136),
-    24: ("I8", 1, 1),
-    25: ("I16", 1, 2),
-    26: ("I32", 1, 4),
-    27: ("I64", 1, 8),
-    28: ("F64", 1, 8),
-    29: ("IQ1_M", 256, 56),
-    30: ("BF16", 1, 2),
-    34: ("TQ1_0", 256, 54),
-    35: ("TQ2_0", 256, 66),
-    39: ("MXFP4", 32, 17),
-}
+__all__ = ["DEFAULT_ALIGNMENT", "FILE_TYPES", "GGML_TYPES", "GGUF_MAGIC", "GGUFHeader",
+           "TensorEntry", "bytes_per_token", "data_end", "inspect_gguf", "read_header",
+           "tensor_type_mix"]
 
 # general.file_type (llama_ftype) -> (short name, llama.cpp's llama_model_ftype_name text)
 FILE_TYPES: dict[int, tuple[str, str]] = {
@@ -93,177 +65,6 @@ FILE_TYPES: dict[int, tuple[str, str]] = {
     37: ("TQ2_0", "TQ2_0 - 2.06 bpw ternary"),
     38: ("MXFP4_MOE", "MXFP4 MoE"),
 }
-
-# GGUF metadata value types: id -> struct format of a scalar (8 string, 9 array handled apart)
-_SCALARS = {
-    0: "<B",
-    1: "<b",
-    2: "<H",
-    3: "<h",
-    4: "<I",
-    5: "<i",
-    6: "<f",
-    7: "<?",
-    10: "<Q",
-    11: "<q",
-    12: "<d",
-}
-_STRING, _ARRAY = 8, 9
-_KEEP_ARRAY_MAX = 64  # arrays longer than this (vocabularies) are skipped, only counted
-
-
-class _Truncated(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class TensorEntry:
-    name: str
-    shape: tuple[int, ...]
-    ggml_type: int
-    offset: int
-
-    @property
-    def n_elements(self) -> int:
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
-
-    @property
-    def type_name(self) -> str:
-        return GGML_TYPES.get(self.ggml_type, (f"type{self.ggml_type}", 0, 0))[0]
-
-    @property
-    def nbytes(self) -> int | None:
-        info = GGML_TYPES.get(self.ggml_type)
-        if info is None:
-            return None
-        _, block, size = info
-        return self.n_elements // block * size
-
-
-@dataclass
-class GGUFHeader:
-    version: int
-    metadata: dict[str, Any]
-    """Scalar and short-array values; long arrays are replaced by ("array", length)."""
-    tensors: list[TensorEntry]
-    data_offset: int
-    file_bytes: int
-
-
-class _Reader:
-    def __init__(self, f: BinaryIO, full_arrays: bool = False) -> None:
-        self.f = f
-        self.keep_max = 1 << 62 if full_arrays else _KEEP_ARRAY_MAX
-
-    def read(self, n: int) -> bytes:
-        b = self.f.read(n)
-        if len(b) != n:
-            raise _Truncated
-        return b
-
-    def unpack(self, fmt: str) -> Any:
-        return struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
-
-    def string(self) -> str:
-        n = self.unpack("<Q")
-        return self.read(n).decode("utf-8", errors="replace")
-
-    def skip_string(self) -> None:
-        n = self.unpack("<Q")
-        self.f.seek(n, 1)
-
-    def value(self, vtype: int) -> Any:
-        if vtype in _SCALARS:
-            return self.unpack(_SCALARS[vtype])
-        if vtype == _STRING:
-            return self.string()
-        if vtype == _ARRAY:
-            itype = self.unpack("<I")
-            count = self.unpack("<Q")
-            if count <= self.keep_max:
-                if itype in _SCALARS:  # one unpack for the whole array
-                    fmt = "<" + _SCALARS[itype][1] * count
-                    return list(struct.unpack(fmt, self.read(struct.calcsize(fmt))))
-                return [self.value(itype) for _ in range(count)]
-            if itype == _STRING:
-                for _ in range(count):
-                    self.skip_string()
-            elif itype in _SCALARS:
-                self.f.seek(count * struct.calcsize(_SCALARS[itype]), 1)
-            else:
-                for _ in range(count):
-                    self.value(itype)
-            return ("array", count)
-        raise ValueError(f"unknown metadata value type {vtype}")
-
-
-def read_header(path: str | Path, full_arrays: bool = False) -> GGUFHeader:
-    """Parse a GGUF header. Raises ModelLoadError (one line) for a missing, foreign or
-    truncated file. Long arrays (vocabularies) are skipped unless ``full_arrays``."""
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise ModelLoadError(f"model file not found: {p}")
-    size = p.stat().st_size
-    try:
-        with p.open("rb") as f:
-            head = f.read(4)
-            if head != GGUF_MAGIC:
-                raise ModelLoadError(
-                    f"{p} is not a GGUF file (starts with {head!r}, expected b'GGUF')"
-                )
-            r = _Reader(f, full_arrays)
-            version = r.unpack("<I")
-            if version not in (2, 3):
-                raise ModelLoadError(f"{p} is GGUF version {version}; pibench reads versions 2-3")
-            n_tensors = r.unpack("<Q")
-            n_kv = r.unpack("<Q")
-            if n_tensors > 1_000_000 or n_kv > 1_000_000:
-                raise ModelLoadError(f"{p} has a corrupt GGUF header ({n_tensors} tensors)")
-            meta: dict[str, Any] = {}
-            for _ in range(n_kv):
-                key = r.string()
-                meta[key] = r.value(r.unpack("<I"))
-            tensors = []
-            for _ in range(n_tensors):
-                name = r.string()
-                n_dims = r.unpack("<I")
-                shape = tuple(r.unpack("<Q") for _ in range(n_dims))
-                tensors.append(TensorEntry(name, shape, r.unpack("<I"), r.unpack("<Q")))
-            align = int(meta.get("general.alignment", DEFAULT_ALIGNMENT))
-            pos = f.tell()
-    except _Truncated:
-        raise ModelLoadError(
-            f"{p} is truncated: the GGUF header ends early ({size} bytes)"
-        ) from None
-    except (ValueError, UnicodeDecodeError, struct.error) as exc:
-        raise ModelLoadError(f"{p} has a corrupt GGUF header: {exc}") from None
-    except OSError as exc:
-        raise ModelLoadError(f"cannot read model file {p}: {exc.strerror or exc}") from None
-    data_offset = (pos + align - 1) // align * align
-    header = GGUFHeader(version, meta, tensors, data_offset, size)
-    needed = data_end(header)
-    if needed is not None and needed > size:
-        raise ModelLoadError(
-            f"{p} is truncated: {size} bytes on disk, the tensor table needs {needed} bytes"
-        )
-    return header
-
-
-def data_end(header: GGUFHeader) -> int | None:
-    """Byte offset where the last tensor's data ends (None if a tensor type is unknown)."""
-    if not header.tensors:  # vocab-only files end at their metadata, without padding
-        return None
-    end = header.data_offset
-    for t in header.tensors:
-        nbytes = t.nbytes
-        if nbytes is None:
-            return None
-        end = max(end, header.data_offset + t.offset + nbytes)
-    return end
-
 
 def bytes_per_token(header: GGUFHeader) -> int | None:
     """Weight bytes read from memory to generate one token, for a bandwidth roofline.

@@ -101,24 +101,26 @@ class CachedModel:
     path: Path
     file_bytes: int
     weights: str
-    """"synthetic", "real", or "invalid: <reason>"."""
+    """"synthetic" or "real"."""
     quant: str | None
     architecture: str | None
 
 
-def list_cached() -> list[CachedModel]:
-    """GGUF files under ~/.cache/pibench/models (synth/ included), read from their headers."""
+def list_cached() -> tuple[list[CachedModel], list[str]]:
+    """GGUF files under ~/.cache/pibench/models (synth/ included), read from their headers,
+    and one line per file that could not be read (skipped: a bad file never hides the rest)."""
     from bench.errors import ModelLoadError
     from bench.models.gguf_info import inspect_gguf
 
     root = models_dir()
-    out = []
+    out, skipped = [], []
     for path in sorted(root.rglob("*.gguf")) if root.is_dir() else []:
         try:
             info = inspect_gguf(path)
-            out.append(
-                CachedModel(path, info.file_bytes or 0, info.weights, info.quant, info.architecture)
-            )
         except ModelLoadError as exc:
-            out.append(CachedModel(path, path.stat().st_size, f"invalid: {exc}", None, None))
-    return out
+            skipped.append(f"skipped {path}: {exc}")
+            continue
+        out.append(
+            CachedModel(path, info.file_bytes or 0, info.weights, info.quant, info.architecture)
+        )
+    return out, skipped

@@ -10,6 +10,7 @@ simulated power (\\\\); a failed case has a red edge and the word FAILED.
 from __future__ import annotations
 
 import textwrap
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,41 +68,86 @@ def _ordered(items: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def draw_panel(ax: Axes, bars: list[Bar], colors: dict[str, str], key: str) -> None:
+def _positions(bars: list[Bar]) -> tuple[list[str], list[float], float]:
+    """The groups (models) in order, each bar's x (its group's index, bars side by side) and
+    the bar width, in one pass (a run of thousands of cases has thousands of bars)."""
+    groups = _ordered([b.model for b in bars])
+    index = {g: i for i, g in enumerate(groups)}
+    counts = Counter(b.model for b in bars)
+    width = 0.8 / max(max(counts.values()), 2)
+    seen: Counter[str] = Counter()
+    xs = []
+    for b in bars:
+        j = seen[b.model]
+        seen[b.model] += 1
+        xs.append(index[b.model] + (j - (counts[b.model] - 1) / 2) * width)
+    return groups, xs, width
+
+
+def _draw_dense(ax: Axes, bars: list[Bar], xs: list[float], width: float,
+                colors: dict[str, str], key: str) -> None:
+    """Every measured bar in one ``bar`` call and every range in one ``errorbar`` call, no
+    text per bar: for figures of more than DENSE bars (a text per bar takes matplotlib
+    seconds per hundred, and could not be read)."""
+    shown = [(x, b) for x, b in zip(xs, bars, strict=True) if b.value is not None]
+    if not shown:
+        return
+    values = [float(b.value or 0.0) for _, b in shown]
+    rects = ax.bar([x for x, _ in shown], values, width * 0.92,
+                   color=[colors[b.series] for _, b in shown],
+                   edgecolor=[FAILED_COLOR if b.failed else "black" for _, b in shown],
+                   linewidth=[1.8 if b.failed else 0.4 for _, b in shown])
+    for rect, (_, b) in zip(rects, shown, strict=True):
+        rect.set_gid(gid(b, key))
+        hatch = hatch_of(b)
+        if hatch:
+            rect.set_hatch(hatch)
+    ranged = [(x, v, b.lo, b.hi) for (x, b), v in zip(shown, values, strict=True)
+              if b.lo is not None and b.hi is not None]
+    if ranged:
+        eb = ax.errorbar([r[0] for r in ranged], [r[1] for r in ranged],
+                         yerr=[[max(0.0, v - lo) for _, v, lo, _ in ranged],
+                               [max(0.0, hi - v) for _, v, _, hi in ranged]],
+                         fmt="none", ecolor="black", elinewidth=0.6, capsize=0)
+        eb.lines[2][0].set_gid(f"{key}|ranges")
+
+
+def draw_panel(ax: Axes, bars: list[Bar], colors: dict[str, str], key: str,
+               dense: bool = False) -> None:
     if not bars:
         ax.text(0.5, 0.5, "no case", transform=ax.transAxes, ha="center", color="dimgray")
         return
-    groups = _ordered([b.model for b in bars])
+    groups, xs, width = _positions(bars)
     tops = [b.hi if b.hi is not None else b.value for b in bars if b.value is not None]
     ymax = max((t for t in tops if t is not None), default=0.0) or 1.0
-    width = 0.8 / max(max(sum(b.model == g for b in bars) for g in groups), 2)
-    for gi, group in enumerate(groups):
-        members = [b for b in bars if b.model == group]
-        for j, b in enumerate(members):
-            x = gi + (j - (len(members) - 1) / 2) * width
-            edge = FAILED_COLOR if b.failed else "black"
-            if b.value is None:
-                words = sorted(tags(b.marks), key=lambda m: not m.startswith(FAILED))
-                what = " · ".join(words if b.failed else ["n/a", *words]) + f"\n{b.series}"
-                text = ax.text(x, ymax * 0.02, what, rotation=90, ha="center", va="bottom",
-                               fontsize=7.5,
-                               color=FAILED_COLOR if b.failed else "dimgray")
-                text.set_gid(gid(b, key) + "|no figure")
-                continue
-            rect = ax.bar(x, b.value, width * 0.92, color=colors[b.series], edgecolor=edge,
-                          linewidth=1.8 if b.failed else 0.6, hatch=hatch_of(b))[0]
-            rect.set_gid(gid(b, key))
-            top = b.value
-            if b.lo is not None and b.hi is not None:
-                down, up = max(0.0, b.value - b.lo), max(0.0, b.hi - b.value)
-                eb = ax.errorbar([x], [b.value], yerr=[[down], [up]], fmt="none",
-                                 ecolor="black", elinewidth=0.8, capsize=3)
-                eb.lines[2][0].set_gid(gid(b, key) + "|range")
-                top = max(top, b.hi)
-            ax.annotate("\n".join([number(b.value), f"n={b.n}", *tags(b.marks)]), (x, top),
-                        xytext=(0, 2), textcoords="offset points", ha="center", va="bottom",
-                        fontsize=7, color=FAILED_COLOR if b.failed else "black",
-                        gid=gid(b, key) + "|label")
+    if dense:
+        _draw_dense(ax, bars, xs, width, colors, key)
+    for x, b in zip(xs, bars, strict=True):
+        if dense:
+            break
+        edge = FAILED_COLOR if b.failed else "black"
+        if b.value is None:
+            words = sorted(tags(b.marks), key=lambda m: not m.startswith(FAILED))
+            what = " · ".join(words if b.failed else ["n/a", *words]) + f"\n{b.series}"
+            text = ax.text(x, ymax * 0.02, what, rotation=90, ha="center", va="bottom",
+                           fontsize=7.5,
+                           color=FAILED_COLOR if b.failed else "dimgray")
+            text.set_gid(gid(b, key) + "|no figure")
+            continue
+        rect = ax.bar(x, b.value, width * 0.92, color=colors[b.series], edgecolor=edge,
+                      linewidth=1.8 if b.failed else 0.6, hatch=hatch_of(b))[0]
+        rect.set_gid(gid(b, key))
+        top = b.value
+        if b.lo is not None and b.hi is not None:
+            down, up = max(0.0, b.value - b.lo), max(0.0, b.hi - b.value)
+            eb = ax.errorbar([x], [b.value], yerr=[[down], [up]], fmt="none",
+                             ecolor="black", elinewidth=0.8, capsize=3)
+            eb.lines[2][0].set_gid(gid(b, key) + "|range")
+            top = max(top, b.hi)
+        ax.annotate("\n".join([number(b.value), f"n={b.n}", *tags(b.marks)]), (x, top),
+                    xytext=(0, 2), textcoords="offset points", ha="center", va="bottom",
+                    fontsize=7, color=FAILED_COLOR if b.failed else "black",
+                    gid=gid(b, key) + "|label")
     ax.set_xticks(range(len(groups)), groups, rotation=20 if len(groups) > 3 else 0,
                   ha="right" if len(groups) > 3 else "center", fontsize=8)
     ax.set_xlim(-0.6, len(groups) - 0.4)
@@ -110,7 +156,7 @@ def draw_panel(ax: Axes, bars: list[Bar], colors: dict[str, str], key: str) -> N
     ax.set_axisbelow(True)
 
 
-def _legend(fig: Figure, bars: list[Bar], colors: dict[str, str]) -> None:
+def _legend(fig: Figure, bars: list[Bar], colors: dict[str, str], dense: bool = False) -> None:
     handles = [Patch(facecolor=c, edgecolor="black", linewidth=0.6, label=s)
                for s, c in colors.items()]
     by_hatch: dict[str, list[str]] = {}
@@ -122,7 +168,8 @@ def _legend(fig: Figure, bars: list[Bar], colors: dict[str, str]) -> None:
     if any(b.failed for b in bars):
         handles.append(Patch(facecolor="white", edgecolor=FAILED_COLOR, linewidth=1.8,
                              label="FAILED (bars: its finished repetitions)"))
-    fig.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="center right" if dense else "outside right center",
+               fontsize=8, frameon=False)
 
 
 def failures_note(bars: list[Bar], limit: int = 4) -> str:
@@ -135,25 +182,52 @@ def failures_note(bars: list[Bar], limit: int = 4) -> str:
     return f" {FAILED}: " + "; ".join(cut) + more + "."
 
 
+DENSE = 60
+"""Bars in a figure beyond which bars carry no text (value, n, marks; n/a slots stay empty)."""
+MAX_PANELS = 16
+"""Rows of panels (workloads) drawn in one figure; beyond, the caption says how many are left
+out (matplotlib cannot save an image taller than 2^16 pixels, and nobody could read it)."""
+
+
 def bar_figure(columns: list[Column], title: str, caption: str) -> Figure:
     """A figure of rows (panels, e.g. workloads) x columns (metrics)."""
     every = [b for c in columns for b in c.bars]
     series = _ordered([b.series for b in every])
     colors = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(series)}
     panels = _ordered([b.panel for b in every])
-    widest = max((len([b for b in c.bars if b.panel == p]) for c in columns for p in panels),
-                 default=1)
-    width = min(30.0, max(8.0, (1.6 + 0.95 * widest) * len(columns)))
-    fig = Figure(figsize=(width, 1.9 + 3.3 * len(panels)), layout="constrained")
-    axes = fig.subplots(len(panels), len(columns), squeeze=False)
+    drawn = panels[:MAX_PANELS]
+    by_panel: list[dict[str, list[Bar]]] = []
+    for c in columns:
+        split: dict[str, list[Bar]] = {p: [] for p in panels}
+        for b in c.bars:
+            split[b.panel].append(b)
+        by_panel.append(split)
+    widest = max((len(split[p]) for split in by_panel for p in drawn), default=1)
+    dense = sum(len(split[p]) for split in by_panel for p in drawn) > DENSE
+    width = min(30.0, max(8.0, (1.6 + (0.3 if dense else 0.95) * widest) * len(columns)))
+    height = 1.9 + 3.3 * len(drawn)
+    # a dense figure gets fixed margins: the constrained layout measures every tick label
+    # and text of every panel (seconds for a large run) to place them
+    fig = Figure(figsize=(width, height), layout=None if dense else "constrained")
+    if dense:
+        fig.subplots_adjust(left=0.6 / width, right=1 - 3.2 / width, top=1 - 0.9 / height,
+                            bottom=1.6 / height, hspace=0.75, wspace=0.25)
+    axes = fig.subplots(len(drawn), len(columns), squeeze=False)
     for ci, col in enumerate(columns):
-        for pi, panel in enumerate(panels):
+        for pi, panel in enumerate(drawn):
             ax = axes[pi][ci]
-            draw_panel(ax, [b for b in col.bars if b.panel == panel], colors, col.key)
+            draw_panel(ax, by_panel[ci][panel], colors, col.key, dense)
             ax.set_title(" · ".join(x for x in (col.title, panel) if x), fontsize=10)
             ax.set_ylabel(col.ylabel, fontsize=9)
     fig.suptitle(title, fontsize=12)
-    _legend(fig, every, colors)
+    _legend(fig, every, colors, dense)
+    if dense:
+        caption += (" Too many bars to label each: no value, n or marks written at a bar, a "
+                    "missing figure is an empty slot; every figure is in report.csv "
+                    "(pibench report).")
+    if len(drawn) < len(panels):
+        caption += (f" Only the first {len(drawn)} of {len(panels)} workloads are drawn; every "
+                    "case is in report.csv.")
     wrap = max(80, int(width * 15))
     fig.supxlabel(textwrap.fill(caption + failures_note(every), wrap), fontsize=8, x=0.01,
                   ha="left", multialignment="left")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
@@ -215,19 +216,34 @@ def timeline(run: str, record: dict[str, Any]) -> Timeline | None:
     return tl
 
 
-def pick_timelines(runs: list[Run], patterns: list[str] | None) -> list[tuple[str, dict[str, Any]]]:
+def pick_timelines(runs: list[Run], patterns: list[str] | None,
+                   whole: Callable[[dict[str, Any]], dict[str, Any] | None] = lambda r: r,
+                   tries: int = 20) -> list[tuple[str, dict[str, Any]]]:
     """The cases whose timeline is drawn: those matching a pattern (fnmatch on case_id), or
-    by default one per run: a case with power samples first, then the longest generation."""
+    by default one per run: a case with power samples first, then the longest generation
+    (repetition 0's generated tokens) that has token times. ``whole`` gives a record with
+    its raw arrays (records are read without them, ``bench.results.reader``; None: not
+    readable); by default at most ``tries`` records of a run are read whole."""
     out = []
     for run, records in runs:
-        cands = [r for r in plain(records) if any(x.get("token_t") for x in r.get("reps") or [])]
         if patterns:
-            out += [(run, r) for r in plain(records)
-                    if any(fnmatch.fnmatchcase(r["case_id"], p) for p in patterns)]
-        elif cands:
-            def key(r: dict[str, Any]) -> tuple[bool, int]:
-                return (bool(r.get("power")), len((r.get("reps") or [{}])[0].get("token_t") or []))
-            out.append((run, max(cands, key=key)))
+            for r in plain(records):
+                if any(fnmatch.fnmatchcase(r["case_id"], p) for p in patterns):
+                    full = whole(r)
+                    if full is not None:
+                        out.append((run, full))
+            continue
+
+        def key(r: dict[str, Any]) -> tuple[bool, float]:
+            gen = (r.get("reps") or [{}])[0].get("gen_tokens")
+            return (bool(r.get("power")), float(gen) if isinstance(gen, int | float) else 0.0)
+
+        cands = sorted((r for r in plain(records) if r.get("reps")), key=key, reverse=True)
+        for r in cands[:tries]:
+            full = whole(r)
+            if full is not None and any(x.get("token_t") for x in full.get("reps") or []):
+                out.append((run, full))
+                break
     return out
 
 

@@ -21,6 +21,7 @@ from bench.plots.data import (
     timeline,
 )
 from bench.report.export import _free as free_path
+from bench.results.reader import Warn, full_record
 from bench.results.schema import UNITS
 
 require_matplotlib()
@@ -100,7 +101,8 @@ def mixed_plot(runs: list[Run]) -> Plot | None:
     return Plot("mixed", "vision frames/s and LLM tokens/s, alone vs mixed, per placement", fig)
 
 
-def build(runs: list[Run], cases: list[str] | None = None) -> tuple[list[Plot], list[str]]:
+def build(runs: list[Run], cases: list[str] | None = None,
+          warn: Warn | None = None) -> tuple[list[Plot], list[str]]:
     """Every figure the runs have, and notes on what was not drawn."""
     plots = [p for p in (metric_plot(runs, "gen_tps"), metric_plot(runs, "prompt_tps"),
                          metric_plot(runs, "ttft_s"), power_plot(runs), mixed_plot(runs))
@@ -108,7 +110,7 @@ def build(runs: list[Run], cases: list[str] | None = None) -> tuple[list[Plot], 
     notes = []
     if not has_power(runs):
         notes.append("no power figures in these runs: no power plot")
-    picked = pick_timelines(runs, cases)
+    picked = pick_timelines(runs, cases, lambda r: full_record(r, warn))
     if cases and not picked:
         notes.append(f"no case matches {', '.join(cases)}: no timeline")
     for run, record in picked:
@@ -140,7 +142,8 @@ def save(plot: Plot, out_dir: Path, fmt: str) -> Path:
 
 
 def write_plots(runs: list[Run], out_dir: Path, fmt: str = "png",
-                cases: list[str] | None = None) -> tuple[list[tuple[Path, str]], list[str]]:
+                cases: list[str] | None = None, warn: Warn | None = None,
+                ) -> tuple[list[tuple[Path, str]], list[str]]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    plots, notes = build(runs, cases)
+    plots, notes = build(runs, cases, warn)
     return [(save(p, out_dir, fmt), p.what) for p in plots], notes

@@ -100,8 +100,8 @@ def legend(records: list[dict[str, Any]]) -> str:
                      "already set before the case and polling did not read the current bits "
                      "throughout, so a short throttle may have been missed.")
     if "busy host" in labels:
-        busy = [r["host_load"]["other_cpu_pct"] for r in records
-                if "busy host" in (r.get("labels") or []) and r.get("host_load")]
+        busy = [x for r in records if "busy host" in (r.get("labels") or [])
+                if (x := (r.get("host_load") or {}).get("other_cpu_pct")) is not None]
         worst = f" (up to {max(busy):.0f} % of all cores)" if busy else ""
         notes.append("busy host: other processes used CPU time during the measured "
                      f"repetitions{worst}: those figures are likely low.")

@@ -6,16 +6,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.results.reader import Warn, check_run_json, read_cases
 from bench.results.store import RunDir
 
 NA = "n/a"
 
 
-def load_runs(paths: list[str]) -> list[tuple[RunDir, list[dict[str, Any]]]]:
+def load_runs(paths: list[str], warn: Warn | None = None,
+              keep_raw: bool = False) -> list[tuple[RunDir, list[dict[str, Any]]]]:
+    """The runs' usable records (``bench.results.reader``: streamed, one warning per unusable
+    line, without the raw per-token arrays unless ``keep_raw``); UserError for a folder that
+    is not a run or a run of another schema version."""
     runs = []
     for p in paths:
         run = RunDir.open(Path(p))
-        runs.append((run, run.cases()))
+        check_run_json(run.path, warn)
+        runs.append((run, read_cases(run.cases_path, keep_raw=keep_raw, warn=warn)))
     return runs
 
 

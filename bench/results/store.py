@@ -189,9 +189,14 @@ class RunDir:
     # -- metadata ---------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
         try:
-            data: dict[str, Any] = json.loads((self.path / "run.json").read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise UserError(f"{self.path / 'run.json'}: unreadable ({exc})") from None
+            data = json.loads((self.path / "run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:  # ValueError: JSON, UTF-8
+            raise UserError(f"{self.path / 'run.json'}: unreadable "
+                            f"({(str(exc).splitlines() or [type(exc).__name__])[0][:200]})"
+                            ) from None
+        if not isinstance(data, dict):
+            raise UserError(f"{self.path / 'run.json'}: damaged (a JSON "
+                            f"{type(data).__name__}, not an object)")
         return data
 
     def write_meta(self, data: dict[str, Any]) -> None:
@@ -244,23 +249,11 @@ class RunDir:
             os.close(fd)
 
     def cases(self) -> list[dict[str, Any]]:
-        out = []
-        try:
-            with open(self.cases_path, encoding="utf-8") as f:
-                for i, line in enumerate(f, 1):
-                    if not line.endswith("\n"):
-                        break  # torn last line, see repair()
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError:
-                        raise UserError(f"{self.cases_path}:{i}: not valid JSON") from None
-                    if not isinstance(record, dict) or "case_id" not in record:
-                        raise UserError(f"{self.cases_path}:{i}: a line without a case_id")
-                    out.append(record)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"{self.cases_path}: cannot read "
-                            f"({exc.__class__.__name__})") from None
-        return out
+        """Every record, whole, one per case id; the first unusable line raises UserError
+        naming it (``bench.results.reader``: a torn last line is skipped, see repair())."""
+        from bench.results.reader import read_cases
+
+        return read_cases(self.cases_path, keep_raw=True, strict=True)
 
     def done_ids(self) -> set[str]:
         return {c["case_id"] for c in self.cases()}
