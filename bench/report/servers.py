@@ -29,7 +29,8 @@ def server_table(records: list[dict[str, Any]],
         s = load.get("server") or {}
         names = ", ".join(s.get("names") or []) or NA
         if s.get("seen"):
-            who = f"{names} ({len(s.get('pids') or [])} processes)"
+            n = len(s.get("pids") or [])
+            who = f"{names} ({n} process{'' if n == 1 else 'es'})"
             found = str(s.get("found_by") or NA)
         else:
             who, found = f"not seen: {s.get('reason') or 'unknown'}", NA
