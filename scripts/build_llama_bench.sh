@@ -1,28 +1,37 @@
 #!/usr/bin/env bash
-# Build llama.cpp's own `llama-bench` from the SAME llama.cpp source as the installed
-# llama-cpp-python (the vendor/llama.cpp tree inside its PyPI source distribution), so that
-# scripts/bench_vs_llama_bench.py compares the harness with llama-bench on identical kernels.
+# Build llama.cpp's own `llama-bench` (or `llama-server`) from the SAME llama.cpp source as the
+# installed llama-cpp-python (the vendor/llama.cpp tree inside its PyPI source distribution),
+# so that scripts/bench_vs_llama_bench.py compares the harness with llama-bench, and
+# tests/test_llama_server.py the in-process backend with llama-server, on identical kernels.
 #
 # Build settings follow the python package's build: CMake Release, shared libraries,
 # GGML_NATIVE left at its default (ON: -march=native), OpenMP at its default, no CURL/OpenSSL.
-# Only the llama-bench target is built.
+# llama-server is built without its web UI (no npm, no download of prebuilt UI assets).
+# Only the target asked for is built; both share one build tree.
 #
-# Usage: scripts/build_llama_bench.sh [PYTHON]      (PYTHON defaults to .venv/bin/python)
-# Prints the path of the llama-bench binary on its last line. Skips the build when present.
+# Usage: scripts/build_llama_bench.sh [PYTHON] [TARGET]
+#   PYTHON defaults to .venv/bin/python; TARGET is llama-bench (default) or llama-server.
+# Prints the path of the binary on its last line. Skips the build when present.
 set -euo pipefail
 
 PY="${1:-$(dirname "$0")/../.venv/bin/python}"
 CACHE="${PIBENCH_CACHE:-$HOME/.cache/pibench}"
 JOBS="${JOBS:-$(nproc)}"
+TARGET="${2:-llama-bench}"
+case "$TARGET" in
+    llama-bench|llama-server) ;;
+    *) echo "build_llama_bench: unknown target '$TARGET' (llama-bench or llama-server)" >&2
+       exit 2 ;;
+esac
 
 VERSION="$("$PY" -c 'import llama_cpp; print(llama_cpp.__version__)' 2>/dev/null)" || {
     echo "build_llama_bench: llama_cpp is not importable with $PY; install llama-cpp-python first" >&2
     exit 2
 }
 DEST="$CACHE/llama-bench/$VERSION"
-BIN="$DEST/build/bin/llama-bench"
+BIN="$DEST/build/bin/$TARGET"
 if [[ -x "$BIN" ]]; then
-    echo "build_llama_bench: already built for llama-cpp-python $VERSION" >&2
+    echo "build_llama_bench: $TARGET already built for llama-cpp-python $VERSION" >&2
     echo "$BIN"
     exit 0
 fi
@@ -54,9 +63,13 @@ cmake -S "$DEST/src" -B "$DEST/build" "${GEN[@]}" \
     -DLLAMA_OPENSSL=OFF \
     -DLLAMA_BUILD_TESTS=OFF \
     -DLLAMA_BUILD_EXAMPLES=OFF \
-    -DLLAMA_BUILD_SERVER=OFF \
+    -DLLAMA_BUILD_SERVER=ON \
+    -DLLAMA_BUILD_UI=OFF \
+    -DLLAMA_USE_PREBUILT_UI=OFF \
     -DLLAMA_BUILD_TOOLS=ON >&2
-echo "build_llama_bench: building llama-bench with $JOBS jobs" >&2
-cmake --build "$DEST/build" --target llama-bench -j "$JOBS" >&2
+echo "build_llama_bench: building $TARGET with $JOBS jobs" >&2
+start=$SECONDS
+cmake --build "$DEST/build" --target "$TARGET" -j "$JOBS" >&2
+echo "build_llama_bench: $TARGET built in $((SECONDS - start)) s" >&2
 test -x "$BIN"
 echo "$BIN"

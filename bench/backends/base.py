@@ -165,6 +165,19 @@ class GenerationStats:
     "prompt_ms": ..., "prompt_tokens": ..., "gen_ms": ..., "gen_tokens": ...}."""
 
 
+@dataclass(frozen=True)
+class ServerAddress:
+    """Where a backend's server runs, so its processes can be found and their CPU time
+    counted as the workload (bench.runner.serverproc). ``pid`` or ``process_name``, when
+    given, name the processes directly; otherwise the process listening on ``port``."""
+
+    url: str
+    host: str
+    port: int | None
+    pid: int | None = None
+    process_name: str | None = None
+
+
 @dataclass
 class ModelRef:
     """The model as the config names it, with this backend's validated artifact."""
@@ -222,6 +235,12 @@ class Backend(ABC):
         ``active()`` says whether it is running at this moment; None: nothing shares it.
         Only a simulated backend uses it (to slow down by its profile's contention factor);
         on hardware the contention is real, so real backends ignore it."""
+
+    def server(self) -> ServerAddress | None:
+        """The server that generates for this backend, or None when generation runs in this
+        process. HTTP backends return their server's address: its CPU time is the workload,
+        not "other processes" (bench.runner.hostload)."""
+        return None
 
     @abstractmethod
     def close(self) -> None:

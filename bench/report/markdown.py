@@ -105,6 +105,9 @@ def legend(records: list[dict[str, Any]]) -> str:
         worst = f" (up to {max(busy):.0f} % of all cores)" if busy else ""
         notes.append("busy host: other processes used CPU time during the measured "
                      f"repetitions{worst}: those figures are likely low.")
+    if any(lab.startswith("prompt ") and lab.endswith(" tokens") for lab in labels):
+        notes.append("prompt N tokens: the prompt the runtime counted (the server's own "
+                     "count) differs from the workload's length (pp...): N is its real length.")
     return "\n".join(f"- {n}" for n in notes)
 
 
@@ -137,6 +140,13 @@ def render(records: list[dict[str, Any]], title: str) -> str:
     if vlm:
         parts += ["## Vision-language: an image and a question", "", vlm_table(vlm, _table),
                   "", f"- {LEGEND}", ""]
+    from bench.report.servers import LEGEND as SERVER_LEGEND
+    from bench.report.servers import server_records, server_table
+
+    served = server_records(plain)
+    if served:
+        parts += ["## Servers: their CPU time is the workload", "",
+                  server_table(served, _table), "", f"- {SERVER_LEGEND}", ""]
     samples = sample_outputs(plain)
     if samples:
         parts += ["## Sample output (first repetition)", "", samples, ""]

@@ -6,13 +6,16 @@ case and records how much CPU time everything *else* used, as a share of all the
 cores over that window:
 
     other_cpu_pct = (busy CPU time of the whole machine - CPU time of pibench and its
-                     children) / (window x cores) x 100
+                     children - CPU time of the backend's server) / (window x cores) x 100
 
 pibench's own CPU time includes its child processes (the mixed-mode vision worker, a
-meter's vcgencmd), so those never count as noise. ``steal_pct`` is the hypervisor's stolen
-time (null where the kernel does not report it). A case where others used at least
-``BUSY_PCT`` of the machine is labelled "busy host" in the results and in every table:
-its figures are likely low.
+meter's vcgencmd), so those never count as noise. So does the CPU time of the backend's
+server when it runs on this machine (Ollama and its runners, hailo-ollama, llama-server: found
+by bench.runner.serverproc): the generation happens there, it is the workload, and
+``server`` reports it (CPU %, RSS) beside ``other_cpu_pct``, which leaves it out.
+``steal_pct`` is the hypervisor's stolen time (null where the kernel does not report it).
+A case where others used at least ``BUSY_PCT`` of the machine is labelled "busy host" in the
+results and in every table: its figures are likely low.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from types import TracebackType
 from typing import TypedDict
 
 import psutil
+
+from bench.backends.base import ServerAddress
+from bench.runner.serverproc import ServerLoad, ServerWatch
 
 BUSY_PCT = 5.0
 """Other processes' share of all cores (%) from which a case is labelled busy host."""
@@ -38,6 +44,9 @@ class HostLoadSummary(TypedDict):
     steal_pct: float | None
     """CPU time stolen by the hypervisor, % of all cores (null: not reported here)."""
     busy: bool
+    server: ServerLoad | None
+    """The backend's server (HTTP backends), its CPU time left out of other_cpu_pct;
+    None for a backend that generates in pibench's own process."""
 
 
 def _machine() -> tuple[float, float | None]:
@@ -51,11 +60,15 @@ def _machine() -> tuple[float, float | None]:
     return total - idle - (steal or 0.0), steal
 
 
-def _ours(me: psutil.Process) -> dict[int, float]:
-    """CPU seconds of this process (with reaped children) and of each live descendant."""
+def _ours(me: psutil.Process, skip: set[int]) -> dict[int, float]:
+    """CPU seconds of this process (with reaped children) and of each live descendant, but
+    the server's processes (``skip``: a server started by pibench's caller is counted once,
+    as the server)."""
     t = me.cpu_times()
     out = {me.pid: t.user + t.system + t.children_user + t.children_system}
     for child in me.children(recursive=True):
+        if child.pid in skip:
+            continue
         try:
             c = child.cpu_times()
             out[child.pid] = c.user + c.system
@@ -65,16 +78,22 @@ def _ours(me: psutil.Process) -> dict[int, float]:
 
 
 class HostLoad:
-    """Context manager: ``with HostLoad() as load: ...`` then ``load.summary()``."""
+    """Context manager: ``with HostLoad(server) as load: ...`` then ``load.summary()``;
+    ``server`` is the backend's ``server()`` (None: generation runs in this process)."""
 
-    def __init__(self) -> None:
+    def __init__(self, server: ServerAddress | None = None) -> None:
         self._me = psutil.Process(os.getpid())
+        self._server = ServerWatch(server) if server is not None else None
         self._start: tuple[float, float, float | None, dict[int, float]] | None = None
         self._result: HostLoadSummary | None = None
 
     def __enter__(self) -> HostLoad:
+        skip: set[int] = set()
+        if self._server is not None:
+            self._server.start()  # finds the processes: before the window opens
+            skip = self._server.pids()
         busy, steal = _machine()
-        self._start = (time.monotonic(), busy, steal, _ours(self._me))
+        self._start = (time.monotonic(), busy, steal, _ours(self._me, skip))
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -83,16 +102,21 @@ class HostLoad:
             return
         t0, busy0, steal0, ours0 = self._start
         busy1, steal1 = _machine()
-        ours1 = _ours(self._me)
         window = time.monotonic() - t0
+        server_s = 0.0
+        skip: set[int] = set()
+        if self._server is not None:
+            server_s, now = self._server.stop()
+            skip = set(now)
+        ours1 = _ours(self._me, skip)
         if window < MIN_WINDOW_S:
             return
         cores = psutil.cpu_count() or 1
         # a descendant that ended inside the window was reaped into children_* of its
         # parent; one that is still alive counts from its start value (0 if it is new)
-        ours = sum(v - ours0.get(pid, 0.0) for pid, v in ours1.items())
+        ours = sum(v - ours0.get(pid, 0.0) for pid, v in ours1.items() if pid not in skip)
         capacity = max(window * cores, 1e-9)
-        other = max(0.0, busy1 - busy0 - ours) / capacity * 100
+        other = max(0.0, busy1 - busy0 - ours - server_s) / capacity * 100
         steal = None if steal0 is None or steal1 is None else (steal1 - steal0) / capacity * 100
         self._result = {
             "window_s": round(window, 3),
@@ -100,6 +124,8 @@ class HostLoad:
             "other_cpu_pct": round(other, 2),
             "steal_pct": None if steal is None else round(steal, 2),
             "busy": other >= BUSY_PCT or (steal or 0.0) >= BUSY_PCT,
+            "server": None if self._server is None
+            else self._server.summary(server_s if self._server.roots else None, window, cores),
         }
 
     def summary(self) -> HostLoadSummary | None:

@@ -71,6 +71,18 @@ def labels_for(backend: Backend, info: ModelInfo | None) -> list[str]:
     return labels
 
 
+def prompt_label(asked: int | None, reps: list[RepRecord]) -> str | None:
+    """"prompt N tokens" when the prompt the backend's runtime counted differs from the
+    workload's length (a server that adds a BOS or a template); None when it matches or no
+    count is known. A spread over the repetitions shows as "prompt N-M tokens"."""
+    counts = sorted({int(c) for c in (r.get("prompt_tokens") for r in reps)
+                     if isinstance(c, int)})
+    if asked is None or not counts or counts == [asked]:
+        return None
+    real = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    return f"prompt {real} tokens"
+
+
 class Runner:
     def __init__(self, cfg: ResolvedConfig, run_dir: RunDir, clock: Clock,
                  progress: Progress, metering: Any = None) -> None:
@@ -181,7 +193,7 @@ class Runner:
         windows: list[Any] = []
         t_case = self.clock.now()
         instruments = self.metering.for_case() if self.metering else None
-        host = HostLoad()
+        host = HostLoad(backend.server())
         memory.reset_peak()
         keep_text = case.workload.kind != "throughput"
         call = 0
@@ -285,6 +297,10 @@ class Runner:
         host_load = extra.get("host_load")
         if host_load and host_load["busy"] and not caps.simulated:
             labels.append("busy host")
+        if case.workload.kind == "throughput":
+            label = prompt_label(case.workload.prompt_tokens, reps)
+            if label:
+                labels.append(label)
         try:
             described = backend.describe()
         except Exception as exc:

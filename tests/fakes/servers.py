@@ -11,7 +11,10 @@
   a final chunk with only ``total_duration`` and ``eval_count``;
 - "openai": /v1/models, /v1/completions and /v1/chat/completions streamed as server-sent
   events, usage in a last chunk when ``stream_options.include_usage`` is set (``usage=False``
-  drops it, like llama-cpp-python's server), a llama-cpp-python style /extras/tokenize.
+  drops it, like llama-cpp-python's server), a llama-cpp-python style /extras/tokenize;
+- "llama-server": llama.cpp's server as the openai flavour plus what it adds: a BOS on every
+  completion prompt, /tokenize that adds it only with ``add_special``, and ``timings``
+  (prompt_n, cache_n) on the final chunk (see ``_llama_server`` for the sources).
 Generation is scripted (tokens, first-chunk and per-chunk delays, end of generation or not);
 every request is kept in ``requests`` for tests to assert on. Stdlib only.
 """
@@ -56,7 +59,7 @@ class FakeServer:
                  script: Script | None = None, usage: bool = True,
                  tokenize_endpoint: bool = True, api_key: str | None = None,
                  catalog: tuple[str, ...] = (), ignores_num_predict: int | None = None) -> None:
-        assert flavour in ("ollama", "hailo-ollama", "openai")
+        assert flavour in ("ollama", "hailo-ollama", "openai", "llama-server")
         self.flavour = flavour
         self.models = list(models)
         self.script = script or Script()
@@ -170,6 +173,8 @@ def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                 from tests.fakes import hailo_ollama
 
                 hailo_ollama.handle(self, server, method, body)
+            elif server.flavour == "llama-server":
+                _llama_server(self, server, method, body)
             else:
                 _ollama(self, server, method, body)
 
@@ -247,7 +252,8 @@ def _ollama(h: Any, server: FakeServer, method: str, body: Any) -> None:
     return None
 
 
-def _openai(h: Any, server: FakeServer, method: str, body: Any) -> None:
+def _openai(h: Any, server: FakeServer, method: str, body: Any, bos: int = 0,
+            timings: dict[str, Any] | None = None) -> None:
     if server.api_key and h.headers.get("Authorization") != f"Bearer {server.api_key}":
         return h._json({"error": {"message": "Invalid API key", "type": "auth"}}, 401)
     path = h.path
@@ -262,8 +268,9 @@ def _openai(h: Any, server: FakeServer, method: str, body: Any) -> None:
     prompt = _chat_text(body.get("messages") or []) if chat else body.get("prompt", "")
     force = int(body.get("min_tokens") or 0) >= int(body.get("max_tokens", 16))
     tokens, hit_limit = server.generated(int(body.get("max_tokens", 16)), force=force)
-    usage = {"prompt_tokens": len(tokenize(prompt)), "completion_tokens": len(tokens),
-             "total_tokens": len(tokenize(prompt)) + len(tokens)}
+    n_prompt = len(tokenize(prompt)) + bos
+    usage = {"prompt_tokens": n_prompt, "completion_tokens": len(tokens),
+             "total_tokens": n_prompt + len(tokens)}
     obj_type = "chat.completion.chunk" if chat else "text_completion"
     finish = "length" if hit_limit else "stop"
     if not body.get("stream"):
@@ -291,6 +298,37 @@ def _openai(h: Any, server: FakeServer, method: str, body: Any) -> None:
         event([c])
     include = (body.get("stream_options") or {}).get("include_usage")
     if server.usage and include:
-        event([], usage=usage)
+        event([], usage=usage, **({"timings": timings} if timings else {}))
+    elif timings:
+        event([], timings=timings)
     h._send(b"data: [DONE]\n\n")
     return None
+
+
+def _llama_server(h: Any, server: FakeServer, method: str, body: Any) -> None:
+    """llama-server's additions to the OpenAI API, from ggml-org/llama.cpp@0c1e57098 (the
+    source llama-cpp-python 0.3.36 vendors), tools/server:
+    - server-context.cpp, server_routes post_tokenize: POST /tokenize {"content": ...}
+      answers {"tokens": [...]}; add_special defaults to false (no BOS), parse_special to true;
+    - server-context.cpp, handle_completions_impl: the prompt of /v1/completions is tokenized
+      by tokenize_input_prompts(..., add_special=true, parse_special=true): BOS added;
+    - server-task.cpp, usage_json_oaicompat: usage.prompt_tokens = n_prompt_tokens (the whole
+      prompt, BOS included); server-common.cpp, result_timings::to_json: timings.prompt_n =
+      tokens evaluated, cache_n = tokens reused from the slot's cache (the common prefix with
+      the previous prompt; at least one token is always evaluated); the final chunk carries
+      both (to_json_oaicompat / to_json_oaicompat_chat_stream).
+    This fake's BOS is one token, its tokenizer the words of ``tokenize``."""
+    path = h.path
+    if path == "/extras/tokenize":  # llama-cpp-python's, not llama-server's
+        return h._json({"error": {"code": 404, "message": "File Not Found"}}, 404)
+    if method == "POST" and path == "/tokenize":
+        ids = list(range(1, len(tokenize(body["content"])) + 1))
+        return h._json({"tokens": ([0] if body.get("add_special", False) else []) + ids})
+    if method == "POST" and path in ("/v1/completions", "/v1/chat/completions"):
+        chat = path == "/v1/chat/completions"
+        prompt = _chat_text(body.get("messages") or []) if chat else body.get("prompt", "")
+        n = len(tokenize(prompt)) + 1
+        evaluated = min(n, server.prompt_eval(prompt))  # the BOS is always in the cache
+        timings = {"cache_n": n - evaluated, "prompt_n": evaluated, "prompt_ms": 1.0 * evaluated}
+        return _openai(h, server, method, body, bos=1, timings=timings)
+    return _openai(h, server, method, body)

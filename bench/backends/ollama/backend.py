@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import httpx
 
 from bench.backends._http import RatioFitter, http_error, iter_ndjson, make_client, status_error
+from bench.backends._server import server_address
 from bench.backends.base import (
     Backend,
     Capabilities,
@@ -26,6 +27,7 @@ from bench.backends.base import (
     GenerationStats,
     ModelInfo,
     ModelRef,
+    ServerAddress,
     TokenEvent,
 )
 from bench.backends.ollama import flavour
@@ -183,6 +185,9 @@ class OllamaBackend(Backend):
         body = {"model": self._model, "prompt": FLUSH_PROMPT, "raw": True, "stream": False,
                 "options": {"num_predict": 1}}
         self._request("POST", "/api/generate", json=self._with_keep_alive(body))
+
+    def server(self) -> ServerAddress:
+        return server_address(self.opts)
 
     def close(self) -> None:
         client, model = self._client, self._model

@@ -6,10 +6,11 @@ from typing import Literal
 
 from pydantic import Field
 
+from bench.backends._server import ServerOptions
 from bench.backends.base import Capabilities, Options
 
 
-class OllamaOptions(Options):
+class OllamaOptions(ServerOptions):
     base_url: str = "http://127.0.0.1:11434"
     """Ollama's default; hailo-ollama listens on http://127.0.0.1:8000."""
     device: str | None = None

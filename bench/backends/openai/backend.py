@@ -28,6 +28,7 @@ from bench.backends._http import (
     make_client,
     status_error,
 )
+from bench.backends._server import server_address
 from bench.backends.base import (
     Backend,
     Capabilities,
@@ -35,6 +36,7 @@ from bench.backends.base import (
     GenerationStats,
     ModelInfo,
     ModelRef,
+    ServerAddress,
     TokenEvent,
 )
 from bench.backends.openai.config import CAPABILITIES, OpenAIArtifact, OpenAIOptions
@@ -46,12 +48,36 @@ START_HINT = ("start the server (e.g. `llama-server -m MODEL.gguf` or "
               "`python -m llama_cpp.server --model MODEL.gguf`)")
 FLUSH_PROMPT = "Flush."
 
-# (name, path, body builder, what it answers): tried in this order by tokenize: auto
+# (name, path, body builder): tried in this order by tokenize: auto. Each counts the prompt
+# as the server's completion endpoint does, special tokens (BOS) included:
+# - llama-server (ggml-org/llama.cpp@0c1e57098, vendored by llama-cpp-python 0.3.36,
+#   tools/server/server-context.cpp): post_tokenize reads add_special (default false) and
+#   parse_special (default true); handle_completions_impl tokenizes the prompt with
+#   tokenize_input_prompts(..., add_special=true, parse_special=true): so add_special: true.
+# - llama-cpp-python 0.3.36 llama_cpp/server/app.py tokenize(): Llama.tokenize(text,
+#   special=True), whose add_bos defaults to True.
+# - vLLM's /tokenize: add_special_tokens defaults to true.
+# What a server still adds beyond that is learned from its own count (see generate).
 _TOKENIZERS: tuple[tuple[str, str, Callable[[str, str], dict[str, Any]]], ...] = (
     ("llama-cpp-python", "/extras/tokenize", lambda m, t: {"model": m, "input": t}),
-    ("llama-server", "/tokenize", lambda m, t: {"content": t}),
+    ("llama-server", "/tokenize", lambda m, t: {"content": t, "add_special": True}),
     ("vllm", "/tokenize", lambda m, t: {"model": m, "prompt": t}),
 )
+
+
+def server_prompt_count(usage: dict[str, Any] | None, timings: dict[str, Any] | None
+                        ) -> tuple[int | None, str]:
+    """The server's own count of the whole prompt, and where it comes from: usage.prompt_tokens,
+    else llama-server's timings prompt_n + cache_n (processed + reused from the cache; the
+    same sum Ollama reports as prompt_eval_count, ollama/ollama llm/llama_server.go
+    promptEvalCount)."""
+    if usage and isinstance(usage.get("prompt_tokens"), int):
+        return int(usage["prompt_tokens"]), "server usage.prompt_tokens"
+    if timings and isinstance(timings.get("prompt_n"), int):
+        cached = timings.get("cache_n")
+        total = int(timings["prompt_n"]) + (cached if isinstance(cached, int) else 0)
+        return total, "server timings prompt_n + cache_n"
+    return None, "unknown: the server sent no usage"
 
 
 def _llama_server_timings(obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -60,6 +86,7 @@ def _llama_server_timings(obj: dict[str, Any]) -> dict[str, Any] | None:
         return None
     out: dict[str, Any] = {"source": "llama-server timings of the final chunk"}
     for src, dst in (("prompt_ms", "prompt_ms"), ("prompt_n", "prompt_tokens"),
+                     ("cache_n", "cached_tokens"),
                      ("predicted_ms", "gen_ms"), ("predicted_n", "gen_tokens")):
         if isinstance(t.get(src), int | float):
             out[dst] = t[src]
@@ -78,6 +105,9 @@ class OpenAIBackend(Backend):
         self._model: str | None = None
         self._tokenizer: tuple[str, str, Callable[[str, str], dict[str, Any]]] | None = None
         self._fitter = RatioFitter(options.tokens_per_word)
+        self._added = 0
+        """Tokens the server adds to a throughput prompt beyond what its tokenize endpoint
+        counts: learned from the server's own count (warm-up), subtracted when fitting."""
 
     def _url(self, path: str) -> str:
         return self.opts.base_url.rstrip("/") + path
@@ -167,6 +197,9 @@ class OpenAIBackend(Backend):
         if r.status_code >= 400:
             raise BackendError(status_error(r, WHO))
 
+    def server(self) -> ServerAddress:
+        return server_address(self.opts)
+
     def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
@@ -214,8 +247,9 @@ class OpenAIBackend(Backend):
                 raise BackendError(f"{WHO}: a throughput request needs prompt_tokens")
             tok = self._tokenizer
             count = (lambda t: self._count_with(tok, t)) if tok else None
-            text, fitted = fit_with(count, self._fitter, request.prompt_tokens,
-                                    request.variant, request.filler or None)
+            target = max(1, request.prompt_tokens - self._added)
+            text, fitted = fit_with(count, self._fitter, target, request.variant,
+                                    request.filler or None)
             path, body["prompt"] = "/v1/completions", text
         elif request.kind == "completion":
             text = "".join(m.content for m in request.messages)
@@ -225,6 +259,7 @@ class OpenAIBackend(Backend):
             body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
         chunks, parts = 0, []
         usage: dict[str, Any] | None = None
+        timings: dict[str, Any] | None = None
         finish: str | None = None
         internal: dict[str, Any] | None = None
         t_request = self.clock.now()
@@ -239,6 +274,8 @@ class OpenAIBackend(Backend):
                     if isinstance(obj.get("usage"), dict):
                         usage = obj["usage"]
                     internal = _llama_server_timings(obj) or internal
+                    if isinstance(obj.get("timings"), dict):
+                        timings = obj["timings"]
                     for choice in obj.get("choices") or []:
                         if path == "/v1/completions":
                             piece = choice.get("text") or ""
@@ -255,9 +292,14 @@ class OpenAIBackend(Backend):
             raise http_error(e, WHO, self._url(path), START_HINT,
                              self.opts.read_timeout_s) from None
 
-        prompt_tokens: int | None = None
-        if usage and isinstance(usage.get("prompt_tokens"), int):
-            prompt_tokens, prompt_method = usage["prompt_tokens"], "server usage.prompt_tokens"
+        prompt_tokens, prompt_method = server_prompt_count(usage, timings)
+        if prompt_tokens is not None:
+            if fitted is not None:
+                added = prompt_tokens - fitted.tokens
+                if added != 0:
+                    # the next prompts are fitted to leave room for what the server adds
+                    prompt_method += f" (its tokenize endpoint counted {fitted.tokens})"
+                self._added = added
         elif fitted is not None:
             prompt_tokens = fitted.tokens
             prompt_method = f"server tokenize endpoint ({self._tokenizer and self._tokenizer[0]})"
@@ -265,8 +307,6 @@ class OpenAIBackend(Backend):
             # after the last chunk: the count does not touch the timed stream
             prompt_tokens = self._count_with(self._tokenizer, text)
             prompt_method = f"server tokenize endpoint ({self._tokenizer[0]})"
-        else:
-            prompt_method = "unknown: the server sent no usage"
         if request.kind == "throughput":
             self._fitter.observe(text, prompt_tokens)
         if usage and isinstance(usage.get("completion_tokens"), int):

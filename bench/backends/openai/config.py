@@ -6,10 +6,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from bench.backends._server import ServerOptions
 from bench.backends.base import Capabilities, Options
 
 
-class OpenAIOptions(Options):
+class OpenAIOptions(ServerOptions):
     base_url: str = "http://127.0.0.1:8080"
     """The server's root, without /v1 (llama-server: 8080, llama-cpp-python's server: 8000)."""
     device: str | None = None
