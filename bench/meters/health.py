@@ -10,11 +10,12 @@ Throttle detection: the current bits 0-3 are polled on their own at ``throttle_r
 as measured by scripts/bench_sampler_cost.py --readings-only, so 0.03 % of one core; at
 ``rate_hz`` when each reading is a vcgencmd process, about 2 ms of CPU each). The case is
 flagged ``throttled`` when bits 0-3 are set in any poll, or a sticky bit becomes set
-between the readings before and after the case. When a sticky bit was already set before
-the case, a new event of that kind leaves no trace in it: the case is then known clean only if every poll read the current bits
-clear with no gap longer than three poll periods, else its ``throttle_history`` is
-"unknown" (labelled ``throttle history unknown``). A cap shorter than the poll period can
-still fall between two polls; the record gives the rate, the polls and the largest gap.
+between the readings before and after the case. When a sticky bit was already set before the
+case, a new event of that kind leaves no trace in it: the case is then known clean only if
+every poll read the current bits clear with no gap longer than three poll periods, else its
+``throttle_history`` is "unknown" (labelled ``throttle history unknown``). A cap shorter
+than the poll period can still fall between two polls; the record gives the rate, the polls
+and the largest gap.
 ``poll_cpu_ms`` is the CPU time the polling thread used during the case (this process;
 vcgencmd child processes not included).
 
