@@ -10,6 +10,7 @@ still gets the case labelled busy host.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -150,7 +151,10 @@ def test_server_and_in_process_measured_alike(server: str, tmp_path: Path) -> No
     s = load["server"]
     assert s["seen"] and s["found_by"] == f"listening on port {server.rsplit(':', 1)[1]}"
     assert s["names"] == ["llama-server"] and s["rss_mb"] > 50
-    assert s["cpu_cores"] >= 0.5, s  # -t 2: it kept at least half a core busy
+    # -t 2: the server did the work of the case. On a quiet host it keeps more than half a core
+    # busy; other processes on a shared CI host can take most of it, so the bound is low but
+    # not zero (a server left out of the reading shows 0)
+    assert s["cpu_cores"] >= 0.1, s
     assert cpu["host_load"]["server"] is None  # in process: no server
     # left out of "other processes": the server case sees no more others than the in-process
     # case next to it (counted as other, the server would add its whole cpu_pct)
@@ -173,14 +177,15 @@ def test_a_process_burning_a_core_beside_the_server_is_a_busy_host(server: str,
     # one core burnt by a process that is neither pibench's nor the server's (a detached
     # process, as another user's job would be), for longer than the run
     script = tmp_path / "spin.py"
-    script.write_text(SPIN.format(s=240))
+    script.write_text(SPIN.format(s=1800))  # stopped below
     line = f"'{sys.executable}' '{script}' </dev/null >/dev/null 2>&1 & echo $!"
     pid = int(subprocess.run(["sh", "-c", line], check=True, capture_output=True,
                              text=True).stdout.strip())
     try:
         cases = _run(tmp_path, server, "--backends", "server")
     finally:
-        psutil.Process(pid).terminate()
+        with contextlib.suppress(psutil.NoSuchProcess):
+            psutil.Process(pid).terminate()
     srv = cases["server"]
     assert srv["status"] == "ok", srv.get("error")
     load = srv["host_load"]

@@ -371,7 +371,7 @@ def test_resume_refuses_a_different_model_file_at_the_same_path(tmp_path, cli, m
 
 @pytest.mark.parametrize(("content", "fragment"), [
     ("{}", "damaged (no 'fingerprint')"),
-    ("[]", "damaged (not a JSON object)"),
+    ("[]", "not an object)"),
     ('{"fingerprint": "x"}', "damaged (no 'config_file')"),
     ('{"fingerprint": 3, "config_file": "c"}', "damaged (no 'fingerprint')"),
     ("", "unreadable"),
