@@ -55,9 +55,24 @@ def grid(header: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> st
     return "\n".join([line(header), sep, *(line(r) for r in rows)])
 
 
-def markdown(columns: Sequence[Column[Row]], rows: Sequence[Row]) -> str:
+def markdown(columns: Sequence[Column[Row]], rows: Sequence[Row], padded: bool = True) -> str:
+    """The rows as a Markdown table; ``padded``: columns aligned for a terminal, else one
+    "| a | b |" line per row (cells holding long notes)."""
     cells = [[c.fmt(c.get(row)) for c in columns] for row in rows]
-    return grid([c.header for c in columns], cells, "".join(c.align for c in columns))
+    if padded:
+        return grid([c.header for c in columns], cells, "".join(c.align for c in columns))
+    lines = ["| " + " | ".join(c.header for c in columns) + " |", "|" + "---|" * len(columns)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells])
+
+
+def dig(d: Any, *keys: str) -> Any:
+    """``d[k1][k2]...`` through open sections of a record, None where a level is missing or
+    not an object."""
+    for key in keys:
+        if not isinstance(d, dict) or key not in d:
+            return None
+        d = d[key]
+    return d
 
 
 def records(columns: Sequence[Column[Row]], rows: Sequence[Row]) -> list[dict[str, Any]]:
