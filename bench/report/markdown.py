@@ -180,7 +180,7 @@ def render(records: list[dict[str, Any]], title: str) -> str:
 
     vlm = vlm_records(plain)
     if vlm:
-        parts += ["## Vision-language: an image and a question", "", vlm_table(vlm, _table),
+        parts += ["## Vision-language: an image and a question", "", vlm_table(vlm),
                   "", f"- {LEGEND}", ""]
     from bench.report.servers import LEGEND as SERVER_LEGEND
     from bench.report.servers import server_records, server_table
@@ -188,7 +188,7 @@ def render(records: list[dict[str, Any]], title: str) -> str:
     served = server_records(plain)
     if served:
         parts += ["## Servers: their CPU time is the workload", "",
-                  server_table(served, _table), "", f"- {SERVER_LEGEND}", ""]
+                  server_table(served), "", f"- {SERVER_LEGEND}", ""]
     samples = sample_outputs(plain)
     if samples:
         parts += ["## Sample output (first repetition)", "", samples, ""]
