@@ -19,14 +19,14 @@ NA = "n/a"
 Row = TypeVar("Row")
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return NA if value is None else str(value)
 
 
 @dataclass(frozen=True)
 class Column(Generic[Row]):
     header: str
-    get: Callable[[Row], Any]
+    get: Callable[[Row], object]
     """The raw value of this column for one row (CSV and JSON write it as is)."""
     align: Literal["l", "r"] = "l"
     fmt: Callable[[Any], str] = _text

@@ -13,6 +13,7 @@ from bench.results.record import CaseRecord, ErrorRecord
 from bench.results.schema import SCHEMA_VERSION, RepRecord
 from bench.results.store import utc_now
 from bench.runner import memory
+from bench.runner.hostload import HostLoadSummary
 from bench.runner.metrics import case_summary
 from bench.runner.plan import Case
 from bench.stats import summarize
@@ -64,7 +65,7 @@ class Measured:
     reps: list[RepRecord] = field(default_factory=list)
     power: list[dict[str, Any]] = field(default_factory=list)
     health: dict[str, Any] | None = None
-    host_load: Any = None  # bench.runner.hostload.HostLoadSummary or None
+    host_load: HostLoadSummary | None = None
     mixed: dict[str, Any] | None = None
 
 

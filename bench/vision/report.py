@@ -60,7 +60,7 @@ def _p99(r: dict[str, Any]) -> str:
             f"{_num(dig(r, 'vision', 'mixed', 'latency_p99', 'value'))}")
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return str(value or NA)
 
 
