@@ -63,3 +63,24 @@ def test_the_model_version_is_the_schema_version() -> None:
     assert version_problem({"schema": True}) is not None  # True == 1 in Python, not here
     why = version_problem({"schema": 99})
     assert why is not None and "99" in why and "\n" not in why
+
+
+def test_a_value_the_model_refuses_is_written_not_lost(write_config, tmp_path, monkeypatch,
+                                                       capsys) -> None:
+    """A backend whose describe() gives a key of the record's own with another type: the case
+    is still written as measured, with one warning line naming the field."""
+    from bench.backends.mock.backend import MockBackend
+    from bench.runner.session import Filters, start_run
+    from tests.conftest import SIM_CONFIG
+
+    real = MockBackend.describe
+    monkeypatch.setattr(MockBackend, "describe",
+                        lambda self: {**real(self), "capabilities": "odd"})
+    result = start_run(write_config(SIM_CONFIG), Filters(models=["Qwen*"], backends=["cpu"],
+                                                               workloads=["chat"]),
+                       output_dir=tmp_path, quiet=True)
+    (rec,) = list(result.run_dir.cases())
+    assert rec["status"] == "ok" and rec["backend"]["capabilities"] == "odd"
+    assert rec["summary"]["gen_tps"]["n"] == 3
+    (line,) = [x for x in capsys.readouterr().err.splitlines() if "record field" in x]
+    assert "backend.capabilities" in line and "written as measured" in line

@@ -4,8 +4,12 @@ and a case that never ran (its backend or model did not load, a mixed warm-up fa
 from __future__ import annotations
 
 import dataclasses
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import ValidationError
 
 from bench.backends.base import Backend, ModelInfo
 from bench.errors import PibenchError
@@ -80,9 +84,12 @@ def error_record(error: BaseException | None, phase: str, rep: int | None,
 
 
 def build_record(case: Case, case_id: str, started: str, measured: Measured | None,
-                 error: ErrorRecord | None, simulated_backend: bool = False) -> CaseRecord:
+                 error: ErrorRecord | None, simulated_backend: bool = False,
+                 warn: Callable[[str], None] | None = None) -> CaseRecord:
     """The case's record. ``measured`` is None for a case that never ran (then
-    ``simulated_backend`` says whether the backend that failed is the simulated device)."""
+    ``simulated_backend`` says whether the backend that failed is the simulated device).
+    A record the model refuses (a backend's ``describe()`` or a meter giving a value of
+    another type) is still written as built, with one ``warn`` line: never a lost case."""
     m = case.model
     model: dict[str, Any] = {"name": m.name, "family": m.family, "params_b": m.params_b,
                              "artifact": case.artifact.model_dump(mode="json"), "info": None}
@@ -112,7 +119,27 @@ def build_record(case: Case, case_id: str, started: str, measured: Measured | No
               "labels": body.pop("labels"), "model": model, "backend": backend,
               "workload": case.workload.model_dump(mode="json"), "started": started,
               "finished": utc_now(), **body, "error": error}
-    return CaseRecord.model_validate(record)
+    try:
+        return CaseRecord.model_validate(record)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        if warn is not None:
+            warn(f"warning: case {case_id}: record field {where}: {first['msg']}; "
+                 "written as measured")
+        fields = {("schema_" if k == "schema" else k): v for k, v in record.items()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydantic's serializer notes the odd value
+            return _Unchecked.model_construct(**fields)
+
+
+class _Unchecked(CaseRecord):
+    """A record kept as built although the model refused a value (see build_record)."""
+
+    def to_line_dict(self) -> dict[str, Any]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return super().to_line_dict()
 
 
 def _round(x: float | None, digits: int) -> float | None:

@@ -144,7 +144,8 @@ class Runner:
                                  message=str(f["message"]).splitlines()[0] if f["message"]
                                  else f["kind"])
         measured = Measured(backend, info, load_s, self.cfg.run.warmup, mixed=result)
-        self._write(build_record(mc.case, mc.case_id, started, measured, error))
+        self._write(build_record(mc.case, mc.case_id, started, measured, error,
+                                 warn=self.progress.message))
 
     # -- one case ---------------------------------------------------------------------
     def _run_case(self, case: Case, backend: Backend, info: ModelInfo | None,
@@ -196,7 +197,8 @@ class Runner:
                                  round(self.clock.now() - t_case, 3))
         measured = Measured(backend, info, load_s, run.warmup, reps, extra.get("power", []),
                             extra.get("health"), extra["host_load"])
-        self._write(build_record(case, case.case_id, started, measured, error))
+        self._write(build_record(case, case.case_id, started, measured, error,
+                                 warn=self.progress.message))
 
     def _generate(self, backend: Backend, case: Case, call: int, index: int,
                   phase: str) -> tuple[Any, list[TokenEvent]]:
@@ -240,7 +242,8 @@ class Runner:
         self.progress.case(self._index, item.case_id)
         error = error_record(failure.error, failure.phase, failure.rep, None)
         simulated = backend is not None and backend.capabilities.simulated
-        self._write(build_record(_case(item), item.case_id, started, None, error, simulated))
+        self._write(build_record(_case(item), item.case_id, started, None, error, simulated,
+                                 self.progress.message))
 
     def _write(self, built: CaseRecord) -> None:
         record = built.to_line_dict()
