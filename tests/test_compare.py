@@ -17,6 +17,7 @@ from bench.report.compare import (
     strict_problem,
     table_rows,
 )
+from bench.results.record import CaseRecord
 from bench.runner.session import start_run
 from tests.conftest import SIM_CONFIG
 
@@ -25,12 +26,14 @@ SHA_B = "9c1e0d" + "0" * 58
 
 
 def _stat(x: float) -> dict[str, Any]:
-    return {"mean": x, "median": x, "stddev": x * 0.005, "n": 5}
+    return {"mean": x, "median": x, "stddev": x * 0.005, "min": x, "max": x, "n": 5,
+            "unit": "tokens/s", "source": "harness clock"}
 
 
 def _record(case_id: str = "gemma3-270m/cpu/pp64-tg32", gen_tps: float = 60.0) -> dict[str, Any]:
-    """A llama_cpp case record shaped like results/*/cases.jsonl (reps left out)."""
-    return {
+    """A llama_cpp case record shaped like results/*/cases.jsonl (reps left out), built
+    through the record model (bench.results.record), as the runner writes it."""
+    return CaseRecord.model_validate({
         "schema": 1, "case_id": case_id, "status": "ok", "labels": [],
         "model": {"name": "gemma3-270m", "family": "gemma3", "params_b": 0.27,
                   "artifact": {"gguf": "pypi:gemma3-270m", "chat_template": None},
@@ -56,17 +59,19 @@ def _record(case_id: str = "gemma3-270m/cpu/pp64-tg32", gen_tps: float = 60.0) -
         "load_s": 1.18, "warmup": 1, "reps": [],
         "summary": {"gen_tps": _stat(gen_tps), "prompt_tps": _stat(320.0),
                     "ttft_s": _stat(0.2)},
-        "peak_rss_mb": 390.5, "power": [], "health": None, "roofline": None, "mixed": None,
-        "error": None,
-    }
+        "peak_rss_mb": 390.5, "power": [], "health": None, "host_load": None, "roofline": None,
+        "mixed": None, "error": None,
+    }).to_line_dict()
 
 
 def _failed(record: dict[str, Any]) -> dict[str, Any]:
     """The record the runner writes for a failed case (runner._record_failure)."""
-    return {**record, "status": "failed", "labels": [], "summary": {}, "warmup": 0,
-            "model": {**record["model"], "info": None},
-            "backend": {"name": record["backend"]["name"], "type": record["backend"]["type"]},
-            "error": {"type": "ModelLoadError", "message": "boom", "phase": "load"}}
+    return CaseRecord.model_validate({
+        **record, "status": "failed", "labels": [], "summary": {}, "warmup": 0,
+        "model": {**record["model"], "info": None},
+        "backend": {"name": record["backend"]["name"], "type": record["backend"]["type"]},
+        "error": {"type": "ModelLoadError", "message": "boom", "phase": "load", "rep": None,
+                  "elapsed_s": None}}).to_line_dict()
 
 
 ENV = {"board": "Raspberry Pi 5 Model B Rev 1.0", "cpu": "Cortex-A76", "cpu_physical_cores": 4,

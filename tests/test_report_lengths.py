@@ -10,19 +10,26 @@ from typing import Any
 from bench.plots.data import marks
 from bench.report import export, markdown
 from bench.report.rows import flags, gen_test
+from bench.results.record import CaseRecord
 
 
 def record(kind: str, asked: int, counts: list[int]) -> dict[str, Any]:
-    return {
+    """A case record built through the record model (bench.results.record)."""
+    return CaseRecord.model_validate({
         "case_id": "c", "status": "ok", "labels": [],
-        "model": {"name": "m", "info": {"weights": "real"}},
+        "model": {"name": "m", "family": None, "params_b": None, "artifact": {},
+                  "info": {"weights": "real"}},
         "backend": {"name": "npu", "type": "hailo", "device": "Hailo-10H"},
         "workload": {"name": "w", "kind": kind, "prompt_tokens": 16, "gen_tokens": asked},
+        "started": "2026-11-27T19:00:00+00:00", "finished": "2026-11-27T19:00:01+00:00",
+        "load_s": None, "warmup": 0,
         "reps": [{"rep": i, "gen_tokens": n, "gen_tps": 8.0} for i, n in enumerate(counts)],
-        "summary": {"gen_tps": {"mean": 8.0, "median": 8.0, "stddev": 0.0, "n": len(counts),
-                                "unit": "tokens/s"}},
-        "power": [],
-    }
+        "summary": {"gen_tps": {"mean": 8.0, "median": 8.0, "stddev": 0.0, "min": 8.0,
+                                "max": 8.0, "n": len(counts), "unit": "tokens/s",
+                                "source": "harness clock"}},
+        "peak_rss_mb": None, "power": [], "health": None, "host_load": None, "roofline": None,
+        "mixed": None, "error": None,
+    }).to_line_dict()
 
 
 def test_throughput_that_stopped_early_shows_the_real_count() -> None:

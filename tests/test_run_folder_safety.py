@@ -307,17 +307,17 @@ def test_a_symlinked_cases_file_or_lock_is_refused(sim, tmp_path, cli, monkeypat
 # -- records JSON cannot hold ---------------------------------------------------------------
 
 def test_a_record_with_nan_is_kept_not_lost(sim, tmp_path, cli, monkeypatch):
-    from bench.runner.runner import Runner
+    from bench.results.record import CaseRecord
 
-    original = Runner._record
+    original = CaseRecord.to_line_dict
 
-    def record(self, *args, **kw):
-        rec = original(self, *args, **kw)
+    def record(self):
+        rec = original(self)
         rec["load_s"] = float("nan")
         rec["summary"]["odd"] = {"value": float("inf"), "obj": object()}
         return rec
 
-    monkeypatch.setattr(Runner, "_record", record)
+    monkeypatch.setattr(CaseRecord, "to_line_dict", record)
     code, _, err = cli("run", sim, "--output", tmp_path / "out", "--quiet")
     assert code == 0, err
     run_dir = _only_run(tmp_path / "out")

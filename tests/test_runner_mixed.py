@@ -49,7 +49,7 @@ def test_mixed_cases_are_recorded_and_reported(write_config, tmp_path, cli, fast
 
 
 def test_mixed_simulated_label_follows_the_sides():
-    from bench.runner.runner import mixed_is_simulated
+    from bench.runner.record import mixed_is_simulated
 
     assert mixed_is_simulated({"simulated": {"vision": False, "llm": False}}) is False
     assert mixed_is_simulated({"simulated": {"vision": True, "llm": False}}) is True

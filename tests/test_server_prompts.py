@@ -14,7 +14,7 @@ from bench.backends.openai import backend as openai_backend
 from bench.backends.openai.backend import OpenAIBackend, server_prompt_count
 from bench.backends.openai.config import OpenAIArtifact, OpenAIOptions
 from bench.report.markdown import legend
-from bench.runner.runner import prompt_label
+from bench.runner.record import prompt_label
 
 FAKES = Path(__file__).parent / "fakes"
 

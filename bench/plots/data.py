@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
+from bench.report.columns import dig
 from bench.report.rows import flags, gen_test, median, power_of, prompt_test, summary
 
 Run = tuple[str, list[dict[str, Any]]]  # (run folder name, its case records)
@@ -253,14 +254,6 @@ def slug(text: str) -> str:
 
 # -- mixed mode ------------------------------------------------------------------------
 
-def _get(d: Any, *keys: str) -> Any:
-    for k in keys:
-        if not isinstance(d, dict):
-            return None
-        d = d.get(k)
-    return d
-
-
 def _failure(mixed: dict[str, Any], side: str, phase: str) -> str | None:
     for f in mixed.get("failures") or []:
         if f.get("side") == side and f.get("phase") == phase:
@@ -302,12 +295,12 @@ def mixed_bars(runs: list[Run]) -> tuple[list[Bar], list[Bar]]:
 
             for phase, vphase, lphase in (("alone", "vision_alone", "llm_alone"),
                                           ("mixed", "mixed", "mixed")):
-                f = _get(m, "vision", phase, "fps") or {}
+                f = dig(m, "vision", phase, "fps") or {}
                 fps.append(Bar(run=run, case_id=r["case_id"], model=place, series=phase,
                                panel="", value=f.get("value"), n=int(f.get("n") or 0),
                                marks=_side_marks(m, base, "vision", vphase),
                                source=str(f.get("method") or ""), error=_error(r)))
-                side = _get(m, "llm", phase) or {}
+                side = dig(m, "llm", phase) or {}
                 value = side.get("gen_tps_median")
                 lo, hi = _tps_range(side) if value is not None else (None, None)
                 tps.append(Bar(run=run, case_id=r["case_id"], model=place, series=phase,

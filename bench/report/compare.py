@@ -64,6 +64,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.report.columns import dig
 from bench.report.rows import NA, summary
 from bench.runner.metrics import case_summary
 from bench.stats import summarize
@@ -266,8 +267,7 @@ def mixed_summaries(record: dict[str, Any]) -> dict[str, Any]:
     """A mixed case's figures under load as summaries (mean, median, stddev, n): vision fps
     from its per-second frame counts (only the window's value, without spread, for records
     written before those were kept), the LLM's gen t/s and TTFT from its repetitions."""
-    m = record.get("mixed") or {}
-    fps = ((m.get("vision") or {}).get("mixed") or {}).get("fps") or {}
+    fps = dig(record, "mixed", "vision", "mixed", "fps") or {}
     if fps.get("per_second"):
         vision: dict[str, Any] | None = dict(summarize(fps["per_second"], "frames/s",
                                                        "per second"))
@@ -276,14 +276,13 @@ def mixed_summaries(record: dict[str, Any]) -> dict[str, Any]:
     else:
         vision = None
     # the LLM's repetitions are rep records: summarized as an ordinary case's are
-    llm = case_summary(((m.get("llm") or {}).get("mixed") or {}).get("per_run") or [], None)
+    llm = case_summary(dig(record, "mixed", "llm", "mixed", "per_run") or [], None)
     return {"vision_fps": vision, "llm_gen_tps": dict(llm["gen_tps"]),
             "llm_ttft_s": dict(llm["ttft_s"])}
 
 
 def _interference(record: dict[str, Any]) -> float | None:
-    value = ((record.get("mixed") or {}).get("interference") or {}).get("vision_fps") or {}
-    v = value.get("value")
+    v = dig(record, "mixed", "interference", "vision_fps", "value")
     return v if isinstance(v, int | float) else None
 
 

@@ -8,51 +8,87 @@ after a resume report.md covers every case.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.report import markdown
-from bench.report.rows import generated_counts, length_label, power_of, record_labels, summary
+from bench.report import columns, markdown
+from bench.report.columns import Column
+from bench.report.rows import (
+    Power,
+    generated_counts,
+    length_label,
+    power_of,
+    record_labels,
+    summary,
+)
 
 METRICS = ["ttft_s", "prompt_tps", "gen_tps", "e2e_s", "internal_prompt_tps", "internal_gen_tps"]
 STATS = ["mean", "median", "stddev", "min", "max", "n"]
 
 
+Flat = tuple[dict[str, Any], Power]
+"""A case record and its first meter's figures (computed once per record)."""
+
+
+def _b(key: str) -> Callable[[Flat], Any]:
+    return lambda f: (f[0].get("backend") or {}).get(key)
+
+
+def _info(key: str) -> Callable[[Flat], Any]:
+    return lambda f: ((f[0].get("model") or {}).get("info") or {}).get(key)
+
+
+def _w(key: str) -> Callable[[Flat], Any]:
+    return lambda f: (f[0].get("workload") or {}).get(key)
+
+
+def _stat(metric: str, stat: str) -> Callable[[Flat], Any]:
+    return lambda f: (summary(f[0], metric) or {}).get(stat)
+
+
+FLAT: list[Column[Flat]] = [
+    Column("case_id", lambda f: f[0]["case_id"]),
+    Column("status", lambda f: f[0]["status"]),
+    Column("model", lambda f: f[0]["model"]["name"]),
+    Column("backend", _b("name")),
+    Column("backend_type", _b("type")),
+    Column("device", _b("device")),
+    Column("threads", _b("threads"), "r"),
+    Column("weights", _info("weights")),
+    Column("quant", _info("quant")),
+    Column("file_bytes", _info("file_bytes"), "r"),
+    Column("workload", _w("name")),
+    Column("kind", _w("kind")),
+    Column("prompt_tokens", _w("prompt_tokens"), "r"),
+    Column("gen_tokens", _w("gen_tokens"), "r"),
+    # what the repetitions really generated ("23", or "20-25" when they differ)
+    Column("gen_tokens_generated", lambda f: _counts(f[0]) if generated_counts(f[0]) else None),
+    Column("length_label", lambda f: length_label(f[0])),
+    Column("load_s", lambda f: f[0].get("load_s"), "r"),
+    Column("peak_rss_mb", lambda f: f[0].get("peak_rss_mb"), "r"),
+    *(Column(f"{m}_{st}", _stat(m, st), "r") for m in METRICS for st in STATS),
+    Column("idle_w", lambda f: f[1].idle_w, "r"),
+    Column("gen_mean_w", lambda f: f[1].gen_mean_w, "r"),
+    Column("gen_mean_w_stdev", lambda f: f[1].gen_mean_w_sd, "r"),
+    Column("peak_w", lambda f: f[1].peak_w, "r"),
+    Column("j_per_token", lambda f: f[1].j_per_token, "r"),
+    Column("tokens_per_j", lambda f: f[1].tokens_per_j, "r"),
+    Column("power_source", lambda f: f[1].source if f[1].gen_mean_w is not None else None),
+    Column("labels", lambda f: "; ".join(record_labels(f[0]))),
+    Column("error", lambda f: (f[0].get("error") or {}).get("message")),
+]
+"""The flat table of report.csv and report.json: one row per case, every figure raw."""
+
+
+def _flat(records: list[dict[str, Any]]) -> list[Flat]:
+    return [(r, power_of(r)) for r in records]
+
+
 def flat_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = []
-    for r in records:
-        b = r.get("backend") or {}
-        info = (r.get("model") or {}).get("info") or {}
-        w = r.get("workload") or {}
-        p = power_of(r)
-        row: dict[str, Any] = {
-            "case_id": r["case_id"], "status": r["status"], "model": r["model"]["name"],
-            "backend": b.get("name"), "backend_type": b.get("type"), "device": b.get("device"),
-            "threads": b.get("threads"), "weights": info.get("weights"),
-            "quant": info.get("quant"), "file_bytes": info.get("file_bytes"),
-            "workload": w.get("name"), "kind": w.get("kind"),
-            "prompt_tokens": w.get("prompt_tokens"), "gen_tokens": w.get("gen_tokens"),
-            # what the repetitions really generated ("23", or "20-25" when they differ)
-            "gen_tokens_generated": _counts(r) if generated_counts(r) else None,
-            "length_label": length_label(r),
-            "load_s": r.get("load_s"), "peak_rss_mb": r.get("peak_rss_mb"),
-        }
-        for m in METRICS:
-            s = summary(r, m) or {}
-            for st in STATS:
-                row[f"{m}_{st}"] = s.get(st)
-        row.update({"idle_w": p.idle_w, "gen_mean_w": p.gen_mean_w,
-                    "gen_mean_w_stdev": p.gen_mean_w_sd, "peak_w": p.peak_w,
-                    "j_per_token": p.j_per_token, "tokens_per_j": p.tokens_per_j,
-                    "power_source": p.source if p.gen_mean_w is not None else None,
-                    "labels": "; ".join(record_labels(r)),
-                    "error": (r.get("error") or {}).get("message")})
-        rows.append(row)
-    return rows
+    return columns.records(FLAT, _flat(records))
 
 
 def _counts(record: dict[str, Any]) -> str:
@@ -62,14 +98,7 @@ def _counts(record: dict[str, Any]) -> str:
 
 
 def to_csv(records: list[dict[str, Any]]) -> str:
-    rows = flat_rows(records)
-    buf = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        for row in rows:  # empty cell = not measured
-            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
-    return buf.getvalue()
+    return columns.to_csv(FLAT, _flat(records))
 
 
 def _free(path: Path) -> Path:

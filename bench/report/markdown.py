@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from bench.report.columns import Column, grid, markdown
 from bench.report.rows import (
     NA,
+    Power,
     flags,
     fmt,
     fmt_pm,
@@ -20,60 +23,99 @@ from bench.report.rows import (
 
 
 def _table(header: list[str], rows: list[list[str]], align: str) -> str:
-    widths = [max(3, len(h), *(len(r[i]) for r in rows)) if rows else max(3, len(h))
-              for i, h in enumerate(header)]
-    def line(cells: list[str]) -> str:
-        out = []
-        for c, w, a in zip(cells, widths, align, strict=False):
-            out.append(c.rjust(w) if a == "r" else c.ljust(w))
-        return "| " + " | ".join(out) + " |"
-    sep = "| " + " | ".join(("-" * (w - 1) + ":") if a == "r" else "-" * w
-                             for w, a in zip(widths, align, strict=False)) + " |"
-    return "\n".join([line(header), sep, *(line(r) for r in rows)])
+    """A Markdown table of ready-made cells (kept for the tables not yet given columns)."""
+    return grid(header, rows, align)
 
 
-def bench_table(records: list[dict[str, Any]]) -> str:
-    """One row per test like llama-bench: pp (prompt) and tg (generation), mean ± sd."""
-    header = ["model", "backend", "device", "size", "params", "threads", "test", "t/s", "n",
-              "source", "labels"]
+@dataclass(frozen=True)
+class TestRow:
+    """One row of the llama-bench-like table: a case's prompt (pp) or generation (tg) test,
+    or its failure."""
+
+    record: dict[str, Any]
+    test: str = "-"
+    summary: dict[str, Any] | None = None
+    failed: bool = False
+
+
+def _tests(records: list[dict[str, Any]]) -> list[TestRow]:
     rows = []
     for r in records:
-        b = r.get("backend") or {}
-        threads = str(b.get("threads", NA)) if b.get("threads") is not None else NA
-        common = [r["model"]["name"], b.get("name", NA), str(b.get("device", NA)),
-                  size_gib(r), params(r), threads]
         if r.get("status") != "ok":
-            err = (r.get("error") or {}).get("message", "")
-            rows.append([*common, "-", NA, "0", "-", f"FAILED: {err}"[:90]])
+            rows.append(TestRow(r, failed=True))
             continue
         for key_int, key, test in (("internal_prompt_tps", "prompt_tps", prompt_test(r)),
                                    ("internal_gen_tps", "gen_tps", gen_test(r))):
             s = summary(r, key_int) or summary(r, key)
             if s is None or s.get("n", 0) == 0:
                 s = summary(r, key)
-            n = str(s.get("n", 0)) if s else "0"
-            src = s.get("source", NA) if s and s.get("n") else NA
-            rows.append([*common, test, fmt_pm(s), n, src, flags(r)])
-    return _table(header, rows, "lllrrrlrrll")
+            rows.append(TestRow(r, test, s))
+    return rows
+
+
+def _n(t: TestRow) -> str:
+    return "0" if t.failed or not t.summary else str(t.summary.get("n", 0))
+
+
+def _source(t: TestRow) -> str:
+    s = t.summary
+    return "-" if t.failed else (s.get("source", NA) if s and s.get("n") else NA)
+
+
+def _labels(t: TestRow) -> str:
+    if t.failed:
+        return f"FAILED: {(t.record.get('error') or {}).get('message', '')}"[:90]
+    return flags(t.record)
+
+
+BENCH: list[Column[TestRow]] = [
+    Column("model", lambda t: t.record["model"]["name"]),
+    Column("backend", lambda t: (t.record.get("backend") or {}).get("name", NA)),
+    Column("device", lambda t: (t.record.get("backend") or {}).get("device")),
+    Column("size", lambda t: size_gib(t.record), "r"),
+    Column("params", lambda t: params(t.record), "r"),
+    Column("threads", lambda t: (t.record.get("backend") or {}).get("threads"), "r"),
+    Column("test", lambda t: t.test),
+    Column("t/s", lambda t: t.summary, "r", fmt_pm),
+    Column("n", _n, "r"),
+    Column("source", _source),
+    Column("labels", _labels),
+]
+"""One row per test like llama-bench: pp (prompt) and tg (generation), mean ± sd."""
+
+
+def bench_table(records: list[dict[str, Any]]) -> str:
+    """One row per test like llama-bench: pp (prompt) and tg (generation), mean ± sd."""
+    return markdown(BENCH, _tests(records))
+
+
+Compared = tuple[dict[str, Any], Power]
+
+
+COMPARISON: list[Column[Compared]] = [
+    Column("model", lambda c: c[0]["model"]["name"]),
+    Column("backend", lambda c: (c[0].get("backend") or {}).get("name", NA)),
+    Column("device", lambda c: (c[0].get("backend") or {}).get("device")),
+    Column("test", lambda c: gen_test(c[0])),
+    Column("tg t/s (median)", lambda c: median(c[0], "gen_tps"), "r", fmt),
+    Column("pp t/s (median)", lambda c: median(c[0], "prompt_tps"), "r", fmt),
+    Column("TTFT s (median)", lambda c: median(c[0], "ttft_s"), "r", lambda x: fmt(x, 3)),
+    Column("idle W", lambda c: c[1].idle_w, "r", fmt),
+    Column("gen W (mean ± sd)",
+           lambda c: {"mean": c[1].gen_mean_w, "stddev": c[1].gen_mean_w_sd}, "r", fmt_pm),
+    Column("peak W", lambda c: c[1].peak_w, "r", fmt),
+    Column("J/token", lambda c: c[1].j_per_token, "r", lambda x: fmt(x, 3)),
+    Column("tokens/J", lambda c: c[1].tokens_per_j, "r", lambda x: fmt(x, 3)),
+    Column("power source", lambda c: c[1].source),
+    Column("labels", lambda c: flags(c[0])),
+]
+"""Per model: each backend/device side by side, with power where measured."""
 
 
 def comparison_table(records: list[dict[str, Any]]) -> str:
     """Per model: each backend/device side by side, with power where measured."""
-    header = ["model", "backend", "device", "test", "tg t/s (median)", "pp t/s (median)",
-              "TTFT s (median)", "idle W", "gen W (mean ± sd)", "peak W", "J/token",
-              "tokens/J", "power source", "labels"]
-    rows = []
-    for r in sorted(records, key=lambda r: (r["model"]["name"], r["backend"]["name"])):
-        b = r.get("backend") or {}
-        p = power_of(r)
-        rows.append([
-            r["model"]["name"], b.get("name", NA), str(b.get("device", NA)), gen_test(r),
-            fmt(median(r, "gen_tps")), fmt(median(r, "prompt_tps")),
-            fmt(median(r, "ttft_s"), 3), fmt(p.idle_w),
-            fmt_pm({"mean": p.gen_mean_w, "stddev": p.gen_mean_w_sd}),
-            fmt(p.peak_w), fmt(p.j_per_token, 3), fmt(p.tokens_per_j, 3), p.source, flags(r),
-        ])
-    return _table(header, rows, "llllrrrrrrrrll")
+    ordered = sorted(records, key=lambda r: (r["model"]["name"], r["backend"]["name"]))
+    return markdown(COMPARISON, [(r, power_of(r)) for r in ordered])
 
 
 def legend(records: list[dict[str, Any]]) -> str:
@@ -138,7 +180,7 @@ def render(records: list[dict[str, Any]], title: str) -> str:
 
     vlm = vlm_records(plain)
     if vlm:
-        parts += ["## Vision-language: an image and a question", "", vlm_table(vlm, _table),
+        parts += ["## Vision-language: an image and a question", "", vlm_table(vlm),
                   "", f"- {LEGEND}", ""]
     from bench.report.servers import LEGEND as SERVER_LEGEND
     from bench.report.servers import server_records, server_table
@@ -146,7 +188,7 @@ def render(records: list[dict[str, Any]], title: str) -> str:
     served = server_records(plain)
     if served:
         parts += ["## Servers: their CPU time is the workload", "",
-                  server_table(served, _table), "", f"- {SERVER_LEGEND}", ""]
+                  server_table(served), "", f"- {SERVER_LEGEND}", ""]
     samples = sample_outputs(plain)
     if samples:
         parts += ["## Sample output (first repetition)", "", samples, ""]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.report.columns import Column, markdown
 from bench.report.rows import NA, flags, fmt, gen_test, median, prompt_test, summary
 
 
@@ -23,25 +24,34 @@ def _image_tokens(record: dict[str, Any]) -> str:
     return str(counts.pop()) if len(counts) == 1 else NA
 
 
-def vlm_table(records: list[dict[str, Any]], table: Any) -> str:
-    """``table(header, rows, align)`` renders it (bench.report.markdown's table writer)."""
-    header = ["model", "backend", "device", "test", "images", "image tokens",
-              "preprocess ms", "image encode ms", "TTFT s", "prompt tokens", "LLM pp t/s",
-              "tg t/s", "n", "labels"]
-    rows = []
-    for r in sorted(records, key=lambda r: (r["model"]["name"], r["workload"]["name"],
-                                             r["backend"]["name"])):
-        b = r.get("backend") or {}
-        s = summary(r, "ttft_s") or {}
-        rows.append([
-            r["model"]["name"], b.get("name", NA), str(b.get("device", NA)),
-            f"{prompt_test(r)} / {gen_test(r)}", str(len(r["workload"]["images"])),
-            _image_tokens(r), fmt(median(r, "image_preprocess_ms"), 1),
-            fmt(median(r, "image_encode_ms"), 1), fmt(median(r, "ttft_s"), 3),
-            fmt(median(r, "prompt_tokens"), 0), fmt(median(r, "internal_prompt_tps")),
-            fmt(median(r, "gen_tps")), str(s.get("n", 0)), flags(r),
-        ])
-    return table(header, rows, "lllllrrrrrrrrl")
+def _median(header: str, metric: str, digits: int = 2) -> Column[dict[str, Any]]:
+    """The metric's median over the repetitions, ``digits`` after the point."""
+    return Column(header, lambda r: median(r, metric), "r", lambda x: fmt(x, digits))
+
+
+VLM: list[Column[dict[str, Any]]] = [
+    Column("model", lambda r: r["model"]["name"]),
+    Column("backend", lambda r: (r.get("backend") or {}).get("name", NA)),
+    Column("device", lambda r: (r.get("backend") or {}).get("device")),
+    Column("test", lambda r: f"{prompt_test(r)} / {gen_test(r)}"),
+    Column("images", lambda r: len(r["workload"]["images"])),
+    Column("image tokens", _image_tokens, "r"),
+    _median("preprocess ms", "image_preprocess_ms", 1),
+    _median("image encode ms", "image_encode_ms", 1),
+    _median("TTFT s", "ttft_s", 3),
+    _median("prompt tokens", "prompt_tokens", 0),
+    _median("LLM pp t/s", "internal_prompt_tps"),
+    _median("tg t/s", "gen_tps"),
+    Column("n", lambda r: (summary(r, "ttft_s") or {}).get("n", 0), "r"),
+    Column("labels", flags),
+]
+"""Vision-language cases, every device side by side (medians over the repetitions)."""
+
+
+def vlm_table(records: list[dict[str, Any]]) -> str:
+    ordered = sorted(records, key=lambda r: (r["model"]["name"], r["workload"]["name"],
+                                             r["backend"]["name"]))
+    return markdown(VLM, ordered)
 
 
 LEGEND = ("vision-language cases: medians over the repetitions. TTFT holds the image's "

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import UserError
+from bench.results.record import version_problem
 from bench.results.schema import SCHEMA_VERSION
 from bench.results.shape import numbers_and_depth, problem
 
@@ -154,11 +155,7 @@ def _usable(record: Any, strict: bool) -> str | None:
         what = problem(record)
         if what is not None:
             return what
-    version = record.get("schema")
-    if version != SCHEMA_VERSION:
-        return (f"schema version {version!r}, this pibench reads version {SCHEMA_VERSION} "
-                "(written by another pibench version: read it with that version)")
-    return None
+    return version_problem(record)
 
 
 class _Warnings:

@@ -1,6 +1,10 @@
 """The result schema, versioned. One JSON line per finished case in ``cases.jsonl``.
 
-Format history (bump SCHEMA_VERSION on any change a reader must know about):
+The record itself, field by field, is ``bench.results.record.CaseRecord`` (typed models);
+the types here are the in-memory measurements the runner builds it from.
+
+Format history (bump SCHEMA_VERSION on any change a reader must know about; the history
+with what each version added is in docs/results.md):
   1 (pibench 0.1.0): first version.
 
 Clock: every time in a record is in seconds on the run's monotonic clock, stored relative to
@@ -26,7 +30,7 @@ Summaries (``summary.<metric>``) are over the measured repetitions (warm-ups exc
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, TypedDict
 
 SCHEMA_VERSION = 1
 
@@ -74,35 +78,3 @@ class RepRecord(TypedDict, total=False):
     internal_gen_tps: float | None
     prompt: str  # the user prompt (chat and completion workloads; first 500 characters)
     text: str | None  # generated text (chat and completion workloads; first 2000 characters)
-
-
-class ErrorRecord(TypedDict):
-    type: str  # exception class, e.g. "ModelLoadError"
-    message: str  # one line
-    phase: Literal["load", "warmup", "rep", "meter", "mixed"]
-    rep: int | None
-    elapsed_s: float | None  # seconds since the case started
-
-
-class CaseRecord(TypedDict, total=False):
-    schema: int  # SCHEMA_VERSION
-    case_id: str  # "model/backend/workload", unique in a run
-    status: Literal["ok", "failed"]
-    labels: list[str]  # "simulated", "synthetic weights: speed only", "throttled", ...
-    model: dict[str, Any]  # config name/family/params_b + ModelInfo (file, sha256, quant...)
-    backend: dict[str, Any]  # name, type, capabilities, describe() (device, threads...)
-    workload: dict[str, Any]  # the workload as resolved
-    started: str  # ISO 8601 UTC
-    finished: str
-    load_s: float | None  # model load time, harness clock (shared by a model's cases)
-    warmup: int  # warm-up runs done (not recorded)
-    reps: list[RepRecord]
-    summary: dict[str, Summary]  # per metric, see the module docstring
-    roofline: dict[str, Any] | None  # bandwidth bound, where known (CPU backends)
-    peak_rss_mb: float | None  # peak resident memory of the pibench process in the case
-    power: list[dict[str, Any]]  # one per meter: summary + raw samples (bench.meters)
-    health: dict[str, Any] | None  # temperatures, clocks, throttling (bench.meters.health)
-    host_load: dict[str, Any] | None  # others' CPU share in the reps (bench.runner.hostload)
-    mixed: dict[str, Any] | None  # vision + LLM figures (bench.vision)
-    error: ErrorRecord | None
-    sanitized: list[str]  # values JSON cannot hold, set to null/text (absent if none)

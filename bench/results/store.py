@@ -4,7 +4,7 @@
   RUN_DIR/config.yaml     the config file exactly as given
   RUN_DIR/resolved.json   the config with every default filled in
   RUN_DIR/environment.json host, CPU, memory, OS, versions, model files (size, sha256)
-  RUN_DIR/cases.jsonl     one JSON line per finished case (bench.results.schema.CaseRecord)
+  RUN_DIR/cases.jsonl     one JSON line per finished case (bench.results.record.CaseRecord)
 
   RUN_DIR/run.lock        held (flock) by the one process running or resuming the folder
 

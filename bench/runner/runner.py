@@ -6,7 +6,6 @@ stops after the current generation; finished cases are already on disk.
 
 from __future__ import annotations
 
-import dataclasses
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext, suppress
@@ -19,16 +18,18 @@ from bench.clock import Clock
 from bench.config.loader import ResolvedConfig
 from bench.errors import BackendError, PibenchError
 from bench.registry import backend_entry, load_object
-from bench.results.schema import SCHEMA_VERSION, RepRecord
+from bench.results.record import CaseRecord
+from bench.results.schema import RepRecord
 from bench.results.store import RunDir, utc_now
 from bench.runner import memory
 from bench.runner.hostload import HostLoad
-from bench.runner.metrics import case_summary, rep_record
+from bench.runner.metrics import rep_record
 from bench.runner.mixed import MixedCase, run_mixed_case
 from bench.runner.plan import Case
 from bench.runner.progress import Progress
+from bench.runner.record import Measured, build_record, error_record
+from bench.runner.record import one_line as _one_line
 from bench.runner.requests import make_request
-from bench.stats import summarize
 
 
 @dataclass
@@ -45,42 +46,8 @@ class CaseFailure(Exception):
         self.error, self.phase, self.rep = error, phase, rep
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    msg = text[0] if text else type(exc).__name__
-    if not isinstance(exc, PibenchError):
-        msg = f"{type(exc).__name__}: {msg}"
-    return msg
-
-
 def _case(item: Case | MixedCase) -> Case:
     return item.case if isinstance(item, MixedCase) else item
-
-
-def mixed_is_simulated(result: dict[str, Any]) -> bool:
-    """run_mixed's "simulated" entry is {"vision": bool, "llm": bool}: either side counts."""
-    return any((result.get("simulated") or {}).values())
-
-
-def labels_for(backend: Backend, info: ModelInfo | None) -> list[str]:
-    labels = []
-    if backend.capabilities.simulated or (info is not None and info.weights == "simulated"):
-        labels.append("simulated")
-    if info is not None and info.weights == "synthetic":
-        labels.append("synthetic weights: speed only")
-    return labels
-
-
-def prompt_label(asked: int | None, reps: list[RepRecord]) -> str | None:
-    """"prompt N tokens" when the prompt the backend's runtime counted differs from the
-    workload's length (a server that adds a BOS or a template); None when it matches or no
-    count is known. A spread over the repetitions shows as "prompt N-M tokens"."""
-    counts = sorted({int(c) for c in (r.get("prompt_tokens") for r in reps)
-                     if isinstance(c, int)})
-    if asked is None or not counts or counts == [asked]:
-        return None
-    real = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
-    return f"prompt {real} tokens"
 
 
 class Runner:
@@ -168,22 +135,17 @@ class Runner:
         except CaseFailure as exc:  # the warm-up failed: no mixed figures
             self._record_failure(mc, backend, started, exc)
             return
-        record = self._record(mc.case, backend, info, load_s, started, [], {"mixed": result})
-        record["case_id"] = mc.case_id
-        if mixed_is_simulated(result) and "simulated" not in record["labels"]:
-            record["labels"].append("simulated")
-        if "simulated" not in record["labels"] and any(
-                f.get("simulated") for figs in (result.get("power") or {}).values() for f in figs):
-            record["labels"].append("simulated power")
+        error = None
         failures = result.get("failures") or []
         if failures:
             f = failures[0]
-            record["status"] = "failed"
-            record["error"] = {"type": f"{f['side']} side: {f['kind']}",
-                               "message": str(f["message"]).splitlines()[0] if f["message"]
-                               else f["kind"], "phase": "mixed", "rep": None,
-                               "elapsed_s": round(self.clock.now() - t_case, 3)}
-        self._write(record)
+            error = error_record(None, "mixed", None, round(self.clock.now() - t_case, 3),
+                                 kind=f"{f['side']} side: {f['kind']}",
+                                 message=str(f["message"]).splitlines()[0] if f["message"]
+                                 else f["kind"])
+        measured = Measured(backend, info, load_s, self.cfg.run.warmup, mixed=result)
+        self._write(build_record(mc.case, mc.case_id, started, measured, error,
+                                 warn=self.progress.message))
 
     # -- one case ---------------------------------------------------------------------
     def _run_case(self, case: Case, backend: Backend, info: ModelInfo | None,
@@ -229,15 +191,14 @@ class Runner:
                 self.progress.message(f"warning: power summary failed: {_one_line(exc)}")
                 traceback.print_exc()
         extra["host_load"] = host.summary()
-        record = self._record(case, backend, info, load_s, started, reps, extra)
+        error = None
         if failure is not None:
-            record["status"] = "failed"
-            record["error"] = {
-                "type": type(failure.error).__name__, "message": _one_line(failure.error),
-                "phase": failure.phase, "rep": failure.rep,
-                "elapsed_s": round(self.clock.now() - t_case, 3),
-            }
-        self._write(record)
+            error = error_record(failure.error, failure.phase, failure.rep,
+                                 round(self.clock.now() - t_case, 3))
+        measured = Measured(backend, info, load_s, run.warmup, reps, extra.get("power", []),
+                            extra.get("health"), extra["host_load"])
+        self._write(build_record(case, case.case_id, started, measured, error,
+                                 warn=self.progress.message))
 
     def _generate(self, backend: Backend, case: Case, call: int, index: int,
                   phase: str) -> tuple[Any, list[TokenEvent]]:
@@ -276,120 +237,16 @@ class Runner:
         return stats, events
 
     # -- records ----------------------------------------------------------------------
-    def _record(self, case: Case, backend: Backend, info: ModelInfo | None,
-                load_s: float | None, started: str, reps: list[RepRecord],
-                extra: dict[str, Any]) -> dict[str, Any]:
-        caps = backend.capabilities
-        internal_source = None
-        for r in reps:
-            internal = r.get("internal")
-            if internal:
-                internal_source = str(internal.get("source", "backend internal timings"))
-                break
-        labels = labels_for(backend, info)
-        health = extra.get("health")
-        if health and health.get("throttled"):
-            labels.append("throttled")
-        elif health and health.get("throttle_history") == "unknown":
-            labels.append("throttle history unknown")
-        if any(p.get("simulated") for p in extra.get("power", [])) and "simulated" not in labels:
-            labels.append("simulated power")
-        host_load = extra.get("host_load")
-        if host_load and host_load["busy"] and not caps.simulated:
-            labels.append("busy host")
-        if case.workload.kind == "throughput":
-            label = prompt_label(case.workload.prompt_tokens, reps)
-            if label:
-                labels.append(label)
-        try:
-            described = backend.describe()
-        except Exception as exc:
-            described = {"device": "unknown", "describe_error": _one_line(exc)}
-        record: dict[str, Any] = {
-            "schema": SCHEMA_VERSION,
-            "case_id": case.case_id,
-            "status": "ok",
-            "labels": labels,
-            "model": {
-                "name": case.model.name, "family": case.model.family,
-                "params_b": case.model.params_b,
-                "artifact": case.artifact.model_dump(mode="json"),
-                "info": dataclasses.asdict(info) if info is not None else None,
-            },
-            "backend": {
-                "name": case.backend.name, "type": case.backend.type,
-                "capabilities": dataclasses.asdict(caps), "runs_on": backend.runs_on,
-                **described,
-            },
-            "workload": case.workload.model_dump(mode="json"),
-            "started": started,
-            "finished": utc_now(),
-            "load_s": None if load_s is None else round(load_s, 4),
-            "warmup": self.cfg.run.warmup,
-            "reps": reps,
-            "summary": case_summary(reps, internal_source),
-            "peak_rss_mb": memory.peak_rss_mb(),
-            "power": extra.get("power", []),
-            "health": health,
-            "host_load": host_load,
-            "roofline": self._roofline(backend, info, reps),
-            "mixed": extra.get("mixed"),
-            "error": None,
-        }
-        return record
-
-    def _roofline(self, backend: Backend, info: ModelInfo | None,
-                  reps: list[RepRecord]) -> dict[str, Any] | None:
-        """Fraction of the memory-bandwidth bound that generation reached (CPU backends)."""
-        if not backend.capabilities.host_cpu or info is None or not reps:
-            return None
-        per_token = info.extra.get("bytes_per_token")
-        if not per_token:
-            return None
-        from bench.roofline import get_bandwidth, roofline_fraction
-
-        threads = backend.describe().get("threads")
-        bw = get_bandwidth(threads if isinstance(threads, int) else None)
-        speeds = [r.get("gen_tps") for r in reps]
-        fractions: list[float | None] = [
-            roofline_fraction(s, per_token, bw.bound_gbps) for s in speeds if s]
-        return {
-            "bytes_per_token": per_token,
-            "bandwidth_gbps": round(bw.bound_gbps, 3),
-            "bandwidth": {"read_gbps": bw.read_gbps, "copy_gbps": bw.copy_gbps,
-                          "threads": bw.threads, "method": bw.method,
-                          "measured_at": bw.measured_at},
-            "bound_tps": round(bw.bound_gbps * 1e9 / per_token, 3),
-            "fraction": summarize(fractions, "fraction of bound",
-                                  "gen_tps x bytes_per_token / measured read bandwidth"),
-            "assumptions": "weights read once per token (KV cache and activations left out); "
-                           "bandwidth measured here by a streaming read (bench.roofline)",
-        }
-
     def _record_failure(self, item: Case | MixedCase, backend: Backend | None, started: str,
                         failure: CaseFailure) -> None:
         self.progress.case(self._index, item.case_id)
-        case = _case(item)
-        record: dict[str, Any] = {
-            "schema": SCHEMA_VERSION, "case_id": item.case_id, "status": "failed",
-            "labels": [],
-            "model": {"name": case.model.name, "family": case.model.family,
-                      "params_b": case.model.params_b,
-                      "artifact": case.artifact.model_dump(mode="json"), "info": None},
-            "backend": {"name": case.backend.name, "type": case.backend.type},
-            "workload": case.workload.model_dump(mode="json"),
-            "started": started, "finished": utc_now(), "load_s": None,
-            "warmup": 0, "reps": [], "summary": {}, "peak_rss_mb": None,
-            "power": [], "health": None, "host_load": None, "roofline": None, "mixed": None,
-            "error": {"type": type(failure.error).__name__,
-                      "message": _one_line(failure.error), "phase": failure.phase,
-                      "rep": failure.rep, "elapsed_s": None},
-        }
-        if backend is not None and backend.capabilities.simulated:
-            record["labels"] = ["simulated"]
-        self._write(record)
+        error = error_record(failure.error, failure.phase, failure.rep, None)
+        simulated = backend is not None and backend.capabilities.simulated
+        self._write(build_record(_case(item), item.case_id, started, None, error, simulated,
+                                 self.progress.message))
 
-    def _write(self, record: dict[str, Any]) -> None:
+    def _write(self, built: CaseRecord) -> None:
+        record = built.to_line_dict()
         self.run_dir.append_case(record)
         self.outcome.records.append(record)
         if record["status"] == "ok":

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bench.report.columns import Column, dig, markdown
+
 NA = "n/a"
 
 
@@ -20,16 +22,8 @@ def _num(value: Any, digits: int = 1) -> str:
     return f"{float(value):.{digits}f}"
 
 
-def _get(d: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(d, dict) or key not in d:
-            return None
-        d = d[key]
-    return d
-
-
 def _watts(result: dict[str, Any]) -> str:
-    figures = _get(result, "power", "mixed") or []
+    figures = dig(result, "power", "mixed") or []
     shown = []
     for f in figures:
         if f.get("value") is not None:
@@ -51,32 +45,58 @@ def _failures(result: dict[str, Any]) -> str:
     return "; ".join(items) if items else "none"
 
 
+def _label(r: dict[str, Any]) -> str:
+    marks = _simulated(r)
+    return str(r.get("placement", "?")) + (f" (simulated: {', '.join(marks)})" if marks else "")
+
+
+def _simulated(r: dict[str, Any]) -> list[str]:
+    sim = r.get("simulated", {})
+    return [side for side in ("vision", "llm") if sim.get(side)]
+
+
+def _p99(r: dict[str, Any]) -> str:
+    return (f"{_num(dig(r, 'vision', 'alone', 'latency_p99', 'value'))} / "
+            f"{_num(dig(r, 'vision', 'mixed', 'latency_p99', 'value'))}")
+
+
+def _text(value: object) -> str:
+    return str(value or NA)
+
+
+def _n1(value: Any) -> str:
+    return _num(value)
+
+
+def _n2(value: Any) -> str:
+    return _num(value, 2)
+
+
+MIXED: list[Column[dict[str, Any]]] = [
+    Column("placement", _label),
+    Column("vision", lambda r: r.get("vision_device"), fmt=_text),
+    Column("LLM", lambda r: r.get("llm_device"), fmt=_text),
+    Column("fps alone", lambda r: dig(r, "vision", "alone", "fps", "value"), "r", _n1),
+    Column("fps mixed", lambda r: dig(r, "vision", "mixed", "fps", "value"), "r", _n1),
+    Column("fps mixed/alone", lambda r: dig(r, "interference", "vision_fps", "value"), "r",
+           _n2),
+    Column("p99 ms alone / mixed", _p99, "r"),
+    Column("tok/s alone", lambda r: dig(r, "llm", "alone", "gen_tps_median"), "r", _n1),
+    Column("tok/s mixed", lambda r: dig(r, "llm", "mixed", "gen_tps_median"), "r", _n1),
+    Column("tok/s mixed/alone", lambda r: dig(r, "interference", "llm_gen_tps", "value"), "r",
+           _n2),
+    Column("W mixed", _watts),
+    Column("failures", _failures),
+]
+"""One row per placement of a mixed run (``run_mixed`` results)."""
+
+
 def render_mixed_table(results: Sequence[dict[str, Any]]) -> str:
     """Markdown table of placements; a note under it says which figures are simulated."""
-    head = ("| placement | vision | LLM | fps alone | fps mixed | fps mixed/alone "
-            "| p99 ms alone / mixed | tok/s alone | tok/s mixed | tok/s mixed/alone "
-            "| W mixed | failures |")
-    lines = [head, "|" + "---|" * 12]
-    any_sim = any_unknown = any_contention = False
-    for r in results:
-        sim = r.get("simulated", {})
-        marks = [side for side in ("vision", "llm") if sim.get(side)]
-        any_sim = any_sim or bool(marks)
-        any_unknown = any_unknown or r.get("llm_device") in (None, "unknown")
-        any_contention = any_contention or bool(marks and r.get("same_device"))
-        label = r.get("placement", "?") + (f" (simulated: {', '.join(marks)})" if marks else "")
-        va, vm = _get(r, "vision", "alone"), _get(r, "vision", "mixed")
-        la, lm = _get(r, "llm", "alone"), _get(r, "llm", "mixed")
-        p99 = f"{_num(_get(va, 'latency_p99', 'value'))} / {_num(_get(vm, 'latency_p99', 'value'))}"
-        cells = [
-            label, r.get("vision_device") or NA, r.get("llm_device") or NA,
-            _num(_get(va, "fps", "value")), _num(_get(vm, "fps", "value")),
-            _num(_get(r, "interference", "vision_fps", "value"), 2), p99,
-            _num(_get(la, "gen_tps_median")), _num(_get(lm, "gen_tps_median")),
-            _num(_get(r, "interference", "llm_gen_tps", "value"), 2),
-            _watts(r), _failures(r),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
+    lines = markdown(MIXED, results, padded=False).split("\n")
+    any_sim = any(_simulated(r) for r in results)
+    any_unknown = any(r.get("llm_device") in (None, "unknown") for r in results)
+    any_contention = any(_simulated(r) and r.get("same_device") for r in results)
     notes = ["", "fps: frames finished per second of the window; tok/s: generated tokens per "
              "second after the first token (median of repetitions); p99: detector latency, "
              "nearest rank; W mixed: mean of each meter's samples over the LLM's window in the "
