@@ -20,7 +20,7 @@ from bench.config.errors import Loc, field_path, messages
 from bench.config.schema import RunConfig
 from bench.config.yamlfile import YamlRefused, line_map, line_of, read_text, safe_parse
 from bench.errors import ConfigError, UserError
-from bench.registry import BACKENDS, METERS, backend_capabilities, did_you_mean, load_object
+from bench.registry import BACKENDS, METERS, backend_capabilities, did_you_mean
 
 
 class ConfigErrors(ConfigError):
@@ -103,20 +103,19 @@ def _resolve(run: RunConfig, errors: list[tuple[Loc, str]]) -> dict[str, Any]:
     artifact_cls: dict[str, type[BaseModel]] = {}
     for i, b in enumerate(run.backends):
         if b.type not in BACKENDS:
-            errors.append((("backends", i, "type"),
-                           f"unknown backend {b.type!r}: {did_you_mean(b.type, list(BACKENDS))}"))
+            errors.append((("backends", i, "type"), BACKENDS.unknown(b.type)))
             continue
-        entry = BACKENDS[b.type]
-        opts = _validate(load_object(entry.options), b.options, ("backends", i, "options"), errors)
+        entry = BACKENDS.get(b.type)
+        opts = _validate(entry.options_cls(), b.options, ("backends", i, "options"), errors)
         if opts is not None:
             backend_options[b.name] = opts
-        artifact_cls[b.name] = load_object(entry.artifact)
+        artifact_cls[b.name] = entry.artifact_cls()
 
     if run.clock == "virtual":
         for i, b in enumerate(run.backends):
-            if b.type != "mock":
+            if b.type in BACKENDS and not backend_capabilities(b.type).simulated:
                 errors.append((("backends", i, "type"),
-                               "clock: virtual needs every backend to be mock "
+                               "clock: virtual needs every backend to be simulated (mock) "
                                f"(this one is {b.type!r}); set clock: real"))
 
     _check_workloads(run, errors)
@@ -157,10 +156,9 @@ def _resolve(run: RunConfig, errors: list[tuple[Loc, str]]) -> dict[str, Any]:
             errors.append((("meters", i), "each meter needs a type, e.g. {type: pi5-pmic}"))
             continue
         if kind not in METERS:
-            errors.append((("meters", i, "type"),
-                           f"unknown meter {kind!r}: {did_you_mean(kind, list(METERS))}"))
+            errors.append((("meters", i, "type"), METERS.unknown(kind)))
             continue
-        opts = _validate(load_object(METERS[kind].options), raw, ("meters", i), errors)
+        opts = _validate(METERS.get(kind).options_cls(), raw, ("meters", i), errors)
         if opts is not None:
             meters.append(opts)
 

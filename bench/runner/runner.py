@@ -18,7 +18,7 @@ from bench.backends.base import Backend, ModelInfo, ModelRef, TokenEvent
 from bench.clock import Clock
 from bench.config.loader import ResolvedConfig
 from bench.errors import BackendError, PibenchError
-from bench.registry import backend_entry, load_object
+from bench.registry import backend_entry
 from bench.results.schema import SCHEMA_VERSION, RepRecord
 from bench.results.store import RunDir, utc_now
 from bench.runner import memory
@@ -113,8 +113,7 @@ class Runner:
         return self.outcome
 
     def _make_backend(self, case: Case) -> Backend:
-        entry = backend_entry(case.backend.type)
-        cls = load_object(entry.backend)
+        cls = backend_entry(case.backend.type).backend_cls()
         backend: Backend = cls(self.cfg.backend_options[case.backend.name], clock=self.clock)
         return backend
 
