@@ -99,12 +99,25 @@ class BackendEntry:
     backend: str
     """"module:Class" of the Backend (imports the runtime library)."""
     summary: str
+    needs: str | None = None
+    """The import name of the library backend.py needs (``pibench backends`` says whether
+    it is installed); None: nothing beyond pibench's own dependencies."""
+    versions: tuple[str, ...] = ()
+    """Distribution names whose versions every run records (results.environment) and
+    compare lists (not import names: llama-cpp-python is imported as llama_cpp)."""
 
-    @property
-    def capabilities(self) -> str:
-        """"module:CAPABILITIES" in the light options module: the flags the Backend class
-        declares, readable without importing the runtime."""
-        return self.options.partition(":")[0] + ":CAPABILITIES"
+    def capabilities_for(self, options: Options | None = None) -> Capabilities:
+        """The declared flags, as the given options make them: the light module's optional
+        ``capabilities_for(options)`` (hailo-ollama declared by ``flavour`` takes no
+        completion workloads), else its ``CAPABILITIES`` (the flags the Backend class
+        declares, readable without importing the runtime)."""
+        module = importlib.import_module(self.options.partition(":")[0])
+        hook = getattr(module, "capabilities_for", None)
+        if options is not None and hook is not None:
+            caps: Capabilities = hook(options)
+            return caps
+        caps = module.CAPABILITIES
+        return caps
 
     def options_cls(self) -> type[Options]:
         cls: type[Options] = load_object(self.options)
@@ -120,11 +133,12 @@ class BackendEntry:
         return cls
 
 
-def _backend(name: str, options: str, artifact: str, backend: str, summary: str) -> BackendEntry:
+def _backend(name: str, options: str, artifact: str, backend: str, summary: str,
+             needs: str | None = None, versions: tuple[str, ...] = ()) -> BackendEntry:
     """The entry of a backend in ``bench/backends/<name>/`` (config.py + backend.py)."""
     pkg = f"bench.backends.{name}"
     return BackendEntry(f"{pkg}.config:{options}", f"{pkg}.config:{artifact}",
-                        f"{pkg}.backend:{backend}", summary)
+                        f"{pkg}.backend:{backend}", summary, needs, versions)
 
 
 BACKENDS: Registry[BackendEntry] = Registry("backend", {
@@ -132,19 +146,24 @@ BACKENDS: Registry[BackendEntry] = Registry("backend", {
         "mock", "MockOptions", "MockArtifact", "MockBackend",
         "simulated device from a published-figures profile (results marked simulated)"),
     "llama_cpp": _backend("llama_cpp", "LlamaCppOptions", "LlamaCppArtifact", "LlamaCppBackend",
-                          "llama.cpp in process through llama-cpp-python (the Pi 5 CPU)"),
+                          "llama.cpp in process through llama-cpp-python (the Pi 5 CPU)",
+                          "llama_cpp", ("llama-cpp-python",)),
     "llama_cpp_vlm": _backend(
         "llama_cpp_vlm", "LlamaCppVLMOptions", "LlamaCppVLMArtifact", "LlamaCppVLMBackend",
-        "vision-language models on the CPU: llama.cpp's libmtmd (image + question)"),
+        "vision-language models on the CPU: llama.cpp's libmtmd (image + question)",
+        "llama_cpp", ("llama-cpp-python",)),
     "hailo": _backend("hailo", "HailoOptions", "HailoArtifact", "HailoBackend",
-                      "Hailo-10H NPU in process through HailoRT GenAI (hailo_platform)"),
+                      "Hailo-10H NPU in process through HailoRT GenAI (hailo_platform)",
+                      "hailo_platform", ("hailort",)),
     "hailo_vlm": _backend("hailo_vlm", "HailoVLMOptions", "HailoVLMArtifact", "HailoVLMBackend",
-                          "vision-language models on the Hailo-10H NPU (hailo_platform.genai.VLM)"),
+                          "vision-language models on the Hailo-10H NPU (hailo_platform.genai.VLM)",
+                          "hailo_platform", ("hailort",)),
     "ollama": _backend(
         "ollama", "OllamaOptions", "OllamaArtifact", "OllamaBackend",
-        "an Ollama HTTP server: Ollama on the CPU, or hailo-ollama on the NPU (no completion)"),
+        "an Ollama HTTP server: Ollama on the CPU, or hailo-ollama on the NPU (no completion)",
+        "httpx"),
     "openai": _backend("openai", "OpenAIOptions", "OpenAIArtifact", "OpenAIBackend",
-                       "any OpenAI-compatible server (llama-server, vLLM, ...)"),
+                       "any OpenAI-compatible server (llama-server, vLLM, ...)", "httpx"),
 })
 
 
@@ -152,10 +171,29 @@ def backend_entry(name: str) -> BackendEntry:
     return BACKENDS.get(name)
 
 
-def backend_capabilities(type_name: str) -> Capabilities:
-    """The capability flags of a registered backend type (light import)."""
-    caps: Capabilities = load_object(backend_entry(type_name).capabilities)
-    return caps
+def backend_capabilities(type_name: str, options: Options | None = None) -> Capabilities:
+    """The capability flags of a registered backend type (light import), as ``options``
+    make them when given."""
+    return backend_entry(type_name).capabilities_for(options)
+
+
+def model_file_fields(type_name: str | None = None) -> tuple[str, ...]:
+    """The artifact fields that name model files, as the backend type's artifact declares
+    them; for an unknown or unregistered type, those of every registered backend."""
+    if type_name is not None and type_name in BACKENDS:
+        return BACKENDS.get(type_name).artifact_cls().model_files
+    fields: dict[str, None] = {}
+    for _name, entry in BACKENDS.items():
+        fields.update(dict.fromkeys(entry.artifact_cls().model_files))
+    return tuple(fields)
+
+
+def backend_versions() -> tuple[str, ...]:
+    """The distributions whose versions runs record, as the registered backends declare."""
+    out: dict[str, None] = {}
+    for _name, entry in BACKENDS.items():
+        out.update(dict.fromkeys(entry.versions))
+    return tuple(out)
 
 
 @dataclass(frozen=True)

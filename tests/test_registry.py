@@ -81,3 +81,53 @@ def test_backend_added_in_tests_runs_through_a_config(echo_registered, write_con
     # 10 tokens at 20 t/s on the virtual clock: exactly 20 t/s, from 2 repetitions
     assert rec["summary"]["gen_tps"]["n"] == 2
     assert rec["summary"]["gen_tps"]["median"] == pytest.approx(20.0)
+
+
+HAILO_OLLAMA = """
+name: npu-server
+models:
+  - {name: qwen, artifacts: {ollama: {model: "qwen2.5-instruct:1.5b"}}}
+backends:
+  - {name: npu, type: ollama, options: {flavour: %s}}
+  - {name: sim, type: mock}
+workloads:
+  - {name: chat, kind: chat, prompts: [Hello], gen_tokens: 4}
+  - {name: cont, kind: completion, prompts: [Once upon], gen_tokens: 4}
+"""
+
+
+def test_declared_hailo_ollama_flavour_skips_completion_in_the_plan(write_config):
+    from bench.runner.plan import build_plan
+
+    cfg = load_config(write_config(HAILO_OLLAMA % "hailo-ollama"))
+    cases, skipped = build_plan(cfg, backends=["npu"])
+    assert [c.case_id for c in cases] == ["qwen/npu/chat"]
+    assert [(s.case_id, s.reason) for s in skipped] == [
+        ("qwen/npu/cont", "backend 'npu' (ollama) takes no completion workloads "
+                          "(raw text prompts)")]
+    # auto: known only once the server answers, so the plan keeps the case
+    cfg = load_config(write_config(HAILO_OLLAMA % "auto"))
+    cases, skipped = build_plan(cfg, backends=["npu"])
+    assert [c.case_id for c in cases] == ["qwen/npu/chat", "qwen/npu/cont"] and not skipped
+
+
+def test_hailo_ollama_alone_refuses_a_completion_only_config(write_config):
+    from bench.config.loader import ConfigErrors
+
+    text = (HAILO_OLLAMA % "hailo-ollama").replace(
+        "  - {name: chat, kind: chat, prompts: [Hello], gen_tokens: 4}\n", "").replace(
+        "  - {name: sim, type: mock}\n", "")
+    with pytest.raises(ConfigErrors, match="no backend in this config can take it"):
+        load_config(write_config(text))
+
+
+def test_artifacts_declare_their_model_files():
+    from bench.backends.llama_cpp_vlm.config import LlamaCppVLMArtifact
+    from bench.registry import model_file_fields
+
+    art = LlamaCppVLMArtifact(gguf="m.gguf", mmproj="p.gguf")
+    assert art.named_files() == {"gguf": "m.gguf", "mmproj": "p.gguf"}
+    assert model_file_fields("llama_cpp_vlm") == ("gguf", "mmproj")
+    assert model_file_fields("hailo") == ("hef",)
+    assert model_file_fields("ollama") == ()  # a server's model name is no file
+    assert set(model_file_fields()) == {"gguf", "mmproj", "hef"}

@@ -35,6 +35,19 @@ class Options(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
+    model_files: ClassVar[tuple[str, ...]] = ()
+    """Artifacts: the fields that name model files (checked before a run, hashed, left out
+    of comparisons once the hashes match). Declared by each backend's artifact."""
+
+    def named_files(self) -> dict[str, str]:
+        """Artifacts: {field: value} of the declared model-file fields that are set."""
+        out: dict[str, str] = {}
+        for key in self.model_files:
+            value = getattr(self, key, None)
+            if isinstance(value, str):
+                out[key] = value
+        return out
+
     def context_tokens(self) -> int | None:
         """Backend options: the context size in tokens a request must fit in, when the
         options fix it (the config check refuses workloads that cannot fit); else None."""
@@ -58,10 +71,6 @@ def require_file(path: str, what: str) -> None:
             f.read(1)
     except OSError as exc:
         raise UserError(f"cannot read the {what} {p}: {exc.strerror or exc}") from None
-
-
-class NoArtifact(Options):
-    """For backends that need nothing per model."""
 
 
 @dataclass(frozen=True)

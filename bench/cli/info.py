@@ -6,9 +6,6 @@ import argparse
 import importlib.util
 from typing import Any
 
-_NEEDS = {"llama_cpp": "llama_cpp", "llama_cpp_vlm": "llama_cpp", "hailo": "hailo_platform",
-          "hailo_vlm": "hailo_platform", "ollama": "httpx", "openai": "httpx"}
-
 
 def register(sub: Any) -> None:
     b = sub.add_parser("backends", help="list the backends and whether they can run here")
@@ -30,7 +27,7 @@ def backends_cmd(args: argparse.Namespace) -> int:
     from bench.registry import BACKENDS
 
     for name, entry in BACKENDS.items():
-        lib = _NEEDS.get(name)
+        lib = entry.needs
         here = "yes" if lib is None or importlib.util.find_spec(lib) else f"no ({lib} missing)"
         print(f"{name:13s} {entry.summary}\n{'':13s} takes: {takes(name)}  [available: {here}]")
     return 0

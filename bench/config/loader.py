@@ -118,7 +118,7 @@ def _resolve(run: RunConfig, errors: list[tuple[Loc, str]]) -> dict[str, Any]:
                                "clock: virtual needs every backend to be simulated (mock) "
                                f"(this one is {b.type!r}); set clock: real"))
 
-    _check_workloads(run, errors)
+    _check_workloads(run, backend_options, errors)
     _check_context(run, backend_options, errors)
 
     by_type: dict[str, list[str]] = {}
@@ -179,22 +179,24 @@ def _resolve(run: RunConfig, errors: list[tuple[Loc, str]]) -> dict[str, Any]:
             "meters": meters, "health": health, "mixed": mixed}
 
 
-def _check_workloads(run: RunConfig, errors: list[tuple[Loc, str]]) -> None:
+def _check_workloads(run: RunConfig, options: dict[str, Options],
+                     errors: list[tuple[Loc, str]]) -> None:
     """A workload that no backend of the config can take is a mistake (one that only some
     can take is fine: the plan skips the others, saying why)."""
-    caps = {b.type: backend_capabilities(b.type) for b in run.backends if b.type in BACKENDS}
+    caps = [(b.type, backend_capabilities(b.type, options.get(b.name)))
+            for b in run.backends if b.type in BACKENDS]
     if not caps:
         return
     for i, w in enumerate(run.workloads):
         images = bool(w.images)
-        refusals = [f"{t} {why}" for t, c in caps.items()
-                    if (why := c.refusal(w.kind, images)) is not None]
-        if len(refusals) < len(caps):
+        whys = [(t, c.refusal(w.kind, images)) for t, c in caps]
+        if any(why is None for _t, why in whys):
             continue
+        refusals = list(dict.fromkeys(f"{t} {why}" for t, why in whys))
         takers = [t for t in BACKENDS if backend_capabilities(t).refusal(w.kind, images) is None]
         # blame the images when the same workload without them would have run
         field = "images" if images and any(
-            c.refusal(w.kind, False) is None for c in caps.values()) else "kind"
+            c.refusal(w.kind, False) is None for _t, c in caps) else "kind"
         errors.append((("workloads", i, field),
                        f"no backend in this config can take it ({'; '.join(refusals)}): add "
                        f"a backend of type {' or '.join(takers)}, or drop the workload"))

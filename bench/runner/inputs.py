@@ -28,9 +28,6 @@ from bench.config.yamlfile import line_of
 from bench.errors import UserError
 from bench.runner.plan import Case
 
-FILE_FIELDS = ("gguf", "mmproj", "hef", "path", "model_path")
-"""Artifact fields that may name a model file."""
-
 
 def _readable(path: Path, what: str) -> None:
     """UserError unless ``path`` is a regular file this process can read."""
@@ -119,10 +116,7 @@ def check_inputs(cfg: ResolvedConfig, cases: list[Case]) -> list[Problem]:
         own = getattr(art, "preflight", None)  # the artifact checks its own files
         if own is not None:
             check(loc, own, model_file=True)
-        for key in FILE_FIELDS:
-            value = getattr(art, key, None)
-            if not isinstance(value, str):
-                continue
+        for key, value in art.named_files().items():
             if value.startswith("synth:"):
                 check((*loc, key), partial(_synth, value))
             elif own is None and not value.startswith("pypi:"):
@@ -166,9 +160,8 @@ def input_hashes(cfg: ResolvedConfig, cases: list[Case]) -> dict[str, dict[str, 
         if callable(profile) and (p := profile()) is not None:
             files[os.path.abspath(p)] = (f"mock profile of backend {name!r}", False)
     for case in cases:
-        for key in FILE_FIELDS:
-            value = getattr(case.artifact, key, None)
-            if isinstance(value, str) and not value.startswith(("synth:", "pypi:")):
+        for key, value in case.artifact.named_files().items():
+            if not value.startswith(("synth:", "pypi:")):
                 files.setdefault(os.path.abspath(Path(value).expanduser()),
                                  (f"{key} of model {case.model.name!r}", True))
     out: dict[str, dict[str, Any]] = {}
