@@ -21,19 +21,16 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from bench.clock import Clock, RealClock
+from bench.config.types import Strict, WorkloadKind, assert_never
 
 RunsOn = Literal["cpu", "npu", "unknown"]
 """Where a backend's generation runs: a CPU ("cpu"), the Hailo-10H NPU ("npu"), or
 "unknown" (a server nobody said anything about). Declared, never guessed from names."""
 
 
-class Options(BaseModel):
-    """Base for a backend's options and artifacts: typed, unknown keys refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+class Options(Strict):
+    """Base for a backend's options and artifacts: typed, unknown keys refused (Strict)."""
 
     model_files: ClassVar[tuple[str, ...]] = ()
     """Artifacts: the fields that name model files (checked before a run, hashed, left out
@@ -95,13 +92,20 @@ class Capabilities:
     """Generation runs on this machine's CPU from its RAM: the memory-bandwidth roofline of
     this host applies (bench.roofline)."""
 
-    def refusal(self, kind: str, images: bool) -> str | None:
+    def refusal(self, kind: WorkloadKind, images: bool) -> str | None:
         """Why a backend with these flags cannot take a workload of ``kind`` (with images or
         not), or None when it can: e.g. "takes no completion workloads"."""
-        if kind == "chat" and not self.chat:
-            return "takes no chat workloads"
-        if kind == "completion" and not self.completion:
-            return "takes no completion workloads (raw text prompts)"
+        match kind:
+            case "throughput":
+                pass
+            case "chat":
+                if not self.chat:
+                    return "takes no chat workloads"
+            case "completion":
+                if not self.completion:
+                    return "takes no completion workloads (raw text prompts)"
+            case _:
+                assert_never(kind)
         if images and not self.vision:
             return "takes no images (not a vision-language backend)"
         return None
@@ -136,7 +140,7 @@ class GenerationRequest:
     given a fresh prompt each time.
     """
 
-    kind: Literal["throughput", "chat", "completion"]
+    kind: WorkloadKind
     max_tokens: int
     prompt_tokens: int | None = None
     messages: tuple[Message, ...] = ()

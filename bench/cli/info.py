@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-from typing import Any
+from typing import Any, get_args
+
+from bench.config.types import WorkloadKind
 
 
 def register(sub: Any) -> None:
@@ -19,7 +21,7 @@ def takes(type_name: str) -> str:
     from bench.registry import backend_capabilities
 
     caps = backend_capabilities(type_name)  # asked as the plan asks: refusal()
-    kinds = [k for k in ("throughput", "chat", "completion") if caps.refusal(k, False) is None]
+    kinds = [k for k in get_args(WorkloadKind) if caps.refusal(k, False) is None]
     return ", ".join(kinds + (["images"] if caps.refusal("throughput", True) is None else []))
 
 

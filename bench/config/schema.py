@@ -9,20 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from bench.config.types import (
     TOKENS_MAX,
     Name,
     Seconds,
+    Strict,
     TokenCount,
+    WorkloadKind,
     float_from,
     int_from,
 )
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SamplingConfig(Strict):
@@ -54,7 +52,7 @@ class BackendConfig(Strict):
 
 class WorkloadConfig(Strict):
     name: Name
-    kind: Literal["throughput", "chat", "completion"] = "throughput"
+    kind: WorkloadKind = "throughput"
     prompt_tokens: TokenCount | None = None
     """throughput: exact prompt length in tokens."""
     gen_tokens: TokenCount
