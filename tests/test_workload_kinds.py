@@ -1,9 +1,9 @@
 """A new workload kind makes mypy name every place that must handle it.
 
 Every branch on a workload kind is an exhaustive ``match`` ending in ``assert_never``
-(bench.config.types). This test adds a kind to ``WorkloadKind`` in a copy of the package and
-runs mypy on the copy: each match that does not handle it is an error, so the list of errors
-is the list of places to change. (By hand: add the kind to ``WorkloadKind`` and run mypy.)
+(bench.common). This test adds a kind to ``WorkloadKind`` (bench/common.py) in a copy of the
+package and runs mypy on the copy: each match that does not handle it is an error, so the list
+of errors is the list of places to change. (By hand: add the kind to ``WorkloadKind`` and run mypy.)
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def test_new_kind_is_an_error_at_every_match(tmp_path):
     pytest.importorskip("mypy")
     shutil.copytree(ROOT / "bench", tmp_path / "bench",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    types = tmp_path / "bench" / "config" / "types.py"
+    types = tmp_path / "bench" / "common.py"
     text = types.read_text(encoding="utf-8")
     old = 'WorkloadKind = Literal["throughput", "chat", "completion"]'
     assert old in text

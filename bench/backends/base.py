@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from bench.clock import Clock, RealClock
-from bench.config.types import Strict, WorkloadKind, assert_never
+from bench.common import Strict, WorkloadKind, assert_never
 
 RunsOn = Literal["cpu", "npu", "unknown"]
 """Where a backend's generation runs: a CPU ("cpu"), the Hailo-10H NPU ("npu"), or

@@ -6,7 +6,7 @@ import argparse
 import importlib.util
 from typing import Any, get_args
 
-from bench.config.types import WorkloadKind
+from bench.common import WorkloadKind
 
 
 def register(sub: Any) -> None:

@@ -11,13 +11,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from bench.common import Strict, WorkloadKind
 from bench.config.types import (
     TOKENS_MAX,
     Name,
     Seconds,
-    Strict,
     TokenCount,
-    WorkloadKind,
     float_from,
     int_from,
 )

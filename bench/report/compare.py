@@ -66,7 +66,7 @@ from typing import Any
 
 from bench.registry import backend_versions, model_file_fields
 from bench.report.rows import NA, summary
-from bench.runner.metrics import case_summary
+from bench.results.metrics import case_summary
 from bench.stats import summarize
 
 # two-sided 99 % quantiles of Student's t, df = 1..30; beyond 30 the normal 2.576 is close

@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.backends.base import Backend
 from bench.config.loader import ResolvedConfig
-from bench.runner.metrics import case_summary, rep_record
+from bench.results.metrics import case_summary, rep_record
 from bench.runner.plan import Case
 
 

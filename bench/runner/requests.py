@@ -6,8 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from bench.backends.base import GenerationRequest, Message, Sampling
+from bench.common import assert_never
 from bench.config.schema import WorkloadConfig
-from bench.config.types import assert_never
 
 
 @lru_cache(maxsize=32)

@@ -19,11 +19,11 @@ from bench.clock import Clock
 from bench.config.loader import ResolvedConfig
 from bench.errors import BackendError, PibenchError
 from bench.registry import backend_entry
+from bench.results.metrics import case_summary, rep_record
 from bench.results.schema import SCHEMA_VERSION, RepRecord
 from bench.results.store import RunDir, utc_now
 from bench.runner import memory
 from bench.runner.hostload import HostLoad
-from bench.runner.metrics import case_summary, rep_record
 from bench.runner.mixed import MixedCase, run_mixed_case
 from bench.runner.plan import Case
 from bench.runner.progress import Progress

@@ -36,7 +36,7 @@ from bench.backends.hailo.config import CAPABILITIES, HailoArtifact, HailoOption
 from bench.backends.hailo.stream import GEN_TOKENS_METHOD, StreamResult, read_stream
 from bench.backends.hailo.version import check_version, hailort_version
 from bench.clock import Clock
-from bench.config.types import assert_never
+from bench.common import assert_never
 from bench.errors import BackendError, GenerationTimeout, ModelLoadError
 from bench.models.files import sha256_file
 from bench.workloads.prompts import fit_prompt

@@ -32,7 +32,7 @@ from bench.backends.hailo.backend import sampling_kwargs
 from bench.backends.hailo.stream import GEN_TOKENS_METHOD, StreamResult, read_stream
 from bench.backends.hailo.version import check_version, hailort_version
 from bench.backends.hailo_vlm.config import CAPABILITIES, HailoVLMArtifact, HailoVLMOptions
-from bench.config.types import assert_never
+from bench.common import assert_never
 from bench.errors import BackendError, BackendUnavailable, ModelLoadError, UserError
 
 NO_GENAI = (

@@ -45,7 +45,7 @@ from bench.backends.llama_cpp import files, logs, tokens
 from bench.backends.llama_cpp.config import CAPABILITIES, LlamaCppArtifact, LlamaCppOptions
 from bench.backends.llama_cpp.sampling import sampler_chain
 from bench.clock import Clock
-from bench.config.types import assert_never
+from bench.common import assert_never
 from bench.errors import BackendError, ModelLoadError
 
 _KV_TYPES = {

@@ -60,7 +60,7 @@ from bench.backends.llama_cpp_vlm.config import (
 )
 from bench.backends.llama_cpp_vlm.mmproj import check_mmproj, mmproj_facts, resolve_mmproj
 from bench.clock import Clock
-from bench.config.types import assert_never
+from bench.common import assert_never
 from bench.errors import BackendError, ModelLoadError, UserError
 
 _METHOD = "exact: llama.cpp tokenizer and libmtmd chunks (text + image tokens)"

@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Callable, Generator
 from typing import Any, ClassVar
 
+from bench import simdevice
 from bench.backends.base import (
     Backend,
     Capabilities,
@@ -29,10 +30,9 @@ from bench.backends.base import (
     ModelRef,
 )
 from bench.backends.base import TokenEvent as Token
-from bench.backends.mock import device as simdevice
 from bench.backends.mock.config import CAPABILITIES, MockArtifact, MockOptions
 from bench.backends.mock.profile import ModelFigures, Profile, load_profile
-from bench.config.types import assert_never
+from bench.common import assert_never
 from bench.errors import BackendError, GenerationTimeout, ModelLoadError
 
 _WORDS = (

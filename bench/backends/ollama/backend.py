@@ -33,7 +33,7 @@ from bench.backends.base import (
 from bench.backends.ollama import flavour
 from bench.backends.ollama.config import CAPABILITIES, OllamaArtifact, OllamaOptions
 from bench.clock import Clock
-from bench.config.types import assert_never
+from bench.common import assert_never
 from bench.errors import BackendError, ModelLoadError
 
 log = logging.getLogger(__name__)

@@ -41,7 +41,7 @@ from bench.backends.base import (
 )
 from bench.backends.openai.config import CAPABILITIES, OpenAIArtifact, OpenAIOptions
 from bench.clock import Clock
-from bench.config.types import assert_never
+from bench.common import assert_never
 from bench.errors import BackendError, BackendUnavailable, ModelLoadError
 
 WHO = "openai backend"
