@@ -24,7 +24,7 @@ from bench.results.schema import SCHEMA_VERSION, RepRecord
 from bench.results.store import RunDir, utc_now
 from bench.runner import memory
 from bench.runner.hostload import HostLoad
-from bench.runner.mixed import MixedCase, run_mixed_case
+from bench.runner.mixed import MixedCase, MixedRun, mixed_options, run_mixed_case
 from bench.runner.plan import Case
 from bench.runner.progress import Progress
 from bench.runner.requests import make_request
@@ -159,11 +159,19 @@ class Runner:
                 else:
                     self._run_case(case, backend, info, load_s, when)
 
+    def _mixed_run(self) -> MixedRun:
+        options = mixed_options(self.cfg)
+        if options is None:
+            raise ValueError("a mixed case without a mixed: section")
+        return MixedRun(self._generate, self.clock, self.cfg.run.repetitions,
+                        self.cfg.run.warmup, options,
+                        self.metering.meters if self.metering is not None else ())
+
     def _run_mixed(self, mc: MixedCase, backend: Backend, info: ModelInfo | None,
                    load_s: float | None, started: str) -> None:
         t_case = self.clock.now()
         try:
-            result = run_mixed_case(self, mc, backend)
+            result = run_mixed_case(self._mixed_run(), mc, backend)
         except CaseFailure as exc:  # the warm-up failed: no mixed figures
             self._record_failure(mc, backend, started, exc)
             return
