@@ -22,24 +22,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench.backends.base import require_file
 from bench.config.errors import Loc
 from bench.config.loader import ResolvedConfig
 from bench.config.yamlfile import line_of
 from bench.errors import UserError
 from bench.runner.plan import Case
-
-
-def _readable(path: Path, what: str) -> None:
-    """UserError unless ``path`` is a regular file this process can read."""
-    if not path.exists():
-        raise UserError(f"{what} not found: {path}")
-    if not path.is_file():
-        raise UserError(f"{what} is not a file: {path}")
-    try:
-        with open(path, "rb") as f:
-            f.read(1)
-    except OSError as exc:
-        raise UserError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
 
 
 def _prompts(spec: str | list[str], folder: Path) -> None:
@@ -99,7 +87,7 @@ def check_inputs(cfg: ResolvedConfig, cases: list[Case]) -> list[Problem]:
         for j, spec in enumerate(w.images):
             if not spec.strip().startswith("generated:"):
                 path = _image_path(spec, cfg.folder)
-                check(("workloads", i, "images", j), partial(_readable, path, "image"))
+                check(("workloads", i, "images", j), partial(require_file, str(path), "image"))
     backends = {c.backend.name for c in cases}
     for i, b in enumerate(cfg.run.backends):
         opts = cfg.backend_options.get(b.name)
@@ -120,7 +108,7 @@ def check_inputs(cfg: ResolvedConfig, cases: list[Case]) -> list[Problem]:
             if value.startswith("synth:"):
                 check((*loc, key), partial(_synth, value))
             elif own is None and not value.startswith("pypi:"):
-                check((*loc, key), partial(_readable, Path(value).expanduser(), f"{key} file"),
+                check((*loc, key), partial(require_file, value, f"{key} file"),
                       model_file=True)
     found.sort(key=lambda p: p.line)
     return list(dict.fromkeys(found))

@@ -94,12 +94,10 @@ class Runner:
         self.base_dir = cfg.folder
         self.outcome = Outcome()
         self._index = 0
-        self._total = 0
 
     # -- the loop ---------------------------------------------------------------------
     def run(self, cases: list[Case], mixed: list[MixedCase] | None = None) -> Outcome:
         items: list[Case | MixedCase] = [*cases, *(mixed or [])]
-        self._total = len(items)
         self.progress.start(len(items))
         try:
             groups = groupby(items, key=lambda c: (type(c), _case(c).backend.name,
