@@ -198,7 +198,7 @@ class ModelRef:
     name: str
     family: str | None
     params_b: float | None
-    artifact: Any
+    artifact: Options
 
 
 @dataclass

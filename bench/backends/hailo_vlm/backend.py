@@ -70,7 +70,9 @@ class HailoVLMBackend(Backend):
         self._stops_removed = False
 
     def load(self, model: ModelRef) -> ModelInfo:
-        artifact: HailoVLMArtifact = model.artifact
+        artifact = model.artifact
+        if not isinstance(artifact, HailoVLMArtifact):
+            raise ModelLoadError(f"hailo_vlm backend: model {model.name!r} has no hef artifact")
         hef = Path(artifact.hef).expanduser()
         if not hef.is_file():
             raise ModelLoadError(f"VLM HEF {str(hef)!r} not found (model {model.name})")
