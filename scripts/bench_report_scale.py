@@ -41,7 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.runner.metrics import case_summary  # noqa: E402
+from bench.results.metrics import case_summary  # noqa: E402
 from bench.runner.session import start_run  # noqa: E402
 
 CONFIG = """

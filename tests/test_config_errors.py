@@ -54,7 +54,7 @@ CASES = [
     ("name: t\nclock: virtual\nmodels:\n  - {name: m, artifacts: {cpu: {gguf: x.gguf}}}\n"
      "backends:\n  - {name: cpu, type: llama_cpp}\n"
      "workloads:\n  - {name: w, prompt_tokens: 8, gen_tokens: 4}\n",
-     6, "backends[0].type: clock: virtual needs every backend to be mock"),
+     6, "backends[0].type: clock: virtual needs every backend to be simulated (mock)"),
     ("name: t\nmodels:\n  - name: m\n    artifacts: {gpu: {gguf: x}}\n"
      "backends:\n  - {name: cpu, type: mock}\n"
      "workloads:\n  - {name: w, prompt_tokens: 8, gen_tokens: 4}\n",

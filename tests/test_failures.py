@@ -73,13 +73,17 @@ def test_hang_times_out_on_the_read_timeout(write_config, tmp_path):
     assert recs["Qwen2-1.5B-Instruct/npu/a"]["status"] == "ok"
 
 
-def test_missing_backend_library_fails_cases_not_run(write_config, tmp_path, monkeypatch):
-    import bench.registry as registry
+def test_missing_backend_library_fails_cases_not_run(write_config, tmp_path):
+    from bench.registry import BACKENDS, BackendEntry
 
-    entry = registry.BACKENDS["mock"]
-    monkeypatch.setitem(registry.BACKENDS, "mock", registry.BackendEntry(
-        entry.options, entry.artifact, "bench.backends.no_such_module:Nope", entry.summary))
-    _result, recs = _run(write_config, tmp_path, "null")
+    entry = BACKENDS.get("mock")
+    BACKENDS.register("mock", BackendEntry(
+        entry.options, entry.artifact, "bench.backends.no_such_module:Nope", entry.summary),
+        replace=True)
+    try:
+        _result, recs = _run(write_config, tmp_path, "null")
+    finally:
+        BACKENDS.register("mock", entry, replace=True)
     assert all(r["status"] == "failed" for r in recs.values())
     assert all(r["error"]["phase"] == "load" for r in recs.values())
     assert "No module named" in recs["Qwen2-1.5B-Instruct/npu/a"]["error"]["message"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.backends.mock import device as simdevice
+from bench import simdevice
 from bench.clock import RealClock, VirtualClock
 from bench.errors import MeterUnavailable, UserError
 from bench.meters.analysis import RepWindow

@@ -20,7 +20,7 @@ from bench.backends.openai.config import OpenAIOptions
 from bench.clock import VirtualClock
 from bench.config.loader import ConfigErrors, load_config
 from bench.errors import UserError
-from bench.runner.metrics import rep_record
+from bench.results.metrics import rep_record
 from bench.vision.mixed import same_device
 
 Loader = Callable[[Path, VirtualClock], MockBackend]
@@ -164,7 +164,7 @@ def test_a_profile_without_contention_is_never_slowed(fast_profile: Path,
 
 def test_simulated_devices_of_one_kind_share_one_power_budget(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from bench.backends.mock import device as simdev
+    from bench import simdevice as simdev
 
     monkeypatch.setattr(simdev, "ACTIVE", [])
     llm = simdev.SimulatedDevice("llm", idle_w=3.0, kind="cpu", cap_w=10.5)

@@ -67,7 +67,7 @@ def _records(tmp_path: Path, fast_profile: Path) -> tuple[dict[str, dict], objec
 @pytest.mark.timeout(300)
 def test_four_placements_show_contention_only_on_a_shared_device(
         tmp_path: Path, fast_profile: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bench.backends.mock import device as simdev
+    from bench import simdevice as simdev
 
     monkeypatch.setattr(simdev, "ACTIVE", [])  # only this run's simulated devices draw power
     recs, result = _records(tmp_path, fast_profile)

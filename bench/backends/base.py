@@ -21,19 +21,29 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from bench.clock import Clock, RealClock
+from bench.common import Strict, WorkloadKind, assert_never
 
 RunsOn = Literal["cpu", "npu", "unknown"]
 """Where a backend's generation runs: a CPU ("cpu"), the Hailo-10H NPU ("npu"), or
 "unknown" (a server nobody said anything about). Declared, never guessed from names."""
 
 
-class Options(BaseModel):
-    """Base for a backend's options and artifacts: typed, unknown keys refused."""
+class Options(Strict):
+    """Base for a backend's options and artifacts: typed, unknown keys refused (Strict)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_files: ClassVar[tuple[str, ...]] = ()
+    """Artifacts: the fields that name model files (checked before a run, hashed, left out
+    of comparisons once the hashes match). Declared by each backend's artifact."""
+
+    def named_files(self) -> dict[str, str]:
+        """Artifacts: {field: value} of the declared model-file fields that are set."""
+        out: dict[str, str] = {}
+        for key in self.model_files:
+            value = getattr(self, key, None)
+            if isinstance(value, str):
+                out[key] = value
+        return out
 
     def context_tokens(self) -> int | None:
         """Backend options: the context size in tokens a request must fit in, when the
@@ -60,10 +70,6 @@ def require_file(path: str, what: str) -> None:
         raise UserError(f"cannot read the {what} {p}: {exc.strerror or exc}") from None
 
 
-class NoArtifact(Options):
-    """For backends that need nothing per model."""
-
-
 @dataclass(frozen=True)
 class Capabilities:
     streams_tokens: bool = True
@@ -86,13 +92,20 @@ class Capabilities:
     """Generation runs on this machine's CPU from its RAM: the memory-bandwidth roofline of
     this host applies (bench.roofline)."""
 
-    def refusal(self, kind: str, images: bool) -> str | None:
+    def refusal(self, kind: WorkloadKind, images: bool) -> str | None:
         """Why a backend with these flags cannot take a workload of ``kind`` (with images or
         not), or None when it can: e.g. "takes no completion workloads"."""
-        if kind == "chat" and not self.chat:
-            return "takes no chat workloads"
-        if kind == "completion" and not self.completion:
-            return "takes no completion workloads (raw text prompts)"
+        match kind:
+            case "throughput":
+                pass
+            case "chat":
+                if not self.chat:
+                    return "takes no chat workloads"
+            case "completion":
+                if not self.completion:
+                    return "takes no completion workloads (raw text prompts)"
+            case _:
+                assert_never(kind)
         if images and not self.vision:
             return "takes no images (not a vision-language backend)"
         return None
@@ -127,7 +140,7 @@ class GenerationRequest:
     given a fresh prompt each time.
     """
 
-    kind: Literal["throughput", "chat", "completion"]
+    kind: WorkloadKind
     max_tokens: int
     prompt_tokens: int | None = None
     messages: tuple[Message, ...] = ()
@@ -185,7 +198,7 @@ class ModelRef:
     name: str
     family: str | None
     params_b: float | None
-    artifact: Any
+    artifact: Options
 
 
 @dataclass

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-from typing import Any
+from typing import Any, get_args
 
-_NEEDS = {"llama_cpp": "llama_cpp", "llama_cpp_vlm": "llama_cpp", "hailo": "hailo_platform",
-          "hailo_vlm": "hailo_platform", "ollama": "httpx", "openai": "httpx"}
+from bench.common import WorkloadKind
 
 
 def register(sub: Any) -> None:
@@ -22,7 +21,7 @@ def takes(type_name: str) -> str:
     from bench.registry import backend_capabilities
 
     caps = backend_capabilities(type_name)  # asked as the plan asks: refusal()
-    kinds = [k for k in ("throughput", "chat", "completion") if caps.refusal(k, False) is None]
+    kinds = [k for k in get_args(WorkloadKind) if caps.refusal(k, False) is None]
     return ", ".join(kinds + (["images"] if caps.refusal("throughput", True) is None else []))
 
 
@@ -30,7 +29,7 @@ def backends_cmd(args: argparse.Namespace) -> int:
     from bench.registry import BACKENDS
 
     for name, entry in BACKENDS.items():
-        lib = _NEEDS.get(name)
+        lib = entry.needs
         here = "yes" if lib is None or importlib.util.find_spec(lib) else f"no ({lib} missing)"
         print(f"{name:13s} {entry.summary}\n{'':13s} takes: {takes(name)}  [available: {here}]")
     return 0

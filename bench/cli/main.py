@@ -12,22 +12,19 @@ Exit codes: 0 done, 1 a case failed or internal error, 2 a user error, 130 inter
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from bench import __version__
 from bench.errors import PibenchError
+from bench.registry import Registry
 
-COMMAND_MODULES = [
-    "bench.cli.run",
-    "bench.cli.report",
-    "bench.cli.plot",
-    "bench.cli.models",
-    "bench.cli.sensors",
-    "bench.cli.info",
-    "bench.cli.doctor",
-    "bench.cli.fleet",
-]
+COMMANDS: Registry[Callable[[Any], None]] = Registry("command module", {
+    name: f"bench.cli.{name}:register"
+    for name in ("run", "report", "plot", "models", "sensors", "info", "doctor", "fleet")
+})
+"""Command modules by name: each entry is the module's ``register(sub)``."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,14 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"pibench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in COMMANDS:
         try:
-            module = importlib.import_module(name)
+            register = COMMANDS.get(name)
         except ModuleNotFoundError as exc:
-            if exc.name == name:  # a command module not written yet
+            if exc.name == f"bench.cli.{name}":  # a command module not written yet
                 continue
             raise
-        module.register(sub)
+        register(sub)
     return parser
 
 

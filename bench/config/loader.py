@@ -20,7 +20,7 @@ from bench.config.errors import Loc, field_path, messages
 from bench.config.schema import RunConfig
 from bench.config.yamlfile import YamlRefused, line_map, line_of, read_text, safe_parse
 from bench.errors import ConfigError, UserError
-from bench.registry import BACKENDS, METERS, backend_capabilities, did_you_mean, load_object
+from bench.registry import BACKENDS, METERS, backend_capabilities, did_you_mean
 
 
 class ConfigErrors(ConfigError):
@@ -103,23 +103,22 @@ def _resolve(run: RunConfig, errors: list[tuple[Loc, str]]) -> dict[str, Any]:
     artifact_cls: dict[str, type[BaseModel]] = {}
     for i, b in enumerate(run.backends):
         if b.type not in BACKENDS:
-            errors.append((("backends", i, "type"),
-                           f"unknown backend {b.type!r}: {did_you_mean(b.type, list(BACKENDS))}"))
+            errors.append((("backends", i, "type"), BACKENDS.unknown(b.type)))
             continue
-        entry = BACKENDS[b.type]
-        opts = _validate(load_object(entry.options), b.options, ("backends", i, "options"), errors)
+        entry = BACKENDS.get(b.type)
+        opts = _validate(entry.options_cls(), b.options, ("backends", i, "options"), errors)
         if opts is not None:
             backend_options[b.name] = opts
-        artifact_cls[b.name] = load_object(entry.artifact)
+        artifact_cls[b.name] = entry.artifact_cls()
 
     if run.clock == "virtual":
         for i, b in enumerate(run.backends):
-            if b.type != "mock":
+            if b.type in BACKENDS and not backend_capabilities(b.type).simulated:
                 errors.append((("backends", i, "type"),
-                               "clock: virtual needs every backend to be mock "
+                               "clock: virtual needs every backend to be simulated (mock) "
                                f"(this one is {b.type!r}); set clock: real"))
 
-    _check_workloads(run, errors)
+    _check_workloads(run, backend_options, errors)
     _check_context(run, backend_options, errors)
 
     by_type: dict[str, list[str]] = {}
@@ -157,10 +156,9 @@ def _resolve(run: RunConfig, errors: list[tuple[Loc, str]]) -> dict[str, Any]:
             errors.append((("meters", i), "each meter needs a type, e.g. {type: pi5-pmic}"))
             continue
         if kind not in METERS:
-            errors.append((("meters", i, "type"),
-                           f"unknown meter {kind!r}: {did_you_mean(kind, list(METERS))}"))
+            errors.append((("meters", i, "type"), METERS.unknown(kind)))
             continue
-        opts = _validate(load_object(METERS[kind].options), raw, ("meters", i), errors)
+        opts = _validate(METERS.get(kind).options_cls(), raw, ("meters", i), errors)
         if opts is not None:
             meters.append(opts)
 
@@ -181,22 +179,24 @@ def _resolve(run: RunConfig, errors: list[tuple[Loc, str]]) -> dict[str, Any]:
             "meters": meters, "health": health, "mixed": mixed}
 
 
-def _check_workloads(run: RunConfig, errors: list[tuple[Loc, str]]) -> None:
+def _check_workloads(run: RunConfig, options: dict[str, Options],
+                     errors: list[tuple[Loc, str]]) -> None:
     """A workload that no backend of the config can take is a mistake (one that only some
     can take is fine: the plan skips the others, saying why)."""
-    caps = {b.type: backend_capabilities(b.type) for b in run.backends if b.type in BACKENDS}
+    caps = [(b.type, backend_capabilities(b.type, options.get(b.name)))
+            for b in run.backends if b.type in BACKENDS]
     if not caps:
         return
     for i, w in enumerate(run.workloads):
         images = bool(w.images)
-        refusals = [f"{t} {why}" for t, c in caps.items()
-                    if (why := c.refusal(w.kind, images)) is not None]
-        if len(refusals) < len(caps):
+        whys = [(t, c.refusal(w.kind, images)) for t, c in caps]
+        if any(why is None for _t, why in whys):
             continue
+        refusals = list(dict.fromkeys(f"{t} {why}" for t, why in whys))
         takers = [t for t in BACKENDS if backend_capabilities(t).refusal(w.kind, images) is None]
         # blame the images when the same workload without them would have run
         field = "images" if images and any(
-            c.refusal(w.kind, False) is None for c in caps.values()) else "kind"
+            c.refusal(w.kind, False) is None for _t, c in caps) else "kind"
         errors.append((("workloads", i, field),
                        f"no backend in this config can take it ({'; '.join(refusals)}): add "
                        f"a backend of type {' or '.join(takers)}, or drop the workload"))

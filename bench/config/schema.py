@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from bench.common import Strict, WorkloadKind
 from bench.config.types import (
     TOKENS_MAX,
     Name,
@@ -19,10 +20,6 @@ from bench.config.types import (
     float_from,
     int_from,
 )
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SamplingConfig(Strict):
@@ -54,7 +51,7 @@ class BackendConfig(Strict):
 
 class WorkloadConfig(Strict):
     name: Name
-    kind: Literal["throughput", "chat", "completion"] = "throughput"
+    kind: WorkloadKind = "throughput"
     prompt_tokens: TokenCount | None = None
     """throughput: exact prompt length in tokens."""
     gen_tokens: TokenCount

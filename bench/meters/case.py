@@ -27,7 +27,7 @@ from bench.errors import MeterUnavailable, UserError
 from bench.meters.analysis import PowerResult, RepWindow, summarize, summarize_estimate
 from bench.meters.base import MeterOptions, PowerMeter, Recording
 from bench.meters.health import HealthMonitor, HealthSummary
-from bench.registry import load_object, meter_entry
+from bench.registry import meter_entry
 
 
 def parse_meter_options(raw: dict[str, Any], where: str = "meters") -> MeterOptions:
@@ -35,7 +35,7 @@ def parse_meter_options(raw: dict[str, Any], where: str = "meters") -> MeterOpti
     kind = raw.get("type")
     if not isinstance(kind, str):
         raise UserError(f"{where}: each meter needs a `type:` (e.g. pi5-pmic, shelly, rapl)")
-    cls = load_object(meter_entry(kind).options)
+    cls = meter_entry(kind).options_cls()
     try:
         opts: MeterOptions = cls.model_validate(raw)
     except ValidationError as exc:
@@ -49,10 +49,10 @@ def build_meters(options_list: Sequence[MeterOptions], clock: Clock) -> list[Pow
     meters: list[PowerMeter] = []
     for i, opts in enumerate(options_list):
         entry = meter_entry(opts.type)
-        opt_cls = load_object(entry.options)
+        opt_cls = entry.options_cls()
         if not isinstance(opts, opt_cls):
             opts = parse_meter_options(opts.model_dump(exclude_unset=True), f"meters[{i}]")
-        meter: PowerMeter = load_object(entry.meter)(opts, clock=clock)
+        meter = entry.meter_cls()(opts, clock=clock)
         if clock.virtual and not meter.simulated:
             raise UserError(
                 f"meters[{i}]: meter {opts.type!r} reads real hardware but the run's clock is"

@@ -1,6 +1,6 @@
 """``mock``: follows the mock backend's simulated load (always labelled simulated).
 
-It reads ``bench.backends.mock.device.total_power(t)``, the summed power of the loaded
+It reads ``bench.simdevice.total_power(t)``, the summed power of the loaded
 simulated devices at clock time t. No thread samples, on either clock: on exit of
 ``track()`` the samples are built at ``rate_hz`` over [t_start, t_end], because a simulated
 device's timeline is complete only after the fact (the mock backend records a generation's
@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from bench.backends.mock import device as simdevice
+from bench import simdevice
 from bench.clock import Clock
 from bench.errors import SensorGone
 from bench.meters.base import MeterOptions, PowerMeter, PowerSample, Recording

@@ -26,23 +26,12 @@ from typing import Any
 from bench.errors import BackendUnavailable, UserError
 from bench.models.files import atomic_path, synth_dir
 from bench.models.presets import Preset, get_preset, normalize_quant
-
-WEIGHT_SCALE = 0.02
-"""Standard deviation of the random weight matrices (typical initializer range)."""
+from bench.models.tensors import TensorSpec, write_tensors
 
 # token_type values of llama.cpp's converter (gguf.TokenType): added special tokens are
 # CONTROL, padding entries UNUSED
 _TOKEN_TYPE_CONTROL = 3
 _TOKEN_TYPE_UNUSED = 5
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    name: str
-    shape: tuple[int, ...]
-    """numpy (row-major) order, as the converter passes it: (rows, columns)."""
-    kind: str
-    """"matrix" (F16, random), "norm" (F32, ones), "bias" (F32, random), "rope" (F32)."""
 
 
 @dataclass(frozen=True)
@@ -189,38 +178,6 @@ def write_f16(p: Preset, path: Path, seed: int, tokenizer: dict[str, Any] | None
     if tokenizer:
         _add_tokenizer(writer, tokenizer)
     write_tensors(writer, path, tensor_layout(p), seed, llama3_rope_factors(p))
-
-
-def write_tensors(writer: Any, path: Path, layout: list[TensorSpec], seed: int,
-                  rope: list[float] | None = None) -> None:
-    """Add ``layout``'s tensor infos to ``writer`` (metadata already added), write the header,
-    then each tensor: matrices F16 and biases F32 uniform with std WEIGHT_SCALE, norms ones,
-    "rope" the given factors. One tensor in memory at a time; closes the writer."""
-    import numpy as np
-
-    for spec in layout:
-        dtype = np.dtype(np.float16 if spec.kind == "matrix" else np.float32)
-        writer.add_tensor_info(spec.name, spec.shape, dtype, math.prod(spec.shape) * dtype.itemsize)
-    rng = np.random.default_rng(seed)
-    half_width = np.float32(WEIGHT_SCALE * math.sqrt(3.0))  # uniform with std WEIGHT_SCALE
-    try:
-        writer.write_header_to_file(path)
-        writer.write_kv_data_to_file()
-        writer.write_ti_data_to_file()
-        for spec in layout:
-            if spec.kind == "norm":
-                data = np.ones(spec.shape, dtype=np.float32)
-            elif spec.kind == "rope":
-                data = np.asarray(rope or [], dtype=np.float32)
-            else:
-                data = rng.random(spec.shape, dtype=np.float32)
-                data -= np.float32(0.5)
-                data *= 2 * half_width
-                if spec.kind == "matrix":
-                    data = data.astype(np.float16)
-            writer.write_tensor_data(data)
-    finally:
-        writer.close()
 
 
 _FTYPES = {

@@ -28,7 +28,7 @@ from typing import Any
 from bench.errors import UserError
 from bench.models.files import atomic_path
 from bench.models.presets import Preset, VisionTower
-from bench.models.synth import TensorSpec, write_tensors
+from bench.models.tensors import TensorSpec, write_tensors
 
 _FTYPE_F16 = 1
 

@@ -64,9 +64,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.registry import backend_versions, model_file_fields
 from bench.report.columns import dig
 from bench.report.rows import NA, summary
-from bench.runner.metrics import case_summary
+from bench.results.metrics import case_summary
 from bench.stats import summarize
 
 # two-sided 99 % quantiles of Student's t, df = 1..30; beyond 30 the normal 2.576 is close
@@ -88,7 +89,6 @@ MIXED_KEYS = [("vision_fps", "vision fps", True), ("llm_gen_tps", "LLM tg t/s", 
 PARTS = ("model", "workload", "settings", "environment")
 NOT_LIKE_FOR_LIKE = ("model", "workload")
 MODEL_INFO_KEYS = ("weights", "sha256", "quant", "file_bytes")
-FILE_LOCATORS = {"gguf", "hef"}
 NOT_SETTINGS = {"name", "capabilities", "server_fields_present", "describe_error",
                 "eog_suppressed_ids", "input_frame_shape"}
 RUN_KEYS = ("cooldown_s", "clock")
@@ -96,7 +96,8 @@ DISTURBED = ("busy host", "throttled")
 """Labels of a measurement whose figures are likely low (see bench.runner)."""
 ENV_KEYS = ("board", "cpu", "cpu_physical_cores", "memory_total_mb", "cpu_governor", "kernel",
             "firmware")
-VERSION_KEYS = ("llama-cpp-python", "hailort", "pibench")
+VERSION_KEYS = (*backend_versions(), "pibench")
+"""The versions compare lists: the backends' runtimes (as registered) and pibench."""
 LABELS = {"llama_cpp_python": "llama-cpp-python", "hailort_version": "hailort",
           "server_version": "server version", "memory_total_mb": "memory MB",
           "model file_bytes": "model size"}
@@ -215,6 +216,15 @@ def _run_settings(record: dict[str, Any], resolved: dict[str, Any] | None) -> di
     return out
 
 
+def _file_fields(*records: dict[str, Any]) -> set[str]:
+    """The artifact fields that name model files, as the records' backend types declare."""
+    out: set[str] = set()
+    for r in records:
+        kind = (r.get("backend") or {}).get("type")
+        out.update(model_file_fields(kind if isinstance(kind, str) else None))
+    return out
+
+
 def case_differences(ra: dict[str, Any], rb: dict[str, Any],
                      resolved_a: dict[str, Any] | None = None,
                      resolved_b: dict[str, Any] | None = None) -> dict[str, list[str]]:
@@ -224,7 +234,7 @@ def case_differences(ra: dict[str, Any], rb: dict[str, Any],
     (fa, hashed_a), (fb, hashed_b) = _model_facts(ma), _model_facts(mb)
     model = _section(fa, fb, set(), "model ") if fa is not None and fb is not None else []
     model += _section(ma.get("artifact"), mb.get("artifact"),
-                      FILE_LOCATORS if hashed_a and hashed_b else set(), "model ")
+                      _file_fields(ra, rb) if hashed_a and hashed_b else set(), "model ")
     workload = _section(ra.get("workload"), rb.get("workload"), {"name"})
     ba, bb = ra.get("backend") or {}, rb.get("backend") or {}
     settings = _section(ba, bb, NOT_SETTINGS)

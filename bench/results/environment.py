@@ -14,11 +14,12 @@ from typing import Any
 import psutil
 
 from bench.meters.board import board_facts
+from bench.registry import backend_versions
 
 # distribution names, not import names: llama-cpp-python is imported as llama_cpp,
-# hailort as hailo_platform
+# hailort as hailo_platform. The backends' runtimes come from their registry entries.
 DISTRIBUTIONS = ["pibench", "pydantic", "pyyaml", "rich", "psutil", "httpx",
-                 "llama-cpp-python", "hailort", "numpy", "gguf", "opencv-python-headless"]
+                 *backend_versions(), "numpy", "gguf", "opencv-python-headless"]
 
 
 def _read(path: str) -> str | None:
@@ -56,7 +57,7 @@ def versions() -> dict[str, str | None]:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             out[dist] = None
-    if out["hailort"] is None:
+    if "hailort" in out and out["hailort"] is None:
         # Debian's python3-h10-hailort may carry no "hailort" metadata: the same lookup as the
         # hailo backend's record (never imports hailo_platform)
         from bench.backends.hailo.version import hailort_version

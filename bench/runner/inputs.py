@@ -22,27 +22,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench.backends.base import require_file
 from bench.config.errors import Loc
 from bench.config.loader import ResolvedConfig
 from bench.config.yamlfile import line_of
 from bench.errors import UserError
 from bench.runner.plan import Case
-
-FILE_FIELDS = ("gguf", "mmproj", "hef", "path", "model_path")
-"""Artifact fields that may name a model file."""
-
-
-def _readable(path: Path, what: str) -> None:
-    """UserError unless ``path`` is a regular file this process can read."""
-    if not path.exists():
-        raise UserError(f"{what} not found: {path}")
-    if not path.is_file():
-        raise UserError(f"{what} is not a file: {path}")
-    try:
-        with open(path, "rb") as f:
-            f.read(1)
-    except OSError as exc:
-        raise UserError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
 
 
 def _prompts(spec: str | list[str], folder: Path) -> None:
@@ -102,7 +87,7 @@ def check_inputs(cfg: ResolvedConfig, cases: list[Case]) -> list[Problem]:
         for j, spec in enumerate(w.images):
             if not spec.strip().startswith("generated:"):
                 path = _image_path(spec, cfg.folder)
-                check(("workloads", i, "images", j), partial(_readable, path, "image"))
+                check(("workloads", i, "images", j), partial(require_file, str(path), "image"))
     backends = {c.backend.name for c in cases}
     for i, b in enumerate(cfg.run.backends):
         opts = cfg.backend_options.get(b.name)
@@ -119,14 +104,11 @@ def check_inputs(cfg: ResolvedConfig, cases: list[Case]) -> list[Problem]:
         own = getattr(art, "preflight", None)  # the artifact checks its own files
         if own is not None:
             check(loc, own, model_file=True)
-        for key in FILE_FIELDS:
-            value = getattr(art, key, None)
-            if not isinstance(value, str):
-                continue
+        for key, value in art.named_files().items():
             if value.startswith("synth:"):
                 check((*loc, key), partial(_synth, value))
             elif own is None and not value.startswith("pypi:"):
-                check((*loc, key), partial(_readable, Path(value).expanduser(), f"{key} file"),
+                check((*loc, key), partial(require_file, value, f"{key} file"),
                       model_file=True)
     found.sort(key=lambda p: p.line)
     return list(dict.fromkeys(found))
@@ -166,9 +148,8 @@ def input_hashes(cfg: ResolvedConfig, cases: list[Case]) -> dict[str, dict[str, 
         if callable(profile) and (p := profile()) is not None:
             files[os.path.abspath(p)] = (f"mock profile of backend {name!r}", False)
     for case in cases:
-        for key in FILE_FIELDS:
-            value = getattr(case.artifact, key, None)
-            if isinstance(value, str) and not value.startswith(("synth:", "pypi:")):
+        for key, value in case.artifact.named_files().items():
+            if not value.startswith(("synth:", "pypi:")):
                 files.setdefault(os.path.abspath(Path(value).expanduser()),
                                  (f"{key} of model {case.model.name!r}", True))
     out: dict[str, dict[str, Any]] = {}

@@ -56,7 +56,7 @@ def build_plan(cfg: ResolvedConfig, models: list[str] | None = None,
     for b in run.backends:
         if not _match(b.name, backends):
             continue
-        caps = backend_capabilities(b.type)
+        caps = backend_capabilities(b.type, cfg.backend_options.get(b.name))
         for m in run.models:
             if not _match(m.name, models):
                 continue

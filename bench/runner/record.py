@@ -18,7 +18,7 @@ from bench.results.schema import SCHEMA_VERSION, RepRecord
 from bench.results.store import utc_now
 from bench.runner import memory
 from bench.runner.hostload import HostLoadSummary
-from bench.runner.metrics import case_summary
+from bench.results.metrics import case_summary
 from bench.runner.plan import Case
 from bench.stats import summarize
 

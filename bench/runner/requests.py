@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from bench.backends.base import GenerationRequest, Message, Sampling
+from bench.common import assert_never
 from bench.config.schema import WorkloadConfig
 
 
@@ -43,18 +44,24 @@ def make_request(w: WorkloadConfig, call: int, index: int, base_dir: Path) -> Ge
     warm-up) number: chat repetition k uses prompt k modulo the size of the prompt set."""
     s = w.sampling
     sampling = Sampling(temperature=s.temperature, seed=s.seed, top_k=s.top_k, top_p=s.top_p)
-    if w.kind == "throughput":
-        return GenerationRequest(kind="throughput", max_tokens=w.gen_tokens,
-                                 prompt_tokens=w.prompt_tokens, sampling=sampling, variant=call,
-                                 images=images_of(w, base_dir))
-    prompts = prompts_of(w, base_dir)
-    if w.kind == "completion":
-        return GenerationRequest(kind="completion", max_tokens=w.gen_tokens,
-                                 messages=(Message("user", prompts[index % len(prompts)]),),
-                                 sampling=sampling, variant=call)
-    messages: list[Message] = []
-    if w.system:
-        messages.append(Message("system", w.system))
-    messages.append(Message("user", prompts[index % len(prompts)]))
-    return GenerationRequest(kind="chat", max_tokens=w.gen_tokens, messages=tuple(messages),
-                             sampling=sampling, variant=call, images=images_of(w, base_dir))
+    match w.kind:
+        case "throughput":
+            return GenerationRequest(kind="throughput", max_tokens=w.gen_tokens,
+                                     prompt_tokens=w.prompt_tokens, sampling=sampling,
+                                     variant=call, images=images_of(w, base_dir))
+        case "completion":
+            prompts = prompts_of(w, base_dir)
+            return GenerationRequest(kind="completion", max_tokens=w.gen_tokens,
+                                     messages=(Message("user", prompts[index % len(prompts)]),),
+                                     sampling=sampling, variant=call)
+        case "chat":
+            prompts = prompts_of(w, base_dir)
+            messages: list[Message] = []
+            if w.system:
+                messages.append(Message("system", w.system))
+            messages.append(Message("user", prompts[index % len(prompts)]))
+            return GenerationRequest(kind="chat", max_tokens=w.gen_tokens,
+                                     messages=tuple(messages), sampling=sampling, variant=call,
+                                     images=images_of(w, base_dir))
+        case _:
+            assert_never(w.kind)

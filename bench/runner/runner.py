@@ -17,14 +17,14 @@ from bench.backends.base import Backend, ModelInfo, ModelRef, TokenEvent
 from bench.clock import Clock
 from bench.config.loader import ResolvedConfig
 from bench.errors import BackendError, PibenchError
-from bench.registry import backend_entry, load_object
+from bench.registry import backend_entry
+from bench.results.metrics import rep_record
 from bench.results.record import CaseRecord
 from bench.results.schema import RepRecord
 from bench.results.store import RunDir, utc_now
 from bench.runner import memory
 from bench.runner.hostload import HostLoad
-from bench.runner.metrics import rep_record
-from bench.runner.mixed import MixedCase, run_mixed_case
+from bench.runner.mixed import MixedCase, MixedRun, mixed_options, run_mixed_case
 from bench.runner.plan import Case
 from bench.runner.progress import Progress
 from bench.runner.record import Measured, build_record, error_record
@@ -61,12 +61,10 @@ class Runner:
         self.base_dir = cfg.folder
         self.outcome = Outcome()
         self._index = 0
-        self._total = 0
 
     # -- the loop ---------------------------------------------------------------------
     def run(self, cases: list[Case], mixed: list[MixedCase] | None = None) -> Outcome:
         items: list[Case | MixedCase] = [*cases, *(mixed or [])]
-        self._total = len(items)
         self.progress.start(len(items))
         try:
             groups = groupby(items, key=lambda c: (type(c), _case(c).backend.name,
@@ -80,8 +78,7 @@ class Runner:
         return self.outcome
 
     def _make_backend(self, case: Case) -> Backend:
-        entry = backend_entry(case.backend.type)
-        cls = load_object(entry.backend)
+        cls = backend_entry(case.backend.type).backend_cls()
         backend: Backend = cls(self.cfg.backend_options[case.backend.name], clock=self.clock)
         return backend
 
@@ -127,11 +124,19 @@ class Runner:
                 else:
                     self._run_case(case, backend, info, load_s, when)
 
+    def _mixed_run(self) -> MixedRun:
+        options = mixed_options(self.cfg)
+        if options is None:
+            raise ValueError("a mixed case without a mixed: section")
+        return MixedRun(self._generate, self.clock, self.cfg.run.repetitions,
+                        self.cfg.run.warmup, options,
+                        self.metering.meters if self.metering is not None else ())
+
     def _run_mixed(self, mc: MixedCase, backend: Backend, info: ModelInfo | None,
                    load_s: float | None, started: str) -> None:
         t_case = self.clock.now()
         try:
-            result = run_mixed_case(self, mc, backend)
+            result = run_mixed_case(self._mixed_run(), mc, backend)
         except CaseFailure as exc:  # the warm-up failed: no mixed figures
             self._record_failure(mc, backend, started, exc)
             return

@@ -18,7 +18,7 @@ from bench.errors import PibenchError, UserError
 from bench.results import environment
 from bench.results.safe_io import StorageError
 from bench.results.store import RunDir, utc_now
-from bench.runner.inputs import FILE_FIELDS, changed_inputs, check_inputs, input_hashes
+from bench.runner.inputs import changed_inputs, check_inputs, input_hashes
 from bench.runner.instruments import Instruments
 from bench.runner.mixed import MixedCase, build_mixed_plan
 from bench.runner.plan import Case, Skipped, build_plan, skipped_lines
@@ -71,9 +71,8 @@ def model_files(cfg: ResolvedConfig, cases: list[Case]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for case in cases:
-        for key in FILE_FIELDS:
-            value = getattr(case.artifact, key, None)
-            if not isinstance(value, str) or ":" in value.split("/")[0]:
+        for key, value in case.artifact.named_files().items():
+            if ":" in value.split("/")[0]:
                 continue
             path = Path(value).expanduser()
             if str(path) in seen or not path.is_file():

@@ -168,7 +168,7 @@ MOCK_PROFILES: dict[str, dict[str, object]] = {
     # The Jan 2026 review: YOLO at about 30 fps on the 10H, about 10x the Pi CPU. power_w is
     # what the detector adds, while a frame is in the detector, to the simulated devices' power
     # (the mock meter sums them; on a mock LLM's device the sum is capped at that profile's busy
-    # watts, bench.backends.mock.device). shared_slowdown multiplies the latency while an LLM
+    # watts, bench.simdevice). shared_slowdown multiplies the latency while an LLM
     # runs on the same device (bench.vision.mixed); the LLM's own factor is in its profile.
     "yolov8s-npu": {
         "latency_ms": 33.3, "jitter_ms": 2.0, "power_w": 2.5, "device": "npu",

@@ -85,9 +85,9 @@ def _simulated_vision_power(vision: VisionOptions) -> Iterator[Callable[[VisionR
     if watts is None:
         yield lambda run: None
         return
-    from bench.backends.mock import device as simdev
+    from bench import simdevice as simdev
 
-    # kind: on the LLM's device, the two share one power budget (bench.backends.mock.device)
+    # kind: on the LLM's device, the two share one power budget (bench.simdevice)
     dev = simdev.SimulatedDevice(f"vision-mock-{vision.device}", idle_w=0.0, kind=vision.device)
 
     def add_frames(run: VisionRun) -> None:

@@ -6,7 +6,6 @@ computed (no frames) has value None. Percentiles are nearest-rank.
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Sequence
 from typing import Any
@@ -19,12 +18,13 @@ def figure(value: float | None, unit: str, n: int, **extra: Any) -> dict[str, An
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """Nearest-rank percentile (q in 0..100); None for no values."""
+    """Nearest-rank percentile (q in 0..100): numpy's ``inverted_cdf`` method, the smallest
+    value with at least q % of the values at or below it; None for no values."""
     if not values:
         return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100.0 * len(ordered)))
-    return ordered[rank - 1]
+    import numpy as np
+
+    return float(np.percentile(np.asarray(values, dtype=float), q, method="inverted_cdf"))
 
 
 def in_window(records: Sequence[FrameRecord], t0: float, t1: float) -> list[FrameRecord]:

@@ -36,6 +36,7 @@ from bench.backends.hailo.config import CAPABILITIES, HailoArtifact, HailoOption
 from bench.backends.hailo.stream import GEN_TOKENS_METHOD, StreamResult, read_stream
 from bench.backends.hailo.version import check_version, hailort_version
 from bench.clock import Clock
+from bench.common import assert_never
 from bench.errors import BackendError, GenerationTimeout, ModelLoadError
 from bench.models.files import sha256_file
 from bench.workloads.prompts import fit_prompt
@@ -186,24 +187,28 @@ class HailoBackend(Backend):
     def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None, GenerationStats]:
         llm = self._require()
         prompt: str | list[dict[str, str]]
-        if request.kind == "throughput":
-            if request.prompt_tokens is None:
-                raise BackendError("hailo backend: a throughput request needs prompt_tokens")
-            fitted = fit_prompt(self._count, request.prompt_tokens, request.variant,
-                                base=request.filler or None)
-            prompt, prompt_tokens = fitted.text, fitted.tokens
-            prompt_method = "tokenize() on the card, raw text prompt"
-            if not fitted.exact:
-                prompt_method += f" (closest fit below the {fitted.target} asked)"
-        elif request.kind == "completion":
-            # a plain string is used as is by generate(): no chat template
-            prompt = "".join(m.content for m in request.messages)
-            prompt_tokens = self._count(prompt)
-            prompt_method = "tokenize() on the card, raw text prompt"
-        else:
-            prompt = [{"role": m.role, "content": m.content} for m in request.messages]
-            prompt_tokens = None
-            prompt_method = "unknown: the chat template is applied on the card"
+        prompt_tokens: int | None
+        match request.kind:
+            case "throughput":
+                if request.prompt_tokens is None:
+                    raise BackendError("hailo backend: a throughput request needs prompt_tokens")
+                fitted = fit_prompt(self._count, request.prompt_tokens, request.variant,
+                                    base=request.filler or None)
+                prompt, prompt_tokens = fitted.text, fitted.tokens
+                prompt_method = "tokenize() on the card, raw text prompt"
+                if not fitted.exact:
+                    prompt_method += f" (closest fit below the {fitted.target} asked)"
+            case "completion":
+                # a plain string is used as is by generate(): no chat template
+                prompt = "".join(m.content for m in request.messages)
+                prompt_tokens = self._count(prompt)
+                prompt_method = "tokenize() on the card, raw text prompt"
+            case "chat":
+                prompt = [{"role": m.role, "content": m.content} for m in request.messages]
+                prompt_tokens = None
+                prompt_method = "unknown: the chat template is applied on the card"
+            case _:
+                assert_never(request.kind)
         self._set_stops(exact=request.kind == "throughput")
         kwargs = sampling_kwargs(request)
         t_request = self.clock.now()

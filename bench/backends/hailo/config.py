@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from bench.backends.base import Capabilities, Options, require_file
@@ -25,6 +27,8 @@ class HailoOptions(Options):
 
 
 class HailoArtifact(Options):
+    model_files: ClassVar[tuple[str, ...]] = ("hef",)
+
     hef: str
     """Path to the model's HEF compiled for the Hailo-10H (``~`` expanded)."""
 

@@ -32,6 +32,7 @@ from bench.backends.hailo.backend import sampling_kwargs
 from bench.backends.hailo.stream import GEN_TOKENS_METHOD, StreamResult, read_stream
 from bench.backends.hailo.version import check_version, hailort_version
 from bench.backends.hailo_vlm.config import CAPABILITIES, HailoVLMArtifact, HailoVLMOptions
+from bench.common import assert_never
 from bench.errors import BackendError, BackendUnavailable, ModelLoadError, UserError
 
 NO_GENAI = (
@@ -69,7 +70,9 @@ class HailoVLMBackend(Backend):
         self._stops_removed = False
 
     def load(self, model: ModelRef) -> ModelInfo:
-        artifact: HailoVLMArtifact = model.artifact
+        artifact = model.artifact
+        if not isinstance(artifact, HailoVLMArtifact):
+            raise ModelLoadError(f"hailo_vlm backend: model {model.name!r} has no hef artifact")
         hef = Path(artifact.hef).expanduser()
         if not hef.is_file():
             raise ModelLoadError(f"VLM HEF {str(hef)!r} not found (model {model.name})")
@@ -101,12 +104,17 @@ class HailoVLMBackend(Backend):
     def _prompt(self, request: GenerationRequest) -> tuple[list[dict[str, Any]], str]:
         """Structured chat messages (images first in the first user message) and their text."""
         images = [{"type": "image"} for _ in request.images]
-        if request.kind == "chat":
-            messages = list(request.messages)
-        else:
-            from bench.backends.base import Message
+        match request.kind:
+            case "chat":
+                messages = list(request.messages)
+            case "throughput":
+                from bench.backends.base import Message
 
-            messages = [Message("user", self._filler(request))]
+                messages = [Message("user", self._filler(request))]
+            case "completion":  # declared: completion=False, so the plan never sends one
+                raise BackendError("hailo_vlm takes no completion workloads")
+            case _:
+                assert_never(request.kind)
         out: list[dict[str, Any]] = []
         text = []
         for m in messages:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from bench.backends.base import Capabilities, Options, require_file
@@ -18,6 +20,8 @@ class HailoVLMOptions(Options):
 
 
 class HailoVLMArtifact(Options):
+    model_files: ClassVar[tuple[str, ...]] = ("hef",)
+
     hef: str
     """Path to the VLM HEF, e.g. ~/.cache/pibench/hef/Qwen2-VL-2B-Instruct.hef."""
 

@@ -45,6 +45,7 @@ from bench.backends.llama_cpp import files, logs, tokens
 from bench.backends.llama_cpp.config import CAPABILITIES, LlamaCppArtifact, LlamaCppOptions
 from bench.backends.llama_cpp.sampling import sampler_chain
 from bench.clock import Clock
+from bench.common import assert_never
 from bench.errors import BackendError, ModelLoadError
 
 _KV_TYPES = {
@@ -220,12 +221,15 @@ class LlamaCppBackend(Backend):
         ctx, vocab = self._ctx, self._vocab
         chat = request.kind != "throughput"  # chat and completion stop at end of generation
         t_request = self.clock.now()
-        if request.kind == "chat":
-            ids = self._chat_ids(request)
-        elif request.kind == "completion":
-            ids = self._completion_ids(request)
-        else:
-            ids = self._throughput_ids(request)
+        match request.kind:
+            case "chat":
+                ids = self._chat_ids(request)
+            case "completion":
+                ids = self._completion_ids(request)
+            case "throughput":
+                ids = self._throughput_ids(request)
+            case _:
+                assert_never(request.kind)
         if len(ids) + request.max_tokens > self._n_ctx:
             raise BackendError(
                 f"prompt ({len(ids)} tokens) + max_tokens ({request.max_tokens}) exceed the "

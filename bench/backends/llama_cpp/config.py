@@ -17,7 +17,7 @@ where those are known traps for a benchmark:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -51,6 +51,8 @@ class LlamaCppOptions(Options):
 
 
 class LlamaCppArtifact(Options):
+    model_files: ClassVar[tuple[str, ...]] = ("gguf",)
+
     gguf: str
     """A GGUF file path, or a model spec resolved by ``bench.models.store.resolve_gguf``
     (e.g. "synth:qwen2.5-0.5b-instruct:q4_k_m", "pypi:gemma3-270m")."""

@@ -60,6 +60,7 @@ from bench.backends.llama_cpp_vlm.config import (
 )
 from bench.backends.llama_cpp_vlm.mmproj import check_mmproj, mmproj_facts, resolve_mmproj
 from bench.clock import Clock
+from bench.common import assert_never
 from bench.errors import BackendError, ModelLoadError, UserError
 
 _METHOD = "exact: llama.cpp tokenizer and libmtmd chunks (text + image tokens)"
@@ -224,17 +225,22 @@ class LlamaCppVLMBackend(LlamaCppBackend):
         """Fill ``chunks`` with the prompt; return the throughput filler ids decoded after
         them ([] for chat)."""
         marker = mtmd.mtmd_default_marker().decode() * len(bitmaps)
-        if request.kind == "chat":
-            text = self._chat_text(_with_images(request.messages, marker))
-            bos = self._special_text(self._bos) if self._bos is not None else ""
-            add_special = bool(bos) and not text.startswith(bos)
-            filler: list[int] = []
-        else:
-            text, add_special = marker, True
-            if request.prompt_tokens is None:
-                raise BackendError("a throughput request needs prompt_tokens")
-            ids = self._filler_ids(request.filler or tokens.DEFAULT_FILLER)
-            filler = tokens.throughput_prompt(ids, request.prompt_tokens, request.variant, None)
+        match request.kind:
+            case "chat":
+                text = self._chat_text(_with_images(request.messages, marker))
+                bos = self._special_text(self._bos) if self._bos is not None else ""
+                add_special = bool(bos) and not text.startswith(bos)
+                filler: list[int] = []
+            case "throughput":
+                text, add_special = marker, True
+                if request.prompt_tokens is None:
+                    raise BackendError("a throughput request needs prompt_tokens")
+                ids = self._filler_ids(request.filler or tokens.DEFAULT_FILLER)
+                filler = tokens.throughput_prompt(ids, request.prompt_tokens, request.variant, None)
+            case "completion":  # refused in generate()
+                raise BackendError("llama_cpp_vlm takes no completion workloads")
+            case _:
+                assert_never(request.kind)
         data = text.encode("utf-8")
         inp = mtmd.mtmd_input_text()
         inp.text, inp.text_len = data, len(data)

@@ -10,6 +10,7 @@ is made with it and may be left out.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import ClassVar
 
 from pydantic import Field, model_validator
 
@@ -27,6 +28,8 @@ class LlamaCppVLMOptions(LlamaCppOptions):
 
 
 class LlamaCppVLMArtifact(LlamaCppArtifact):
+    model_files: ClassVar[tuple[str, ...]] = ("gguf", "mmproj")
+
     mmproj: str | None = None
     """The vision projector GGUF (llama.cpp's ``--mmproj``). Required with a GGUF path;
     optional with ``synth:PRESET:QUANT``, whose mmproj is made beside the model."""

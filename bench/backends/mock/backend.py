@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Callable, Generator
 from typing import Any, ClassVar
 
+from bench import simdevice
 from bench.backends.base import (
     Backend,
     Capabilities,
@@ -29,9 +30,9 @@ from bench.backends.base import (
     ModelRef,
 )
 from bench.backends.base import TokenEvent as Token
-from bench.backends.mock import device as simdevice
 from bench.backends.mock.config import CAPABILITIES, MockArtifact, MockOptions
 from bench.backends.mock.profile import ModelFigures, Profile, load_profile
+from bench.common import assert_never
 from bench.errors import BackendError, GenerationTimeout, ModelLoadError
 
 _WORDS = (
@@ -117,15 +118,18 @@ class MockBackend(Backend):
         self.calls += 1
         self._case_call = request.variant + 1
         rng = self._rng()
-        if request.kind == "throughput":
-            n_prompt = request.prompt_tokens or 0
-            n_gen = request.max_tokens
-            method = "exact: simulated"
-        else:
-            text = " ".join(m.content for m in request.messages)
-            n_prompt = len(text.split())
-            n_gen = min(request.max_tokens, self.opts.chat_reply_tokens)
-            method = "simulated: one token per word"
+        match request.kind:
+            case "throughput":
+                n_prompt = request.prompt_tokens or 0
+                n_gen = request.max_tokens
+                method = "exact: simulated"
+            case "chat" | "completion":
+                text = " ".join(m.content for m in request.messages)
+                n_prompt = len(text.split())
+                n_gen = min(request.max_tokens, self.opts.chat_reply_tokens)
+                method = "simulated: one token per word"
+            case _:
+                assert_never(request.kind)
         if fig.prompt_tps is None:
             # the profile does not model prompt speed: a prompt t/s from a fixed TTFT would
             # be an artefact of the simulation, so the count is withheld (-> n/a)

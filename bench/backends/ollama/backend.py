@@ -33,6 +33,7 @@ from bench.backends.base import (
 from bench.backends.ollama import flavour
 from bench.backends.ollama.config import CAPABILITIES, OllamaArtifact, OllamaOptions
 from bench.clock import Clock
+from bench.common import assert_never
 from bench.errors import BackendError, ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -247,27 +248,30 @@ class OllamaBackend(Backend):
                 options[key] = value
         options, self._dropped = flavour.split_options(options, self._flavour)
         text = ""
-        if request.kind == "throughput":
-            if request.prompt_tokens is None:
-                raise BackendError(f"{WHO}: a throughput request needs prompt_tokens")
-            text = self._fitter.build(request.prompt_tokens, request.variant,
-                                      request.filler or None)
-            path = "/api/generate"
-            body: dict[str, Any] = {"model": self._model, "prompt": text, "raw": self.opts.raw,
-                                    "stream": True, "options": options}
-        elif request.kind == "completion":
-            prompt = "".join(m.content for m in request.messages)
-            if not prompt:
-                # an empty prompt only loads (or unloads) the model: nothing would be generated
-                raise BackendError(f"{WHO}: a completion request needs a non-empty prompt")
-            path = "/api/generate"
-            body = {"model": self._model, "prompt": prompt, "raw": True, "stream": True,
-                    "options": options}
-        else:
-            path = "/api/chat"
-            body = {"model": self._model, "stream": True, "options": options,
-                    "messages": [{"role": m.role, "content": m.content}
-                                 for m in request.messages]}
+        match request.kind:
+            case "throughput":
+                if request.prompt_tokens is None:
+                    raise BackendError(f"{WHO}: a throughput request needs prompt_tokens")
+                text = self._fitter.build(request.prompt_tokens, request.variant,
+                                          request.filler or None)
+                path = "/api/generate"
+                body: dict[str, Any] = {"model": self._model, "prompt": text, "raw": self.opts.raw,
+                                        "stream": True, "options": options}
+            case "completion":
+                prompt = "".join(m.content for m in request.messages)
+                if not prompt:
+                    # an empty prompt only loads (or unloads) the model: nothing would be generated
+                    raise BackendError(f"{WHO}: a completion request needs a non-empty prompt")
+                path = "/api/generate"
+                body = {"model": self._model, "prompt": prompt, "raw": True, "stream": True,
+                        "options": options}
+            case "chat":
+                path = "/api/chat"
+                body = {"model": self._model, "stream": True, "options": options,
+                        "messages": [{"role": m.role, "content": m.content}
+                                     for m in request.messages]}
+            case _:
+                assert_never(request.kind)
         self._with_keep_alive(body)
         client = self._require_client()
         chunks, parts = 0, []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from pydantic import Field
@@ -62,3 +63,14 @@ CAPABILITIES = Capabilities(
 )
 """What this backend can take and report (read by the plan and the config check without
 importing the runtime)."""
+
+HAILO_OLLAMA_CAPABILITIES = replace(CAPABILITIES, completion=False)
+"""hailo-ollama ignores ``raw``: /api/generate always applies the chat template, so it has no
+raw completion (see flavour.py)."""
+
+
+def capabilities_for(options: OllamaOptions) -> Capabilities:
+    """The flags as the options declare them: ``flavour: hailo-ollama`` takes no completion
+    workloads, so the plan skips them with the reason; ``auto`` is known only once the server
+    answers (the backend then refuses them at run time)."""
+    return HAILO_OLLAMA_CAPABILITIES if options.flavour == "hailo-ollama" else CAPABILITIES

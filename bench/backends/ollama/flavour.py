@@ -13,7 +13,6 @@ Detection: ``GET /hailo/v1/list`` answers ``{"models": [...]}`` on hailo-ollama 
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -21,7 +20,7 @@ from typing import Any, Literal
 import httpx
 
 from bench.backends.base import Capabilities
-from bench.backends.ollama.config import CAPABILITIES
+from bench.backends.ollama.config import CAPABILITIES, HAILO_OLLAMA_CAPABILITIES
 from bench.errors import BackendError, ModelLoadError, UserError
 
 Name = Literal["ollama", "hailo-ollama"]
@@ -51,7 +50,7 @@ OLLAMA = Flavour("ollama", CAPABILITIES, templated_generate=False, known_options
                  version_is_fixed=False, quant_is_nominal=False, keep_alive_seconds_only=False)
 HAILO_OLLAMA = Flavour(
     "hailo-ollama",
-    dataclasses.replace(CAPABILITIES, completion=False),  # raw is ignored: no raw completion
+    HAILO_OLLAMA_CAPABILITIES,  # raw is ignored: no raw completion
     templated_generate=True, known_options=HAILO_OPTIONS, version_is_fixed=True,
     quant_is_nominal=True, keep_alive_seconds_only=True)
 FLAVOURS: dict[str, Flavour] = {"ollama": OLLAMA, "hailo-ollama": HAILO_OLLAMA}

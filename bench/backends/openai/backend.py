@@ -41,6 +41,7 @@ from bench.backends.base import (
 )
 from bench.backends.openai.config import CAPABILITIES, OpenAIArtifact, OpenAIOptions
 from bench.clock import Clock
+from bench.common import assert_never
 from bench.errors import BackendError, BackendUnavailable, ModelLoadError
 
 WHO = "openai backend"
@@ -242,21 +243,25 @@ class OpenAIBackend(Backend):
         body.update(self.opts.extra_body)
         fitted = None
         text = ""
-        if request.kind == "throughput":
-            if request.prompt_tokens is None:
-                raise BackendError(f"{WHO}: a throughput request needs prompt_tokens")
-            tok = self._tokenizer
-            count = (lambda t: self._count_with(tok, t)) if tok else None
-            target = max(1, request.prompt_tokens - self._added)
-            text, fitted = fit_with(count, self._fitter, target, request.variant,
-                                    request.filler or None)
-            path, body["prompt"] = "/v1/completions", text
-        elif request.kind == "completion":
-            text = "".join(m.content for m in request.messages)
-            path, body["prompt"] = "/v1/completions", text
-        else:
-            path = "/v1/chat/completions"
-            body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
+        match request.kind:
+            case "throughput":
+                if request.prompt_tokens is None:
+                    raise BackendError(f"{WHO}: a throughput request needs prompt_tokens")
+                tok = self._tokenizer
+                count = (lambda t: self._count_with(tok, t)) if tok else None
+                target = max(1, request.prompt_tokens - self._added)
+                text, fitted = fit_with(count, self._fitter, target, request.variant,
+                                        request.filler or None)
+                path, body["prompt"] = "/v1/completions", text
+            case "completion":
+                text = "".join(m.content for m in request.messages)
+                path, body["prompt"] = "/v1/completions", text
+            case "chat":
+                path = "/v1/chat/completions"
+                body["messages"] = [{"role": m.role, "content": m.content}
+                                    for m in request.messages]
+            case _:
+                assert_never(request.kind)
         chunks, parts = 0, []
         usage: dict[str, Any] | None = None
         timings: dict[str, Any] | None = None

@@ -7,12 +7,12 @@ releases them and is safe to call twice.
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from bench.clock import Clock, RealClock
+from bench.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -55,17 +55,14 @@ class Detector(ABC):
         """Release the model and the device. Safe to call twice."""
 
 
-_MODULES = {
+DETECTORS: Registry[type[Detector]] = Registry("detector", {
     "hog": "bench.vision.detectors.hog:HogDetector",
     "onnx": "bench.vision.detectors.onnx:OnnxDetector",
     "hailo": "bench.vision.detectors.hailo:HailoDetector",
     "mock": "bench.vision.detectors.mock:MockDetector",
-}
+})
 
 
 def make_detector(options: Any, *, clock: Clock | None = None) -> Detector:
     """The detector for validated options (``bench.vision.config``); imports its module only."""
-    module, _, name = _MODULES[options.type].partition(":")
-    cls = getattr(importlib.import_module(module), name)
-    detector: Detector = cls(options, clock=clock)
-    return detector
+    return DETECTORS.get(options.type)(options, clock=clock)

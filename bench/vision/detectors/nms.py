@@ -1,4 +1,4 @@
-"""Reading detector outputs into Detection lists (numpy only).
+"""Reading detector outputs into Detection lists (numpy; OpenCV for NMS).
 
 HailoRT YOLO HEFs end in an on-chip NMS whose output order is HAILO_NMS_BY_CLASS. Through
 the InferModel API, ``bindings.output(name).get_buffer()`` gives it in one of three shapes:
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.errors import BackendUnavailable
 from bench.vision.detectors import Detection
 
 
@@ -91,23 +92,16 @@ def decode_yolov8(
 
 
 def _nms(boxes: Any, scores: Any, iou: float) -> list[int]:
-    """Greedy non-maximum suppression (class-agnostic), indices best first."""
-    import numpy as np
-
-    order = list(np.argsort(-scores))
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    kept: list[int] = []
-    while order:
-        i = int(order.pop(0))
-        kept.append(i)
-        rest = np.array(order, dtype=int)
-        if rest.size == 0:
-            break
-        xx0 = np.maximum(boxes[i, 0], boxes[rest, 0])
-        yy0 = np.maximum(boxes[i, 1], boxes[rest, 1])
-        xx1 = np.minimum(boxes[i, 2], boxes[rest, 2])
-        yy1 = np.minimum(boxes[i, 3], boxes[rest, 3])
-        inter = np.clip(xx1 - xx0, 0, None) * np.clip(yy1 - yy0, 0, None)
-        overlap = inter / np.maximum(area[i] + area[rest] - inter, 1e-9)
-        order = [int(j) for j, o in zip(rest, overlap, strict=True) if o <= iou]
-    return kept
+    """Greedy non-maximum suppression (class-agnostic), indices best first: OpenCV's
+    ``cv2.dnn.NMSBoxes`` on (x, y, width, height) boxes, dropping a box whose IoU with a kept
+    one exceeds ``iou``."""
+    try:
+        import cv2
+    except ImportError:
+        raise BackendUnavailable(
+            "OpenCV is not installed: pip install 'opencv-python-headless>=4.8,<5' "
+            "(or the pibench[vision] extra)") from None
+    rects = [(float(x0), float(y0), float(x1 - x0), float(y1 - y0)) for x0, y0, x1, y1 in boxes]
+    # boxes are already above the caller's threshold; NMSBoxes also drops a score of 0
+    kept = cv2.dnn.NMSBoxes(rects, [float(v) for v in scores], 0.0, float(iou))
+    return [int(i) for i in (kept.reshape(-1) if hasattr(kept, "reshape") else kept)]

@@ -1,4 +1,5 @@
-"""The simulated device's power timeline, shared with the mock meter.
+"""The simulated device's power timeline, shared by the mock backend, the mock meter and the
+mock detector (mixed mode): none of them owns it.
 
 A loaded mock backend registers its ``SimulatedDevice`` in ``ACTIVE``; while it works it
 records busy segments. The mock meter reads ``total_power(t)``, the sum over the active
