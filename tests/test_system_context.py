@@ -84,7 +84,8 @@ def test_pi5_system_context_is_read_whole(tmp_path: Path) -> None:
                            "over_voltage_delta": 50000, "sdram_freq": 4267}
     assert s["cooler"] == {"fan": "pwmfan", "rpm": 2712, "pwm": 75}
     assert s["pcie"] == {"device": "0001:01:00.0", "of": "Hailo device",
-                         "speed": "8.0 GT/s PCIe", "width": 1}
+                         "speed": "8.0 GT/s PCIe", "width": 1, "max_speed": "8.0 GT/s PCIe",
+                         "max_width": 1}
     assert s["hat"]["product"] == "AI HAT+ 2" and s["hat"]["vendor"] == "Raspberry Pi Ltd"
     assert s["hailo_driver"] == {"module": "hailo1x_pci", "version": "5.1.1"}
     assert s["hailort"] == "5.1.1" and s["pibench_version"] == "0.9.0"
@@ -145,6 +146,12 @@ def test_system_section_of_one_run_and_of_runs_that_differ(tmp_path: Path) -> No
     assert "host" in diff and "board" in diff and "command line" not in diff
     # a run folder without environment.json: said, not skipped silently
     assert "no environment.json" in system_section([("old", {})])
+    older = system_section([("old", {"host": "h", "board": "x"})])  # no "system" key
+    assert "- board: n/a (recorded by an older pibench: no system context)" in older
+    # a link trained below what the device can do is shown with its maximum
+    slow = dict(pi, pcie={**pi["pcie"], "speed": "5.0 GT/s PCIe"})
+    assert "5.0 GT/s PCIe x1 (Hailo device 0001:01:00.0, can do 8.0 GT/s PCIe x1)" in \
+        system_section([("gen2", {"system": slow})])
 
 
 def test_report_md_of_a_mock_run_has_a_system_section(write_config, tmp_path, cli) -> None:  # type: ignore[no-untyped-def]

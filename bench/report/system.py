@@ -71,7 +71,11 @@ def _pcie(env: Env) -> str | None:
     p, _ = _value(env, "pcie")
     if not isinstance(p, dict):
         return None
-    return f"{p.get('speed')} x{p.get('width')} ({p.get('of')} {p.get('device')})"
+    top = ""
+    if p.get("max_speed") and (p.get("max_speed"), p.get("max_width")) != (p.get("speed"),
+                                                                          p.get("width")):
+        top = f", can do {p.get('max_speed')} x{p.get('max_width')}"
+    return f"{p.get('speed')} x{p.get('width')} ({p.get('of')} {p.get('device')}{top})"
 
 
 def _hat(env: Env) -> str | None:

@@ -22,8 +22,10 @@ bench.meters.gencmd, the mailbox when it opens, else vcgencmd):
   0x1e60) or, without one, of the first PCI bridge (the root port);
 - hat: /proc/device-tree/hat/{product,vendor,product_id,product_ver,uuid} (NUL-terminated);
 - hailo_driver: /sys/module/hailo1x_pci (or hailo_pci)/version; hailo_firmware: not readable
-  without opening the device (``hailortcli fw-control identify`` opens it), so always null
-  here with that reason; hailort: the installed HailoRT's version.
+  without opening the device (the driver's sysfs attributes are board_location, device_id
+  and accelerator_type only: hailo-ai/hailort-drivers linux/pcie/src/sysfs.c at 52bebfa;
+  ``hailortcli fw-control identify`` opens the device), so always null here with that
+  reason; hailort: the installed HailoRT's version.
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ SPEED_SETTINGS = ("arm_freq", "arm_freq_min", "arm_boost", "over_voltage",
                   "temp_limit", "temp_soft_limit")
 """config.txt settings that change the speed a benchmark measures."""
 HAILO_VENDOR = "0x1e60"
-"""Hailo Technologies' PCI vendor id (the pci.ids database; hailort's driver matches it)."""
+"""PCI_VENDOR_ID_HAILO of hailo-ai/hailort-drivers (linux/pcie, common/pcie_common.h; the
+Hailo-10H is device 0x45c4)."""
 HAILO_DRIVERS = ("hailo1x_pci", "hailo_pci")
 HAT_FIELDS = ("product", "vendor", "product_id", "product_ver", "uuid")
 
@@ -154,6 +157,10 @@ def _command_line(argv: Sequence[str]) -> str:
     return shlex.join([prog, *argv[1:]])
 
 
+def _int(text: str | None) -> int | str | None:
+    return int(text) if text and text.isdigit() else text
+
+
 def _pcie(c: _Collector) -> tuple[dict[str, Any] | None, str]:
     base = "sys/bus/pci/devices"
     devices = c.listdir(base)
@@ -166,8 +173,9 @@ def _pcie(c: _Collector) -> tuple[dict[str, Any] | None, str]:
             speed = c.file(f"{base}/{dev}/current_link_speed")
             width = c.file(f"{base}/{dev}/current_link_width")
             if speed:
-                return {"device": dev, "of": what, "speed": speed,
-                        "width": int(width) if width and width.isdigit() else width}, ""
+                top, top_width = (c.file(f"{base}/{dev}/max_link_{k}") for k in ("speed", "width"))
+                return {"device": dev, "of": what, "speed": speed, "width": _int(width),
+                        "max_speed": top, "max_width": _int(top_width)}, ""
     return None, "no Hailo device and no PCI bridge with a current_link_speed"
 
 

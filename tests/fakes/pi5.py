@@ -94,7 +94,9 @@ def pi5_firmware(*, arm_hz: int = 2400000000, throttled: int = 0x0,
 # File names: raspberrypi/linux (device tree ``hat`` node: drivers/of and the HAT EEPROM spec,
 # raspberrypi/utils eepromutils; ``chosen/bootloader``: the firmware fills it), the kernel's
 # sysfs ABI (Documentation/ABI/testing/sysfs-bus-pci: current_link_speed "8.0 GT/s PCIe",
-# current_link_width), /sys/module/<name>/version (MODULE_VERSION), /proc/meminfo. The
+# current_link_width, max_link_*), the Hailo-10H's PCI ids (hailo-ai/hailort-drivers
+# common/pcie_common.h: PCI_VENDOR_ID_HAILO 0x1e60, PCI_DEVICE_ID_HAILO_HAILO10H 0x45C4),
+# /sys/module/<name>/version (MODULE_VERSION), /proc/meminfo. The
 # answers' shapes: raspberrypi/utils vcgencmd prints the firmware's text as is; ``version``,
 # ``bootloader_version`` and ``get_config int`` lines as Raspberry Pi's documentation
 # ("vcgencmd") shows them. The values (dates, hashes, HAT strings) are made up for the test.
@@ -119,6 +121,9 @@ SYSTEM_FILES = {
     "sys/bus/pci/devices/0001:01:00.0/class": "0x120000\n",
     "sys/bus/pci/devices/0001:01:00.0/current_link_speed": "8.0 GT/s PCIe\n",
     "sys/bus/pci/devices/0001:01:00.0/current_link_width": "1\n",
+    "sys/bus/pci/devices/0001:01:00.0/max_link_speed": "8.0 GT/s PCIe\n",
+    "sys/bus/pci/devices/0001:01:00.0/max_link_width": "1\n",
+    "sys/bus/pci/devices/0001:01:00.0/device": "0x45c4\n",
     "sys/module/hailo1x_pci/version": "5.1.1\n",
 }
 VERSION = ("2024/09/23 14:02:56 \nCopyright (c) 2012 Broadcom\n"
