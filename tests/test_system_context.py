@@ -180,3 +180,20 @@ def test_report_md_of_a_mock_run_has_a_system_section(write_config, tmp_path, cl
     per_run = merged[merged.index("What differs, per run:"):]
     assert f"- `{run_a.name}`: command line `pibench run" in per_run
     assert f"- `{run_b.name}`: command line `pibench run" in per_run
+
+
+def test_settings_one_by_one_when_get_config_int_does_not_fit(tmp_path: Path) -> None:
+    """The firmware fails `get_config int` with EINVAL when its answer exceeds the buffer
+    (tests/fakes/vcio.py); then each speed setting is asked for alone."""
+    root = pi5_system_tree(tmp_path)
+    fw = pi5_system_firmware()
+    fw.answers["get_config int"] = "x=1\n" * 2000
+    fw.answers.update({"get_config arm_freq": "arm_freq=2400",
+                       "get_config over_voltage_delta": "over_voltage_delta=0"})
+    s = collect_system(str(root), ask=open_gencmd("mailbox", ["vcgencmd"], io=fw))
+    assert s["config"] == {"arm_freq": 2400, "over_voltage_delta": 0}
+    assert ("/dev/vcio_gencmd", "get_config sdram_freq") in fw.calls  # asked, unknown: left out
+    fw.answers.pop("get_config arm_freq")
+    fw.answers.pop("get_config over_voltage_delta")
+    s = collect_system(str(root), ask=open_gencmd("mailbox", ["vcgencmd"], io=fw))
+    assert s["config"] is None and "`vcgencmd get_config int` failed" in s["unavailable"]["config"]

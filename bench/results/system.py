@@ -108,6 +108,7 @@ class _Collector:
         self.root, self._read, self._ask, self._ask_failure = root, read, ask, ask_failure
         self.out: dict[str, Any] = {}
         self.unavailable: dict[str, str] = {}
+        self._answered = False
 
     def path(self, rel: str) -> str:
         return os.path.join(self.root, rel.lstrip("/"))
@@ -122,10 +123,16 @@ class _Collector:
         if self._ask is None:
             return None, self._ask_failure
         try:
-            return self._ask(command), ""
+            answer = self._ask(command)
+            self._answered = True
+            return answer, ""
         except Exception as exc:  # a firmware answer is context, never worth a failed run
             why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             return None, f"`vcgencmd {command}` failed: {why}"
+
+    def ask_works(self) -> bool:
+        """Whether some firmware question was answered (so others are worth asking)."""
+        return self._answered
 
     def put(self, field: str, value: Any, reason: str) -> None:
         self.out[field] = value
@@ -233,6 +240,10 @@ def collect_system(root: str = "/", read: ReadText | None = None, ask: Ask | Non
         settings.update(parse_settings(text or ""))
         if why:
             reasons.append(why)
+    if reasons and c.ask_works():  # e.g. all of `get_config int` does not fit the buffer
+        for key in SPEED_SETTINGS:  # then one question per setting
+            text, _ = c.ask(f"get_config {key}")
+            settings.update(parse_settings(text or ""))
     c.put("config", dict(sorted(settings.items())) or None,
           "; ".join(reasons) or "get_config named none of the speed settings")
 
