@@ -8,7 +8,8 @@ Raspberry Pi boards use 0xb76 (ARM1176, Pi 1 / Zero), 0xc07 (Cortex-A7, Pi 2), 0
 (Cortex-A53, Pi 3 / Zero 2), 0xd08 (Cortex-A72, Pi 4) and 0xd0b (Cortex-A76, Pi 5).
 The clock is cpufreq's ``cpuinfo_max_freq`` (kHz) of each processor: the most the kernel may
 ask for, not what the firmware runs under heat (bench.meters.board reads that).
-On x86 the ``model name`` line is the name.
+On x86 the ``model name`` line is the name, and ×N counts logical processors (SMT threads
+included), as /proc/cpuinfo lists them.
 """
 
 from __future__ import annotations
