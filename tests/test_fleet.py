@@ -199,6 +199,13 @@ def test_fleet_run_keeps_the_others_when_one_host_dies(fleet: dict) -> None:
     assert len(merged["rows"]) == rows > 0
     assert "pi-a, pi-b" in merged["title"]
     assert (out / "report" / "report.md").read_text().count("simulated") >= rows
+    # its System section: one line per run naming what differs (host, OS from the fixture)
+    system = (out / "report" / "report.md").read_text().split("## System", 1)[1]
+    per_run = system.split("What differs, per run:", 1)[1].splitlines()
+    for name, env in zip(("pi-a", "pi-b"), environments, strict=True):
+        line = next(ln for ln in per_run if f"host {name};" in ln)
+        assert f"`{by_host[name]['run_name']}`" in line or by_host[name]["run_name"] in line
+        assert env["system"]["os_release"] in line
 
 
 @pytest.mark.slow

@@ -29,6 +29,7 @@ from bench.backends.llama_cpp.backend import LlamaCppBackend  # noqa: E402
 from bench.backends.llama_cpp.config import LlamaCppArtifact, LlamaCppOptions  # noqa: E402
 from bench.backends.llama_cpp.sampling import pick, sampler_chain  # noqa: E402
 from bench.errors import BackendError, ModelLoadError  # noqa: E402
+from bench.meters.cpu import cpu_description  # noqa: E402
 
 pytestmark = pytest.mark.llama
 
@@ -121,7 +122,9 @@ def test_model_facts(gemma: tuple[LlamaCppBackend, Any]) -> None:
 def test_describe_records_the_resolved_settings(gemma: tuple[LlamaCppBackend, Any]) -> None:
     backend, _ = gemma
     d = backend.describe()
-    assert d["device"] == "cpu" and d["threads"] == 1 and d["threads_batch"] == 1
+    # the device names this machine's CPU, as /proc/cpuinfo and cpufreq say (bench.meters.cpu)
+    assert d["device"] == cpu_description() and d["device"] not in (None, "cpu")
+    assert d["threads"] == 1 and d["threads_batch"] == 1
     assert (d["n_batch"], d["n_ubatch"], d["n_ctx"]) == (2048, 512, 4096)
     assert d["flash_attn"].startswith("auto")  # "auto (enabled)" when llama.cpp logs its choice
     assert d["kv_type"] == "f16" and d["llama_cpp_python"] == llama_cpp.__version__

@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench.results.system import set_command_line
+
+    set_command_line(sys.argv[1:] if argv is None else argv)  # environment.json's command_line
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -52,7 +52,10 @@ def report_cmd(args: argparse.Namespace) -> int:
     print(render(records, title))
     if not args.no_write:
         out = Path(args.out) if args.out else runs[0][0].path
-        files = write_report(records, out, title)
+        from bench.report.system import system_of_runs
+
+        system = system_of_runs([run.path for run, _ in runs], warn)
+        files = write_report(records, out, title, system=system)
         print("written: " + ", ".join(str(f) for f in files.values()))
         if args.plots:
             from bench.cli.plot import write

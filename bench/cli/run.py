@@ -52,10 +52,11 @@ def run_cmd(args: argparse.Namespace) -> int:
         records = run_dir.cases()
         if records:
             from bench.report.export import write_report
+            from bench.report.system import system_of_runs
 
             # the run's own report is made whole again after a resume (replaced atomically)
             files = write_report(records, run_dir.path, f"pibench run {run_dir.path.name}",
-                                 replace=True)
+                                 replace=True, system=system_of_runs([run_dir.path]))
             if not args.quiet:
                 print(render(records, f"pibench run {run_dir.path.name}"))
             print(f"\nresults: {run_dir.path}  (report: {files['md'].name}, cases.jsonl)")

@@ -111,16 +111,19 @@ def _free(path: Path) -> Path:
 
 
 def write_report(records: list[dict[str, Any]], out_dir: Path, title: str,
-                 stem: str = "report", replace: bool = False) -> dict[str, Path]:
+                 stem: str = "report", replace: bool = False,
+                 system: str = "") -> dict[str, Path]:
     """report.md, .csv, .json in ``out_dir``; ``replace``: over the existing ones (the run's
-    own report), else beside them under a free name (report-2.md...)."""
+    own report), else beside them under a free name (report-2.md...). ``system``: the
+    System section (bench.report.system), at the end of report.md."""
     from bench.results.safe_io import storage_error, write_atomic, write_new
 
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise storage_error(exc, out_dir / f"{stem}.md") from None
-    texts = {"md": markdown.render(records, title), "csv": to_csv(records),
+    md = markdown.render(records, title) + ("\n" + system if system else "")
+    texts = {"md": md, "csv": to_csv(records),
              "json": json.dumps({"title": title, "rows": flat_rows(records)}, indent=2) + "\n"}
     files: dict[str, Path] = {}
     for kind, text in texts.items():

@@ -15,6 +15,7 @@ import psutil
 
 from bench.meters.board import board_facts
 from bench.registry import backend_versions
+from bench.results.system import ask_firmware, collect_system
 
 # distribution names, not import names: llama-cpp-python is imported as llama_cpp,
 # hailort as hailo_platform. The backends' runtimes come from their registry entries.
@@ -88,6 +89,13 @@ def collect() -> dict[str, Any]:
     uname = platform.uname()
     governor = _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
     facts = board_facts()
+    vers, commit = versions(), source_commit()
+    ask, ask_failure, close = ask_firmware()
+    try:
+        system = collect_system(ask=ask, ask_failure=ask_failure, versions=vers,
+                                commit=commit)
+    finally:
+        close()
     return {
         "host": uname.node,
         "board": _read("/proc/device-tree/model"),
@@ -104,10 +112,11 @@ def collect() -> dict[str, Any]:
         "kernel": uname.release,
         "machine": uname.machine,
         "python": sys.version.split()[0],
-        "versions": versions(),
-        "pibench_commit": source_commit(),
+        "versions": vers,
+        "pibench_commit": commit,
         "firmware": _vcgencmd("version"),
         "load_avg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "system": system,
     }
 
 

@@ -13,12 +13,12 @@ from pydantic import ValidationError
 
 from bench.backends.base import Backend, ModelInfo
 from bench.errors import PibenchError
+from bench.results.metrics import case_summary
 from bench.results.record import CaseRecord, ErrorRecord
 from bench.results.schema import SCHEMA_VERSION, RepRecord
 from bench.results.store import utc_now
 from bench.runner import memory
 from bench.runner.hostload import HostLoadSummary
-from bench.results.metrics import case_summary
 from bench.runner.plan import Case
 from bench.stats import summarize
 

@@ -23,6 +23,33 @@ CPU variant\t: 0x4
 CPU part\t: 0xd0b
 CPU revision\t: 1
 
+processor\t: 1
+BogoMIPS\t: 108.00
+Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm
+CPU implementer\t: 0x41
+CPU architecture: 8
+CPU variant\t: 0x4
+CPU part\t: 0xd0b
+CPU revision\t: 1
+
+processor\t: 2
+BogoMIPS\t: 108.00
+Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm
+CPU implementer\t: 0x41
+CPU architecture: 8
+CPU variant\t: 0x4
+CPU part\t: 0xd0b
+CPU revision\t: 1
+
+processor\t: 3
+BogoMIPS\t: 108.00
+Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm
+CPU implementer\t: 0x41
+CPU architecture: 8
+CPU variant\t: 0x4
+CPU part\t: 0xd0b
+CPU revision\t: 1
+
 Hardware\t: BCM2835
 Revision\t: d04170
 Serial\t\t: 0000000000000000
@@ -61,3 +88,67 @@ def pi5_firmware(*, arm_hz: int = 2400000000, throttled: int = 0x0,
         "measure_temp": "temp=61.2'C",
         "pmic_read_adc EXT5V_V": f"     EXT5V_V volt(24)={ext5v:.8f}V",
     }, **kw)  # type: ignore[arg-type]
+
+
+# --- the system context (bench.results.system) ---
+# File names: raspberrypi/linux (device tree ``hat`` node: drivers/of and the HAT EEPROM spec,
+# raspberrypi/utils eepromutils; ``chosen/bootloader``: the firmware fills it), the kernel's
+# sysfs ABI (Documentation/ABI/testing/sysfs-bus-pci: current_link_speed "8.0 GT/s PCIe",
+# current_link_width, max_link_*), the Hailo-10H's PCI ids (hailo-ai/hailort-drivers
+# common/pcie_common.h: PCI_VENDOR_ID_HAILO 0x1e60, PCI_DEVICE_ID_HAILO_HAILO10H 0x45C4),
+# /sys/module/<name>/version (MODULE_VERSION), /proc/meminfo. The
+# answers' shapes: raspberrypi/utils vcgencmd prints the firmware's text as is; ``version``,
+# ``bootloader_version`` and ``get_config int`` lines as Raspberry Pi's documentation
+# ("vcgencmd") shows them. The values (dates, hashes, HAT strings) are made up for the test.
+SYSTEM_FILES = {
+    "proc/meminfo": "MemTotal:        8245840 kB\nMemFree:         7000000 kB\n",
+    "etc/os-release": 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\n',
+    "etc/rpi-issue": "Raspberry Pi reference 2024-11-19\nGenerated using pi-gen\n",
+    "proc/sys/kernel/osrelease": "6.6.62+rpt-rpi-2712\n",
+    "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor": "ondemand\n",
+    **{f"sys/devices/system/cpu/cpu{i}/cpufreq/cpuinfo_max_freq": "2400000\n"
+       for i in range(4)},
+    "proc/device-tree/hat/product": "AI HAT+ 2\0",
+    "proc/device-tree/hat/vendor": "Raspberry Pi Ltd\0",
+    "proc/device-tree/hat/product_id": "0x1234\0",
+    "proc/device-tree/hat/product_ver": "0x0001\0",
+    "proc/device-tree/hat/uuid": "00000000-0000-0000-0000-000000000001\0",
+    "sys/bus/pci/devices/0001:00:00.0/vendor": "0x14e4\n",
+    "sys/bus/pci/devices/0001:00:00.0/class": "0x060400\n",
+    "sys/bus/pci/devices/0001:00:00.0/current_link_speed": "8.0 GT/s PCIe\n",
+    "sys/bus/pci/devices/0001:00:00.0/current_link_width": "1\n",
+    "sys/bus/pci/devices/0001:01:00.0/vendor": "0x1e60\n",
+    "sys/bus/pci/devices/0001:01:00.0/class": "0x120000\n",
+    "sys/bus/pci/devices/0001:01:00.0/current_link_speed": "8.0 GT/s PCIe\n",
+    "sys/bus/pci/devices/0001:01:00.0/current_link_width": "1\n",
+    "sys/bus/pci/devices/0001:01:00.0/max_link_speed": "8.0 GT/s PCIe\n",
+    "sys/bus/pci/devices/0001:01:00.0/max_link_width": "1\n",
+    "sys/bus/pci/devices/0001:01:00.0/device": "0x45c4\n",
+    "sys/module/hailo1x_pci/version": "5.1.1\n",
+}
+VERSION = ("2024/09/23 14:02:56 \nCopyright (c) 2012 Broadcom\n"
+           "version 26826259 (release) (embedded)\n")
+BOOTLOADER = ("2024/09/23 13:02:56\nversion 86d4c4ef2fb1585f8b89d6dcc48ae0b8bafb3e10 (release)\n"
+              "timestamp 1727096576\nupdate-time 1727362421\ncapabilities 0x0000007f\n")
+CONFIG_INT = ("arm_64bit=1\narm_boost=1\narm_freq=2800\narm_freq_min=1500\ncore_freq=910\n"
+              "force_turbo=0\ngpu_freq=1000\nover_voltage_delta=50000\nsdram_freq=4267\n"
+              "total_mem=8192\n")
+CONFIG_STR = "device_tree=bcm2712-rpi-5-b.dtb\nkernel=kernel_2712.img\n"
+
+
+def pi5_system_tree(root: Path) -> Path:
+    """A Pi 5 with 8 GB, Raspberry Pi OS, the fan, and the AI HAT+ 2 on PCIe gen 3."""
+    pi5_tree(root)
+    for rel, text in SYSTEM_FILES.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def pi5_system_firmware() -> FakeFirmware:
+    """Answers to the system context's questions, and to the health reader's."""
+    fw = pi5_firmware()
+    fw.answers.update({"version": VERSION, "bootloader_version": BOOTLOADER,
+                       "get_config int": CONFIG_INT, "get_config str": CONFIG_STR})
+    return fw

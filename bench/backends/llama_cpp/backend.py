@@ -47,6 +47,7 @@ from bench.backends.llama_cpp.sampling import sampler_chain
 from bench.clock import Clock
 from bench.common import assert_never
 from bench.errors import BackendError, ModelLoadError
+from bench.meters.cpu import cpu_description
 
 _KV_TYPES = {
     "f32": llama_cpp.GGML_TYPE_F32,
@@ -382,7 +383,9 @@ class LlamaCppBackend(Backend):
     def describe(self) -> dict[str, Any]:
         o = self.opts
         return {
-            "device": "cpu",
+            # the CPU by name, cores and clock ("Cortex-A76 ×4, 2.4 GHz"), as simulated rows
+            # name their hardware; "cpu" only when /proc/cpuinfo says nothing
+            "device": cpu_description() or "cpu",
             "cpu": cpu_name(),
             "threads": self.threads,
             "threads_batch": self.threads_batch,
