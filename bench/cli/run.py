@@ -63,8 +63,10 @@ def run_cmd(args: argparse.Namespace) -> int:
         run_dir.release()
     o = result.outcome
     if o.interrupted:
-        print(f"interrupted: {o.ok + o.failed} case(s) of this session saved; finish with "
-              f"`pibench run --resume {run_dir.path}`", file=sys.stderr)
+        part = (f", {o.partial} with the repetitions it finished (measured again in full "
+                "on resume)" if o.partial else "")
+        print(f"interrupted: {o.ok + o.failed} case(s) of this session saved{part}; finish "
+              f"with `pibench run --resume {run_dir.path}`", file=sys.stderr)
     elif o.failed:
         print(f"{o.failed} case(s) failed (see the error column)", file=sys.stderr)
     return result.exit_code

@@ -42,7 +42,7 @@ def bench_table(records: list[dict[str, Any]]) -> str:
         threads = str(b.get("threads", NA)) if b.get("threads") is not None else NA
         common = [r["model"]["name"], b.get("name", NA), str(b.get("device", NA)),
                   size_gib(r), params(r), threads]
-        if r.get("status") != "ok":
+        if r.get("status") == "failed":
             err = (r.get("error") or {}).get("message", "")
             rows.append([*common, "-", NA, "0", "-", f"FAILED: {err}"[:90]])
             continue

@@ -87,7 +87,7 @@ def flags(record: dict[str, Any]) -> str:
     info = (record.get("model") or {}).get("info") or {}
     if info.get("weights") == "real" and not out:
         out.append("real weights")
-    if record.get("status") != "ok":
+    if record.get("status") == "failed":  # "interrupted": a label says how many reps
         out.append("FAILED")
     return ", ".join(out)
 

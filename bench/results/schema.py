@@ -87,7 +87,10 @@ class ErrorRecord(TypedDict):
 class CaseRecord(TypedDict, total=False):
     schema: int  # SCHEMA_VERSION
     case_id: str  # "model/backend/workload", unique in a run
-    status: Literal["ok", "failed"]
+    status: Literal["ok", "failed", "interrupted"]
+    # "interrupted": Ctrl-C/SIGTERM during the case; ``reps`` holds the ones it finished.
+    # A resume measures the case again; readers take the last complete record of an id
+    # (bench.results.store.effective).
     labels: list[str]  # "simulated", "synthetic weights: speed only", "throttled", ...
     model: dict[str, Any]  # config name/family/params_b + ModelInfo (file, sha256, quant...)
     backend: dict[str, Any]  # name, type, capabilities, describe() (device, threads...)

@@ -91,6 +91,20 @@ def encode_record(record: dict[str, Any]) -> str:
         return json.dumps(fixed, separators=(",", ":"), allow_nan=False) + "\n"
 
 
+def effective(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One record per case id, in the order ids first appear: the last complete one (status
+    other than "interrupted"), else the last interrupted one (a partial case is kept until a
+    resume measures it again in full)."""
+    chosen: dict[str, dict[str, Any]] = {}
+    for record in records:
+        cid = record["case_id"]
+        old = chosen.get(cid)
+        if old is None or record.get("status") != "interrupted" \
+                or old.get("status") == "interrupted":
+            chosen[cid] = record
+    return list(chosen.values())
+
+
 def _free_name(base: Path) -> Path:
     path, n = base, 1
     while os.path.lexists(path):
@@ -244,6 +258,11 @@ class RunDir:
             os.close(fd)
 
     def cases(self) -> list[dict[str, Any]]:
+        """The run's records, one per case id (``effective``): what reports read."""
+        return effective(self.lines())
+
+    def lines(self) -> list[dict[str, Any]]:
+        """Every record of cases.jsonl as written, partial ones included."""
         out = []
         try:
             with open(self.cases_path, encoding="utf-8") as f:
@@ -263,4 +282,5 @@ class RunDir:
         return out
 
     def done_ids(self) -> set[str]:
-        return {c["case_id"] for c in self.cases()}
+        """Case ids a resume does not run again: those with a complete record."""
+        return {c["case_id"] for c in self.lines() if c.get("status") != "interrupted"}

@@ -1,7 +1,9 @@
 """Run the cases of a plan: load once per (backend, model), warm up, measure, record.
 
 One failing case is recorded with its error and the run goes on. Ctrl-C (or SIGTERM)
-stops after the current generation; finished cases are already on disk.
+stops the current generation; finished cases are already on disk, and the case under way is
+recorded with the repetitions it finished (status "interrupted"; ``--resume`` measures it
+again in full and readers take the complete record, bench.results.store.effective).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from bench.stats import summarize
 class Outcome:
     ok: int = 0
     failed: int = 0
+    partial: int = 0
+    """Cases stopped by an interrupt, recorded with the repetitions they finished."""
     interrupted: bool = False
     records: list[dict[str, Any]] = field(default_factory=list)
 
@@ -186,6 +190,7 @@ class Runner:
         keep_text = case.workload.kind != "throughput"
         call = 0
         failure: CaseFailure | None = None
+        stop: KeyboardInterrupt | None = None
         try:
             if instruments is not None:
                 instruments.before_case()
@@ -206,8 +211,10 @@ class Runner:
                     windows.append((stats, events))
         except CaseFailure as exc:
             failure = exc
-        except KeyboardInterrupt:
-            raise
+        except KeyboardInterrupt as exc:
+            if not reps:
+                raise  # nothing measured yet: nothing to keep
+            stop = exc
         extra: dict[str, Any] = {}
         if instruments is not None:
             try:
@@ -225,7 +232,18 @@ class Runner:
                 "phase": failure.phase, "rep": failure.rep,
                 "elapsed_s": round(self.clock.now() - t_case, 3),
             }
+        if stop is not None:
+            record["status"] = "interrupted"
+            record["labels"].append(f"interrupted: {len(reps)} of {run.repetitions} reps")
+            record["error"] = {
+                "type": "KeyboardInterrupt", "phase": "rep", "rep": len(reps),
+                "message": f"interrupted during rep {len(reps) + 1} of {run.repetitions}; "
+                           f"{len(reps)} kept",
+                "elapsed_s": round(self.clock.now() - t_case, 3),
+            }
         self._write(record)
+        if stop is not None:
+            raise stop
 
     def _generate(self, backend: Backend, case: Case, call: int, index: int,
                   phase: str) -> tuple[Any, list[TokenEvent]]:
@@ -378,6 +396,8 @@ class Runner:
         self.outcome.records.append(record)
         if record["status"] == "ok":
             self.outcome.ok += 1
+        elif record["status"] == "interrupted":
+            self.outcome.partial += 1
         else:
             self.outcome.failed += 1
         self.progress.case_done(record)

@@ -122,7 +122,9 @@ def execute(cfg: ResolvedConfig, run_dir: RunDir, cases: list[Case], clock: Cloc
         records = run_dir.cases()
         run_dir.update_meta(status=status, finished=utc_now(),
                             cases_ok=len([c for c in records if c.get("status") == "ok"]),
-                            cases_failed=len([c for c in records if c.get("status") != "ok"]))
+                            cases_failed=len([c for c in records if c.get("status") == "failed"]),
+                            cases_interrupted=len([c for c in records
+                                                   if c.get("status") == "interrupted"]))
     except Exception as exc:
         _stopped(run_dir, exc)
         if isinstance(exc, StorageError):
