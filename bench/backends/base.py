@@ -82,13 +82,19 @@ class Capabilities:
     """Reports the runtime's own prompt/generation timings beside the harness's clock."""
     simulated: bool = False
     """Numbers come from a simulated device, never from hardware."""
+    depth: bool = False
+    """Takes a throughput request with ``depth`` > 0: that many tokens of context decoded
+    into the cache before the timed prompt (llama-bench's ``-d``)."""
     host_cpu: bool = False
     """Generation runs on this machine's CPU from its RAM: the memory-bandwidth roofline of
     this host applies (bench.roofline)."""
 
-    def refusal(self, kind: str, images: bool) -> str | None:
+    def refusal(self, kind: str, images: bool, depth: int = 0) -> str | None:
         """Why a backend with these flags cannot take a workload of ``kind`` (with images or
-        not), or None when it can: e.g. "takes no completion workloads"."""
+        not, after ``depth`` tokens of context), or None when it can: e.g. "takes no
+        completion workloads"."""
+        if depth and not self.depth:
+            return "takes no depth (context already in the cache before the prompt)"
         if kind == "chat" and not self.chat:
             return "takes no chat workloads"
         if kind == "completion" and not self.completion:
@@ -136,6 +142,9 @@ class GenerationRequest:
     filler: str = ""
     images: tuple[str, ...] = ()
     """Image file paths for vision-language models (backends with ``vision``)."""
+    depth: int = 0
+    """throughput: tokens of context decoded into the cache before the prompt, outside the
+    timed window (backends with the ``depth`` capability)."""
 
 
 @dataclass(frozen=True)

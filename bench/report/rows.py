@@ -103,15 +103,22 @@ def gen_test(record: dict[str, Any]) -> str:
             return f"{w['kind']} tg{real} (asked ≤{w.get('gen_tokens')})"
         return f"{w['kind']} tg≤{w.get('gen_tokens')}"
     if off:
-        return f"tg{real} (asked {w.get('gen_tokens')})"
-    return f"tg{w.get('gen_tokens')}"
+        return f"tg{real} (asked {w.get('gen_tokens')})" + depth_suffix(record)
+    return f"tg{w.get('gen_tokens')}" + depth_suffix(record)
+
+
+def depth_suffix(record: dict[str, Any]) -> str:
+    """" @ d512" (llama-bench's test name) for a case measured after that many tokens of
+    context already in the cache; "" without depth."""
+    d = (record.get("workload") or {}).get("depth")
+    return f" @ d{d}" if isinstance(d, int) and d > 0 else ""
 
 
 def prompt_test(record: dict[str, Any]) -> str:
     w = record.get("workload") or {}
     if w.get("kind") in ("chat", "completion"):
         return f"{w['kind']} pp"
-    return f"pp{w.get('prompt_tokens')}"
+    return f"pp{w.get('prompt_tokens')}" + depth_suffix(record)
 
 
 @dataclass

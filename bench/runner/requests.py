@@ -46,7 +46,7 @@ def make_request(w: WorkloadConfig, call: int, index: int, base_dir: Path) -> Ge
     if w.kind == "throughput":
         return GenerationRequest(kind="throughput", max_tokens=w.gen_tokens,
                                  prompt_tokens=w.prompt_tokens, sampling=sampling, variant=call,
-                                 images=images_of(w, base_dir))
+                                 images=images_of(w, base_dir), depth=w.depth)
     prompts = prompts_of(w, base_dir)
     if w.kind == "completion":
         return GenerationRequest(kind="completion", max_tokens=w.gen_tokens,

@@ -248,7 +248,7 @@ class Runner:
     def _generate(self, backend: Backend, case: Case, call: int, index: int,
                   phase: str) -> tuple[Any, list[TokenEvent]]:
         request = make_request(case.workload, call, index, self.base_dir)
-        why = backend.capabilities.refusal(request.kind, bool(request.images))
+        why = backend.capabilities.refusal(request.kind, bool(request.images), request.depth)
         if why is not None:  # the plan leaves such cases out; a backend may still say no
             raise CaseFailure(BackendError(
                 f"backend {case.backend.name!r} ({backend.name}) {why}: workload "
