@@ -20,6 +20,7 @@ from bench.errors import PibenchError
 
 COMMAND_MODULES = [
     "bench.cli.run",
+    "bench.cli.bench",
     "bench.cli.report",
     "bench.cli.plot",
     "bench.cli.models",
