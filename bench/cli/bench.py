@@ -83,7 +83,7 @@ def make_config(args: argparse.Namespace) -> dict[str, Any]:
                   "options": {"threads": t, "n_ctx": n_ctx}} for t in threads]
                 or [{"name": "cpu", "type": "llama_cpp", "options": {"n_ctx": n_ctx}}])
     taken: set[str] = set()
-    models = []
+    models: list[dict[str, Any]] = []
     for spec in specs:
         gguf = spec if ":" in spec.split("/")[0] else str(Path(spec).expanduser().resolve())
         models.append({"name": _model_name(spec, taken),
@@ -91,7 +91,8 @@ def make_config(args: argparse.Namespace) -> dict[str, Any]:
     workloads = [{"name": f"pp{p}-tg{n}" + (f"-d{d}" if len(ds) > 1 or d else ""),
                   "kind": "throughput", "prompt_tokens": p, "gen_tokens": n, "depth": d}
                  for p, n, d in itertools.product(ps, ns, ds)]
-    name = "bench-" + (models[0]["name"] if len(models) == 1 else f"{len(models)}-models")
+    first = str(models[0]["name"])
+    name = "bench-" + (first if len(models) == 1 else f"{len(models)}-models")
     return {"name": name[:100], "description": "made by: pibench " + " ".join(sys.argv[1:])[:500],
             "repetitions": args.repetitions, "warmup": args.warmup,
             "models": models, "backends": backends, "workloads": workloads}
@@ -127,10 +128,10 @@ def bench_table(records: list[dict[str, Any]]) -> str:
 
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(c.rjust(wd) if h in right else c.ljust(wd)
-                                 for c, wd, h in zip(cells, widths, header)) + " |"
+                                 for c, wd, h in zip(cells, widths, header, strict=True)) + " |"
 
     sep = "| " + " | ".join(("-" * (wd - 1) + ":") if h in right else "-" * wd
-                            for wd, h in zip(widths, header)) + " |"
+                            for wd, h in zip(widths, header, strict=True)) + " |"
     return "\n".join([line(header), sep, *(line(row) for row in rows)])
 
 
