@@ -71,5 +71,5 @@ def test_bench_prints_a_table_with_a_depth_column_and_resumes(cli, tmp_path):
     assert meta["config_file"] == str((run_dir / "config.yaml").resolve())
     assert "pp8-tg4-d32" in (run_dir / "config.yaml").read_text()
     assert (run_dir / "report.md").is_file()
-    code, _, err = cli("run", "--resume", run_dir, "--quiet")
+    code, _, err = cli("run", "--resume", run_dir)
     assert code == 0 and "2 case(s) done, 0 to run" in err, err

@@ -62,7 +62,7 @@ def test_sigint_after_rep_2_of_5_keeps_2_reps_and_resume_replaces_it(tmp_path, f
     meta = json.loads((run_dir / "run.json").read_text())
     assert meta["status"] == "interrupted" and meta["cases_interrupted"] == 1
 
-    code, _, err = cli("run", "--resume", str(run_dir), "--quiet")
+    code, _, err = cli("run", "--resume", str(run_dir))
     assert code == 0, err
     assert "1 case(s) done, 1 to run" in err  # the partial case is run again, w1 is not
     lines = _lines(run_dir)

@@ -139,7 +139,7 @@ def test_run_records_overrides_and_resume_refuses_others(write_config, tmp_path,
 
     code, _, err = cli("run", "--resume", run_dir, "-r", "3")
     assert code == 2 and "other command-line overrides" in err
-    code, _, err = cli("run", "--resume", run_dir, "--quiet")  # its own overrides: nothing to do
+    code, _, err = cli("run", "--resume", run_dir)  # its own overrides: nothing to do
     assert code == 0 and "2 case(s) done, 0 to run" in err, err
 
 

@@ -88,7 +88,17 @@ def run_mixed_case(runner: Any, mc: MixedCase, backend: Backend) -> dict[str, An
 
     opts = runner.cfg.mixed
     for w in range(runner.cfg.run.warmup):
+        runner.progress.rep(f"warm-up {w + 1}/{runner.cfg.run.warmup}")
         runner._generate(backend, mc.case, w, w, "warmup")
+
+    def phase(name: str, figures: str | None) -> None:
+        if figures:  # the phase that ended: its vision figures
+            runner.progress.figures(figures)
+        if name != "start":
+            runner._advance()
+        if name != "done":
+            runner.progress.rep(name)
+
     meters = runner.metering.meters if runner.metering is not None else []
     return run_mixed(
         opts.vision_for(mc.placement),
@@ -96,5 +106,5 @@ def run_mixed_case(runner: Any, mc: MixedCase, backend: Backend) -> dict[str, An
         clock=runner.clock, placement=mc.placement.name,
         llm_device=backend.runs_on,  # declared by the backend, "unknown" if it cannot know
         vision_alone_s=opts.vision_alone_s, settle_s=opts.settle_s, meters=meters,
-        llm_co_tenant=backend.set_co_tenant,
+        llm_co_tenant=backend.set_co_tenant, on_phase=phase,
     )

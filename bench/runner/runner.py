@@ -87,12 +87,14 @@ class Runner:
         self.outcome = Outcome()
         self._index = 0
         self._total = 0
+        self._units_left = 0
+        """Progress units of the current case not yet advanced (its repetitions)."""
 
     # -- the loop ---------------------------------------------------------------------
     def run(self, cases: list[Case], mixed: list[MixedCase] | None = None) -> Outcome:
         items: list[Case | MixedCase] = [*cases, *(mixed or [])]
         self._total = len(items)
-        self.progress.start(len(items))
+        self.progress.start(len(items), sum(self._units(c) for c in items))
         try:
             groups = groupby(items, key=lambda c: (type(c), _case(c).backend.name,
                                                    _case(c).model.name))
@@ -103,6 +105,16 @@ class Runner:
         finally:
             self.progress.stop()
         return self.outcome
+
+    def _units(self, item: Case | MixedCase) -> int:
+        """Progress units of a case: its repetitions; a mixed case's three phases."""
+        return 3 if isinstance(item, MixedCase) else self.cfg.run.repetitions
+
+    def _advance(self, n: int = 1) -> None:
+        n = min(n, self._units_left)
+        if n > 0:
+            self._units_left -= n
+            self.progress.advance(n)
 
     def _make_backend(self, case: Case) -> Backend:
         entry = backend_entry(case.backend.type)
@@ -144,6 +156,8 @@ class Runner:
                 if i:
                     self._index += 1
                     if self.cfg.run.cooldown_s:
+                        self.progress.case(self._index, case.case_id,
+                                           f"cooling {self.cfg.run.cooldown_s:g} s")
                         self.clock.sleep(self.cfg.run.cooldown_s)
                 self.progress.case(self._index, case.case_id)
                 when = utc_now() if i else started
@@ -155,6 +169,7 @@ class Runner:
     def _run_mixed(self, mc: MixedCase, backend: Backend, info: ModelInfo | None,
                    load_s: float | None, started: str) -> None:
         t_case = self.clock.now()
+        self._units_left = self._units(mc)
         try:
             result = run_mixed_case(self, mc, backend)
         except CaseFailure as exc:  # the warm-up failed: no mixed figures
@@ -181,6 +196,7 @@ class Runner:
     def _run_case(self, case: Case, backend: Backend, info: ModelInfo | None,
                   load_s: float | None, started: str) -> None:
         run = self.cfg.run
+        self._units_left = self._units(case)
         reps: list[RepRecord] = []
         windows: list[Any] = []
         t_case = self.clock.now()
@@ -193,6 +209,7 @@ class Runner:
         stop: KeyboardInterrupt | None = None
         try:
             if instruments is not None:
+                self.progress.rep("cooling / idle baseline")
                 instruments.before_case()
             for w in range(run.warmup):
                 self.progress.rep(f"warm-up {w + 1}/{run.warmup}")
@@ -209,6 +226,7 @@ class Runner:
                                                      ).messages[-1].content[:500]
                     reps.append(rec)
                     windows.append((stats, events))
+                    self._advance()
         except CaseFailure as exc:
             failure = exc
         except KeyboardInterrupt as exc:
@@ -371,6 +389,7 @@ class Runner:
     def _record_failure(self, item: Case | MixedCase, backend: Backend | None, started: str,
                         failure: CaseFailure) -> None:
         self.progress.case(self._index, item.case_id)
+        self._units_left = self._units(item)
         case = _case(item)
         record: dict[str, Any] = {
             "schema": SCHEMA_VERSION, "case_id": item.case_id, "status": "failed",
@@ -392,6 +411,7 @@ class Runner:
         self._write(record)
 
     def _write(self, record: dict[str, Any]) -> None:
+        self._advance(self._units_left)  # a failed case's missing reps: the bar goes on
         self.run_dir.append_case(record)
         self.outcome.records.append(record)
         if record["status"] == "ok":
