@@ -102,3 +102,49 @@ def test_effective_takes_the_last_complete_record():
                      rec("c", "interrupted", 6)])
     # a: the complete record even when a later partial one follows; c: only partial ones
     assert [(r["case_id"], r["n"]) for r in got] == [("a", 3), ("b", 2), ("c", 6)]
+
+
+REAL = """
+name: sigint
+repetitions: 5
+warmup: 0
+models: [{name: m1}]
+backends:
+  - {name: sim, type: mock, options: {profile: %s}}
+workloads:
+  - {name: w1, prompt_tokens: 10, gen_tokens: 40}
+"""
+
+
+def test_a_real_sigint_during_rep_3_keeps_2_reps(tmp_path, fast_profile):
+    """The real signal, on the real clock: pibench as a process, SIGINT as soon as it says
+    rep 3/5 started (each rep takes ~2 s: 40 tokens at 20 t/s)."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, run_pibench
+
+    fast_profile.write_text(fast_profile.read_text().replace("gen_tps: 100.0", "gen_tps: 20.0"))
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(REAL % fast_profile)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "run", str(cfg), "--output",
+                             str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.strip() == "rep 3/5":
+            proc.send_signal(signal.SIGINT)
+            break
+    assert proc.wait(timeout=30) == 130
+    assert "with the repetitions it finished" in proc.stderr.read()
+    run_dir = next(out.iterdir())
+    (partial,) = _lines(run_dir)
+    assert partial["status"] == "interrupted" and len(partial["reps"]) == 2
+    done = run_pibench("run", "--resume", str(run_dir), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert [(r["status"], len(r["reps"])) for r in _lines(run_dir)] == [("interrupted", 2),
+                                                                        ("ok", 5)]
+    assert [len(r["reps"]) for r in RunDir.open(run_dir).cases()] == [5]
+    assert "|   5 |" in (run_dir / "report.md").read_text()
