@@ -46,7 +46,7 @@ def test_without_a_terminal_each_event_is_one_line_printed_once(write_config, tm
     first = lines[lines.index(headers[0]) + 1: lines.index(headers[1])]
     assert [x.strip() for x in first[:4]] == ["loading", "warm-up 1/1", "rep 1/2", "rep 2/2"]
     assert first[4].startswith("  ✓ Qwen2-1.5B-Instruct/npu/a  ok")
-    assert "(median of 2, harness clock)" in first[4]
+    assert "(mean ± sd, n=2, harness clock)" in first[4]
     # nothing printed twice: in each case's block every line is new
     starts = [lines.index(h) for h in headers] + [len(lines)]
     for a, b in itertools.pairwise(starts):
@@ -115,3 +115,25 @@ def test_a_real_clock_run_in_a_terminal_shows_a_bar_elapsed_and_eta(tmp_path, fa
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     assert Path(tmp_path / "out").is_dir()
+
+
+def test_the_terminal_summary_fits_the_width(write_config, tmp_path, cli):
+    import io
+
+    from rich.console import Console
+
+    from bench.cli.run import terminal_summary
+    from bench.results.store import RunDir
+
+    code, _, _ = cli("run", write_config(SIM4), "--output", tmp_path, "--quiet")
+    assert code == 0
+    records = RunDir.open(next(tmp_path.iterdir())).cases()
+    for width in (80, 160):
+        buf = io.StringIO()
+        terminal_summary(records, Console(file=buf, width=width))
+        lines = buf.getvalue().splitlines()
+        assert max(len(x) for x in lines) <= width
+        text = buf.getvalue()
+    assert "mean ± sd" in text and "harness clock" in text  # at 160 columns nothing wraps
+    assert "8.18 ± 0.00" in text  # the same figure as report.md's row
+    assert "8.18 ± 0.00" in (next(tmp_path.iterdir()) / "report.md").read_text()

@@ -97,7 +97,9 @@ def run_cmd(args: argparse.Namespace) -> int:
             # the run's own report is made whole again after a resume (replaced atomically)
             files = write_report(records, run_dir.path, f"pibench run {run_dir.path.name}",
                                  replace=True)
-            if not args.quiet:
+            if not args.quiet and sys.stdout.isatty():
+                terminal_summary(records)  # the files keep their Markdown
+            elif not args.quiet:
                 print(render(records, f"pibench run {run_dir.path.name}"))
             print(f"\nresults: {run_dir.path}  (report: {files['md'].name}, cases.jsonl)")
     finally:
@@ -111,6 +113,24 @@ def run_cmd(args: argparse.Namespace) -> int:
     elif o.failed:
         print(f"{o.failed} case(s) failed (see the error column)", file=sys.stderr)
     return result.exit_code
+
+
+def terminal_summary(records: list[dict[str, Any]], console: Any = None) -> None:
+    """The llama-bench table as a rich table that fits the terminal's width (cells wrap
+    instead of lines), with the same rows and figures as report.md's."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bench.report.markdown import BENCH_ALIGN, BENCH_HEADER, bench_rows
+
+    table = Table(title="t/s: mean ± sd over n repetitions (warm-ups excluded); source: the "
+                        "clock of each figure", title_justify="left", expand=False)
+    for name, align in zip(BENCH_HEADER, BENCH_ALIGN, strict=True):
+        table.add_column(name, justify="right" if align == "r" else "left",
+                         overflow="fold", no_wrap=name in ("t/s", "n", "threads"))
+    for row in bench_rows(records):
+        table.add_row(*row)
+    (console or Console()).print(table)
 
 
 def validate_cmd(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from bench.report.rows import (
     power_of,
     prompt_test,
     size_gib,
-    summary,
+    tps_figure,
 )
 
 
@@ -32,10 +32,18 @@ def _table(header: list[str], rows: list[list[str]], align: str) -> str:
     return "\n".join([line(header), sep, *(line(r) for r in rows)])
 
 
+BENCH_HEADER = ["model", "backend", "device", "size", "params", "threads", "test", "t/s", "n",
+                "source", "labels"]
+BENCH_ALIGN = "lllrrrlrrll"
+
+
 def bench_table(records: list[dict[str, Any]]) -> str:
     """One row per test like llama-bench: pp (prompt) and tg (generation), mean ± sd."""
-    header = ["model", "backend", "device", "size", "params", "threads", "test", "t/s", "n",
-              "source", "labels"]
+    return _table(BENCH_HEADER, bench_rows(records), BENCH_ALIGN)
+
+
+def bench_rows(records: list[dict[str, Any]]) -> list[list[str]]:
+    """The rows of ``bench_table`` (also drawn as a terminal table by ``pibench run``)."""
     rows = []
     for r in records:
         b = r.get("backend") or {}
@@ -46,15 +54,12 @@ def bench_table(records: list[dict[str, Any]]) -> str:
             err = (r.get("error") or {}).get("message", "")
             rows.append([*common, "-", NA, "0", "-", f"FAILED: {err}"[:90]])
             continue
-        for key_int, key, test in (("internal_prompt_tps", "prompt_tps", prompt_test(r)),
-                                   ("internal_gen_tps", "gen_tps", gen_test(r))):
-            s = summary(r, key_int) or summary(r, key)
-            if s is None or s.get("n", 0) == 0:
-                s = summary(r, key)
+        for key, test in (("prompt_tps", prompt_test(r)), ("gen_tps", gen_test(r))):
+            s = tps_figure(r, key)
             n = str(s.get("n", 0)) if s else "0"
             src = s.get("source", NA) if s and s.get("n") else NA
             rows.append([*common, test, fmt_pm(s), n, src, flags(r)])
-    return _table(header, rows, "lllrrrlrrll")
+    return rows
 
 
 def comparison_table(records: list[dict[str, Any]]) -> str:

@@ -34,15 +34,16 @@ class Progress(Protocol):
 
 
 def _line(record: dict[str, Any]) -> str:
-    """A finished case in one line: median prompt and generation t/s of the harness clock
-    (the statistic and the clock are said, like every table column)."""
-    s = record.get("summary", {})
+    """A finished case in one line: prompt and generation t/s, the same figure as the
+    llama-bench table's (mean ± sd, the runtime's counters where it has them, else the
+    harness clock), with its statistic, n and source said."""
+    from bench.report.rows import fmt_pm, tps_figure
+
     parts = [record["case_id"], record["status"]]
     for key, label in (("prompt_tps", "pp"), ("gen_tps", "tg")):
-        med = (s.get(key) or {}).get("median")
-        if med is not None:
-            n = (s.get(key) or {}).get("n")
-            parts.append(f"{label} {med:.2f} t/s (median of {n}, harness clock)")
+        s = tps_figure(record, key)
+        if s and s.get("n"):
+            parts.append(f"{label} {fmt_pm(s)} t/s (mean ± sd, n={s['n']}, {s.get('source')})")
     if record.get("error"):
         parts.append(record["error"]["message"])
     if "simulated" in record.get("labels", []):
