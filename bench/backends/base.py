@@ -40,6 +40,12 @@ class Options(BaseModel):
         options fix it (the config check refuses workloads that cannot fit); else None."""
         return None
 
+    def server_url(self) -> str | None:
+        """Backend options: the URL of the server the backend talks to, when it talks to
+        one (`pibench run` checks that it accepts a connection before making a run folder);
+        else None."""
+        return None
+
 
 def require_file(path: str, what: str) -> None:
     """Pre-flight check of an artifact's file, before any model is loaded (exit 2): it must

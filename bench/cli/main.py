@@ -113,7 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except PibenchError as exc:
-        print(f"pibench: error: {exc}", file=sys.stderr)
+        lines = getattr(exc, "lines", None)  # ConfigErrors: every problem, one line each
+        if isinstance(lines, list) and len(lines) > 1:
+            for line in lines:
+                print(f"pibench: error: {line}", file=sys.stderr)
+        else:
+            print(f"pibench: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("pibench: interrupted", file=sys.stderr)

@@ -57,11 +57,14 @@ def make_clock(cfg: ResolvedConfig) -> Clock:
 
 
 def preflight(cfg: ResolvedConfig, cases: list[Case]) -> None:
-    """Every file the cases need, checked before a run folder exists: all problems at once
-    (``ConfigErrors``, exit 2), ordered by line; the same check as ``pibench validate``."""
-    problems = check_inputs(cfg, cases)
-    if problems:
-        raise ConfigErrors([p.text for p in problems])
+    """Every file the cases need (the same check as ``pibench validate``) and every server
+    they talk to, checked before a run folder exists: all problems at once (``ConfigErrors``,
+    exit 2), files ordered by line, then servers."""
+    from bench.runner.servers import check_servers
+
+    lines = [p.text for p in check_inputs(cfg, cases)] + check_servers(cfg, cases)
+    if lines:
+        raise ConfigErrors(lines)
 
 
 def model_files(cfg: ResolvedConfig, cases: list[Case]) -> list[dict[str, Any]]:
