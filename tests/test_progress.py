@@ -110,7 +110,7 @@ def test_a_real_clock_run_in_a_terminal_shows_a_bar_elapsed_and_eta(tmp_path, fa
             time.sleep(0.25)
         assert seen, f"no bar with elapsed and ETA within 10 s; screen:\n{screen}"
         bar = next(x for x in seen.splitlines() if "ETA" in x)
-        assert "reps" in bar and "/12" in bar  # 4 cases x 3 repetitions
+        assert "generations" in bar and "/12" in bar  # 4 cases x 3 repetitions, no warm-up
         assert any("[" in x and "/4]" in x and "rep " in x for x in seen.splitlines())
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

@@ -1,15 +1,15 @@
 """What the user sees while a run goes.
 
-- On a terminal (``RichProgress``, rich.progress): an overall bar over every repetition of
-  every case, with elapsed time and an ETA, and below it a line for the current case: its
+- On a terminal (``RichProgress``, rich.progress): an overall bar over every generation
+  (warm-ups and repetitions) of every case, with elapsed time and an ETA, and below it a line for the current case: its
   phase (loading, idle baseline, warm-up, rep i/n, cooling; vision alone, LLM alone, vision +
   LLM in mixed cases) and its live figures (tokens, tokens/s; fps and detector latency in
   mixed cases), reset at each case. Finished cases are printed above the bar.
 - Without a terminal (``PlainProgress``): one plain line per event, each printed once.
 - ``--quiet`` (``QuietProgress``): only warnings and errors.
 
-The ETA is (elapsed / repetitions done) x repetitions left: loading, warm-ups and idle
-baselines are inside the elapsed time, so it improves as cases finish.
+The ETA is (elapsed / generations done) x generations left: loading and idle baselines are
+inside the elapsed time, so it improves as cases finish.
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ class RichProgress:
                             f"{_hms(eta_s(elapsed, me.done, me.units))}")
 
         self.bar = _Bar(TextColumn("[bold]{task.description}"), BarColumn(),
-                        MofNCompleteColumn(), TextColumn("reps"), _Times(),
+                        MofNCompleteColumn(), TextColumn("generations"), _Times(),
                         console=self.console, refresh_per_second=4, transient=True)
 
     def _status(self) -> Any:

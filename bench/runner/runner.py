@@ -107,8 +107,10 @@ class Runner:
         return self.outcome
 
     def _units(self, item: Case | MixedCase) -> int:
-        """Progress units of a case: its repetitions; a mixed case's three phases."""
-        return 3 if isinstance(item, MixedCase) else self.cfg.run.repetitions
+        """Progress units of a case: its warm-ups and repetitions (generations of about the
+        same length); a mixed case's three phases."""
+        run = self.cfg.run
+        return 3 if isinstance(item, MixedCase) else run.warmup + run.repetitions
 
     def _advance(self, n: int = 1) -> None:
         n = min(n, self._units_left)
@@ -215,6 +217,7 @@ class Runner:
                 self.progress.rep(f"warm-up {w + 1}/{run.warmup}")
                 self._generate(backend, case, call, w, "warmup")
                 call += 1
+                self._advance()
             with host, instruments.track() if instruments is not None else nullcontext():
                 for r in range(run.repetitions):
                     self.progress.rep(f"rep {r + 1}/{run.repetitions}")
