@@ -55,11 +55,11 @@ def test_without_a_terminal_each_event_is_one_line_printed_once(write_config, tm
 
 
 def test_quiet_prints_only_the_results_path(write_config, tmp_path, cli):
-    code, out, err = cli("run", write_config(SIM4), "--output", tmp_path, "--quiet")
+    code, out, err = cli("run", write_config(SIM4), "--output", tmp_path / "out", "--quiet")
     assert code == 0
     assert err == ""
     assert [x for x in out.splitlines() if x.strip()] == [
-        f"results: {next(tmp_path.iterdir())}  (report: report.md, cases.jsonl)"]
+        f"results: {next((tmp_path / 'out').iterdir())}  (report: report.md, cases.jsonl)"]
 
 
 def test_quiet_still_says_what_failed(write_config, tmp_path, cli):
@@ -125,9 +125,10 @@ def test_the_terminal_summary_fits_the_width(write_config, tmp_path, cli):
     from bench.cli.run import terminal_summary
     from bench.results.store import RunDir
 
-    code, _, _ = cli("run", write_config(SIM4), "--output", tmp_path, "--quiet")
+    out = tmp_path / "out"
+    code, _, _ = cli("run", write_config(SIM4), "--output", out, "--quiet")
     assert code == 0
-    records = RunDir.open(next(tmp_path.iterdir())).cases()
+    records = RunDir.open(next(out.iterdir())).cases()
     for width in (80, 160):
         buf = io.StringIO()
         terminal_summary(records, Console(file=buf, width=width))
@@ -136,4 +137,4 @@ def test_the_terminal_summary_fits_the_width(write_config, tmp_path, cli):
         text = buf.getvalue()
     assert "mean ± sd" in text and "harness clock" in text  # at 160 columns nothing wraps
     assert "8.18 ± 0.00" in text  # the same figure as report.md's row
-    assert "8.18 ± 0.00" in (next(tmp_path.iterdir()) / "report.md").read_text()
+    assert "8.18 ± 0.00" in (next(out.iterdir()) / "report.md").read_text()
