@@ -1,9 +1,10 @@
 """What the user sees while a run goes.
 
 - On a terminal (``RichProgress``, rich.progress): an overall bar over every generation
-  (warm-ups and repetitions) of every case, with elapsed time and an ETA, and below it a line for the current case: its
-  phase (loading, idle baseline, warm-up, rep i/n, cooling; vision alone, LLM alone, vision +
-  LLM in mixed cases) and its live figures (tokens, tokens/s; fps and detector latency in
+  (warm-ups and repetitions) of every case, with elapsed time and an ETA, and below it a
+  line for the current case: its phase (loading, cooling / idle baseline, warm-up, rep i/n,
+  cooling; vision alone, LLM alone, vision + LLM in mixed cases) and its live figures
+  (tokens, tokens/s; fps and detector latency of the vision phase that ended, in
   mixed cases), reset at each case. Finished cases are printed above the bar.
 - Without a terminal (``PlainProgress``): one plain line per event, each printed once.
 - ``--quiet`` (``QuietProgress``): only warnings and errors.
