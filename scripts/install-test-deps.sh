@@ -6,27 +6,30 @@
 #   openssh-server, openssh-client: the fleet test (tests/test_fleet.py) starts sshd in
 #   network namespaces it makes, one "Pi" each, and drives them with Ansible over ssh.
 #   The test starts its own sshd with its own config; this script starts no service.
+#   tmux: the live-display test (tests/test_progress.py) runs pibench in a tmux pane (a real
+#   terminal) and reads the screen.
 set -uo pipefail
 
 missing=()
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 
 if [ "${#missing[@]}" -eq 0 ]; then
     exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-    echo "pibench: not root: not installing ${missing[*]} (the fleet test will skip)" >&2
+    echo "pibench: not root: not installing ${missing[*]} (the tests that need them will skip)" >&2
     exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "pibench: no apt-get: cannot install ${missing[*]} (the fleet test will skip)" >&2
+    echo "pibench: no apt-get: cannot install ${missing[*]} (the tests that need them will skip)" >&2
     exit 0
 fi
-echo "pibench: installing ${missing[*]} from apt (for the fleet test)"
+echo "pibench: installing ${missing[*]} from apt (for the fleet and live-display tests)"
 if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
         --no-install-recommends "${missing[@]}" >/dev/null; }; then
-    echo "pibench: apt-get could not install ${missing[*]} (the fleet test will skip)" >&2
+    echo "pibench: apt-get could not install ${missing[*]} (the tests that need them will skip)" >&2
 fi
 exit 0

@@ -281,8 +281,9 @@ workloads:
     assert [int(line.split(":")[1]) for line in lines] == [6, 8, 9, 10], lines
     assert "mock profile" in lines[0] and "missing.txt" in lines[1]
     code, _, err = cli("run", cfg, "--output", tmp_path / "out", "--quiet")
-    assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "(+3 more: run `pibench validate`)" in err
+    # `pibench run` prints every problem too, one line each, ordered by line (issue 14)
+    run_lines = err.strip().splitlines()
+    assert code == 2 and [int(x.split(":")[3]) for x in run_lines] == [6, 8, 9, 10], run_lines
     assert not (tmp_path / "out").exists()
 
 
@@ -318,6 +319,6 @@ def test_unreadable_files_refused_before_the_run_folder(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Permission denied" in lines[0], lines
-    assert "(+1 more" in lines[0], lines  # the model file and the prompt file
+    # the model file and the prompt file, one line each (issue 14: every problem at once)
+    assert len(lines) == 2 and all("Permission denied" in x for x in lines), lines
     assert not (tmp_path / "out").exists()

@@ -345,3 +345,22 @@ def test_completion_continues_raw_text_and_stops_at_eos(
     assert st.stop_reason in ("length", "eos")
     # a real model: the continuation is about France (greedy, so always the same text)
     assert st.text is not None and "France" in st.text
+
+
+def test_depth_is_decoded_before_the_timed_prompt(gemma) -> None:
+    """llama-bench -d: the context is in the cache before the prompt; the perf counters and
+    t_request start after it, so the prompt counters book only prompt_tokens."""
+    backend, _ = gemma
+    req = GenerationRequest(kind="throughput", max_tokens=4, prompt_tokens=16, depth=64)
+    t0 = backend.clock.now()
+    events, stats = run(backend, req)
+    assert stats.prompt_tokens == 16 and stats.gen_tokens == 4 and len(events) == 4
+    assert stats.internal is not None and stats.internal["prompt_tokens"] == 16
+    assert stats.t_request > t0  # the depth's decode is before the request's time
+    mem = llama_cpp.llama_get_memory(backend._ctx)
+    # positions 0..63 the depth, 64..79 the prompt, then the 3 tokens fed back
+    assert llama_cpp.llama_memory_seq_pos_max(mem, 0) == 64 + 16 + 3 - 1
+    too_deep = GenerationRequest(kind="throughput", max_tokens=4, prompt_tokens=16,
+                                 depth=backend._n_ctx)
+    with pytest.raises(BackendError, match="depth"):
+        run(backend, too_deep)

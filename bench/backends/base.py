@@ -50,6 +50,12 @@ class Options(Strict):
         options fix it (the config check refuses workloads that cannot fit); else None."""
         return None
 
+    def server_url(self) -> str | None:
+        """Backend options: the URL of the server the backend talks to, when it talks to
+        one (`pibench run` checks that it accepts a connection before making a run folder);
+        else None."""
+        return None
+
 
 def require_file(path: str, what: str) -> None:
     """Pre-flight check of an artifact's file, before any model is loaded (exit 2): it must
@@ -88,13 +94,19 @@ class Capabilities:
     """Reports the runtime's own prompt/generation timings beside the harness's clock."""
     simulated: bool = False
     """Numbers come from a simulated device, never from hardware."""
+    depth: bool = False
+    """Takes a throughput request with ``depth`` > 0: that many tokens of context decoded
+    into the cache before the timed prompt (llama-bench's ``-d``)."""
     host_cpu: bool = False
     """Generation runs on this machine's CPU from its RAM: the memory-bandwidth roofline of
     this host applies (bench.roofline)."""
 
-    def refusal(self, kind: WorkloadKind, images: bool) -> str | None:
+    def refusal(self, kind: WorkloadKind, images: bool, depth: int = 0) -> str | None:
         """Why a backend with these flags cannot take a workload of ``kind`` (with images or
-        not), or None when it can: e.g. "takes no completion workloads"."""
+        not, after ``depth`` tokens of context), or None when it can: e.g. "takes no
+        completion workloads"."""
+        if depth and not self.depth:
+            return "takes no depth (context already in the cache before the prompt)"
         match kind:
             case "throughput":
                 pass
@@ -149,6 +161,9 @@ class GenerationRequest:
     filler: str = ""
     images: tuple[str, ...] = ()
     """Image file paths for vision-language models (backends with ``vision``)."""
+    depth: int = 0
+    """throughput: tokens of context decoded into the cache before the prompt, outside the
+    timed window (backends with the ``depth`` capability)."""
 
 
 @dataclass(frozen=True)

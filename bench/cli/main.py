@@ -12,9 +12,10 @@ Exit codes: 0 done, 1 a case failed or internal error, 2 a user error, 130 inter
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from bench import __version__
 from bench.errors import PibenchError
@@ -22,13 +23,63 @@ from bench.registry import Registry
 
 COMMANDS: Registry[Callable[[Any], None]] = Registry("command module", {
     name: f"bench.cli.{name}:register"
-    for name in ("run", "report", "plot", "models", "sensors", "info", "doctor", "fleet")
+    for name in ("run", "bench", "report", "plot", "models", "sensors", "info", "doctor", "fleet")
 })
 """Command modules by name: each entry is the module's ``register(sub)``."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with "did you mean" for a mistyped sub-command or choice (``pibench rnu``);
+    the parsers of the sub-commands are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        m = re.search(r"invalid choice: '?([^'\s]*)'? \(choose from (.*)\)", message)
+        if m:
+            from bench.registry import did_you_mean
+
+            choices = [c.strip().strip("'\"") for c in m.group(2).split(",")]
+            message = f"{message}: {did_you_mean(m.group(1), choices)}"
+        super().error(message)
+
+
+def _all_options(parser: argparse.ArgumentParser) -> list[str]:
+    """The long options of a parser and of the sub-commands under it."""
+    out: list[str] = []
+    for action in parser._actions:
+        out += [o for o in action.option_strings if o.startswith("--")]
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out += _all_options(sub)
+    return out
+
+
+def _command_parser(parser: argparse.ArgumentParser, args: Any) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, "command", None) or "")
+            if chosen is not None:
+                return chosen
+    return parser
+
+
+def _unknown(parser: argparse.ArgumentParser, args: Any, extras: list[str]) -> NoReturn:
+    """"unrecognized arguments" with a "did you mean" for each mistyped option."""
+    import difflib
+
+    target = _command_parser(parser, args)
+    options = sorted(set(_all_options(target)))
+    hints = []
+    for word in extras:
+        if word.startswith("--"):
+            close = difflib.get_close_matches(word.split("=")[0], options, n=1, cutoff=0.6)
+            if close:
+                hints.append(f"{word}: did you mean {close[0]!r}?")
+    target.error(f"unrecognized arguments: {' '.join(extras)}"
+                 + (f" ({'; '.join(hints)})" if hints else ""))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="pibench",
         description="Benchmark small LLMs on a Raspberry Pi 5: CPU (llama.cpp), Hailo-10H NPU,"
         " HTTP servers, or a simulated device.",
@@ -51,14 +102,21 @@ def main(argv: list[str] | None = None) -> int:
 
     set_command_line(sys.argv[1:] if argv is None else argv)  # environment.json's command_line
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        _unknown(parser, args, extras)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
         return int(args.func(args) or 0)
     except PibenchError as exc:
-        print(f"pibench: error: {exc}", file=sys.stderr)
+        lines = getattr(exc, "lines", None)  # ConfigErrors: every problem, one line each
+        if isinstance(lines, list) and len(lines) > 1:
+            for line in lines:
+                print(f"pibench: error: {line}", file=sys.stderr)
+        else:
+            print(f"pibench: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("pibench: interrupted", file=sys.stderr)

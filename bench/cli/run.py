@@ -12,6 +12,40 @@ def _csv(value: str) -> list[str]:
     return [v for v in (s.strip() for s in value.split(",")) if v]
 
 
+def add_sweep_args(p: argparse.ArgumentParser) -> None:
+    """llama-bench-like options (bench.config.overrides), shared by run and bench."""
+    g = p.add_argument_group("overrides and sweeps (recorded in run.json and resolved.json)")
+    g.add_argument("-r", "--repetitions", type=int, metavar="N",
+                   help="measured repetitions per case")
+    g.add_argument("--warmup", type=int, metavar="N", help="warm-up generations per case")
+    g.add_argument("-t", "--threads", metavar="N,N",
+                   help="thread counts: one llama.cpp backend per count (cpu-t1, cpu-t2, ...)")
+    g.add_argument("-p", "--prompt-tokens", metavar="N,N",
+                   help="prompt lengths of the throughput workloads")
+    g.add_argument("-n", "--gen-tokens", metavar="N,N",
+                   help="generation lengths of the throughput workloads")
+    g.add_argument("-d", "--depth", metavar="N,N",
+                   help="tokens of context already in the cache before the prompt "
+                        "(llama-bench -d)")
+
+
+def overrides_from(args: argparse.Namespace) -> Any:
+    from bench.config.overrides import Overrides, int_list
+    from bench.errors import UserError
+
+    for opt, value, low in (("--repetitions", args.repetitions, 1),
+                            ("--warmup", args.warmup, 0)):
+        if value is not None and value < low:
+            raise UserError(f"{opt} {value}: must be at least {low}")
+    return Overrides(
+        repetitions=args.repetitions, warmup=args.warmup,
+        threads=int_list(args.threads, "--threads") if args.threads else (),
+        prompt_tokens=int_list(args.prompt_tokens, "-p") if args.prompt_tokens else (),
+        gen_tokens=int_list(args.gen_tokens, "-n") if args.gen_tokens else (),
+        depth=int_list(args.depth, "-d", low=0) if args.depth else (),
+        sets=tuple(getattr(args, "set", None) or ()))
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("run", help="run a config: every model x backend x workload",
                        description="Run the matrix of a config and write a results folder.")
@@ -22,7 +56,12 @@ def register(sub: Any) -> None:
     p.add_argument("--output", help="output folder (default: the config's output_dir)")
     p.add_argument("--resume", metavar="RUN_DIR",
                    help="finish an interrupted run; refuses if its config changed")
-    p.add_argument("--quiet", action="store_true", help="no live display, no table")
+    p.add_argument("--quiet", action="store_true",
+                   help="only warnings, errors and the results path")
+    add_sweep_args(p)
+    p.add_argument("--set", action="append", metavar="KEY.PATH=VALUE",
+                   help="set any config field, e.g. --set backends.cpu.options.n_batch=256 "
+                        "(a list item by index or name; repeatable)")
     p.set_defaults(func=run_cmd)
 
     v = sub.add_parser("validate", help="check configs without running anything",
@@ -40,13 +79,15 @@ def run_cmd(args: argparse.Namespace) -> int:
         if args.models or args.backends or args.workloads or args.output:
             raise UserError("--resume takes the run's own filters and folder; drop "
                             "--models/--backends/--workloads/--output")
-        result = resume_run(args.resume, args.config, quiet=args.quiet, keep_lock=True)
+        result = resume_run(args.resume, args.config, quiet=args.quiet, keep_lock=True,
+                            overrides=overrides_from(args))
     else:
         if not args.config:
             raise UserError("pibench run needs a CONFIG (or --resume RUN_DIR); "
                             "try: pibench run configs/quickstart.yaml")
         result = start_run(args.config, Filters(args.models, args.backends, args.workloads),
-                           args.output, quiet=args.quiet, keep_lock=True)
+                           args.output, quiet=args.quiet, keep_lock=True,
+                           overrides=overrides_from(args))
     run_dir = result.run_dir
     try:  # the folder stays locked until its report is written
         records = run_dir.cases()
@@ -57,18 +98,40 @@ def run_cmd(args: argparse.Namespace) -> int:
             # the run's own report is made whole again after a resume (replaced atomically)
             files = write_report(records, run_dir.path, f"pibench run {run_dir.path.name}",
                                  replace=True, system=system_of_runs([run_dir.path]))
-            if not args.quiet:
+            if not args.quiet and sys.stdout.isatty():
+                terminal_summary(records)  # the files keep their Markdown
+            elif not args.quiet:
                 print(render(records, f"pibench run {run_dir.path.name}"))
             print(f"\nresults: {run_dir.path}  (report: {files['md'].name}, cases.jsonl)")
     finally:
         run_dir.release()
     o = result.outcome
     if o.interrupted:
-        print(f"interrupted: {o.ok + o.failed} case(s) of this session saved; finish with "
-              f"`pibench run --resume {run_dir.path}`", file=sys.stderr)
+        part = (f", {o.partial} with the repetitions it finished (measured again in full "
+                "on resume)" if o.partial else "")
+        print(f"interrupted: {o.ok + o.failed} case(s) of this session saved{part}; finish "
+              f"with `pibench run --resume {run_dir.path}`", file=sys.stderr)
     elif o.failed:
         print(f"{o.failed} case(s) failed (see the error column)", file=sys.stderr)
     return result.exit_code
+
+
+def terminal_summary(records: list[dict[str, Any]], console: Any = None) -> None:
+    """The llama-bench table as a rich table that fits the terminal's width (cells wrap
+    instead of lines), with the same rows and figures as report.md's."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bench.report.markdown import BENCH_ALIGN, BENCH_HEADER, bench_rows
+
+    table = Table(title="t/s: mean ± sd over n repetitions (warm-ups excluded); source: the "
+                        "clock of each figure", title_justify="left", expand=False)
+    for name, align in zip(BENCH_HEADER, BENCH_ALIGN, strict=True):
+        table.add_column(name, justify="right" if align == "r" else "left",
+                         overflow="fold", no_wrap=name in ("t/s", "n", "threads"))
+    for row in bench_rows(records):
+        table.add_row(*row)
+    (console or Console()).print(table)
 
 
 def validate_cmd(args: argparse.Namespace) -> int:

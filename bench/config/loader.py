@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from bench.backends.base import Options
 from bench.config.errors import Loc, field_path, messages
+from bench.config.overrides import Overrides, apply
 from bench.config.schema import RunConfig
 from bench.config.yamlfile import YamlRefused, line_map, line_of, read_text, safe_parse
 from bench.errors import ConfigError, UserError
@@ -57,6 +58,8 @@ class ResolvedConfig:
     mixed: Options | None = None
     lines: dict[Loc, int] = field(default_factory=dict)
     """Path of every value of the file -> its line (for messages about a field)."""
+    overrides: Overrides = field(default_factory=Overrides)
+    """What the command line changed (bench.config.overrides), recorded in run.json."""
     base_dir: Path | None = None
     """Where relative paths of the config (prompt files, images) are taken from: the config's
     folder, or the original config's folder when a run is resumed from its saved copy."""
@@ -72,6 +75,9 @@ class ResolvedConfig:
     def to_dict(self) -> dict[str, Any]:
         """The config with every default filled in, as saved in the run folder."""
         data = self.run.model_dump(mode="json")
+        for w in data["workloads"]:
+            if not w.get("depth"):  # a field added later: configs without it keep their
+                w.pop("depth", None)  # fingerprint (older run folders still resume)
         for b in data["backends"]:
             b["options"] = self.backend_options[b["name"]].model_dump(mode="json")
         for m in data["models"]:
@@ -189,14 +195,17 @@ def _check_workloads(run: RunConfig, options: dict[str, Options],
         return
     for i, w in enumerate(run.workloads):
         images = bool(w.images)
-        whys = [(t, c.refusal(w.kind, images)) for t, c in caps]
+        whys = [(t, c.refusal(w.kind, images, w.depth)) for t, c in caps]
         if any(why is None for _t, why in whys):
             continue
         refusals = list(dict.fromkeys(f"{t} {why}" for t, why in whys))
-        takers = [t for t in BACKENDS if backend_capabilities(t).refusal(w.kind, images) is None]
+        takers = [t for t in BACKENDS
+                  if backend_capabilities(t).refusal(w.kind, images, w.depth) is None]
         # blame the images when the same workload without them would have run
         field = "images" if images and any(
-            c.refusal(w.kind, False) is None for _t, c in caps) else "kind"
+            c.refusal(w.kind, False, w.depth) is None for _t, c in caps) else "kind"
+        if w.depth and any(c.refusal(w.kind, images, 0) is None for _t, c in caps):
+            field = "depth"
         errors.append((("workloads", i, field),
                        f"no backend in this config can take it ({'; '.join(refusals)}): add "
                        f"a backend of type {' or '.join(takers)}, or drop the workload"))
@@ -207,11 +216,12 @@ def _check_context(run: RunConfig, options: dict[str, Options],
     """Token counts that cannot fit in a backend's fixed context are refused before a run
     (a chat prompt's length is unknown here: only gen_tokens is checked for it)."""
     for i, w in enumerate(run.workloads):
-        need = (w.prompt_tokens or 0) + w.gen_tokens
+        need = w.depth + (w.prompt_tokens or 0) + w.gen_tokens
         for name, opts in options.items():
             ctx = opts.context_tokens()
             if ctx is not None and need > ctx:
                 what = "prompt_tokens + gen_tokens" if w.prompt_tokens else "gen_tokens"
+                what = f"depth + {what}" if w.depth else what
                 errors.append((("workloads", i, "gen_tokens"),
                                f"{what} = {need} does not fit the context of backend "
                                f"{name!r} (n_ctx {ctx}): lower the counts or raise its n_ctx"))
@@ -231,9 +241,11 @@ def _check_mixed(run: RunConfig, mixed: Any, errors: list[tuple[Loc, str]]) -> N
                            f"no workload named {name!r}: {did_you_mean(name, list(workloads))}"))
 
 
-def load_config(path: str | Path, base_dir: Path | None = None) -> ResolvedConfig:
+def load_config(path: str | Path, base_dir: Path | None = None,
+                overrides: Overrides | None = None) -> ResolvedConfig:
     """Read, validate and resolve a config. Raises ConfigErrors (exit 2) on any mistake.
-    ``base_dir``: the folder relative paths are taken from (default: the config's)."""
+    ``base_dir``: the folder relative paths are taken from (default: the config's);
+    ``overrides``: command-line changes applied before validation (bench.config.overrides)."""
     p = Path(path)
     if "\x00" in str(path):
         raise UserError(f"{str(path)!r}: a NUL byte in the config path")
@@ -247,11 +259,16 @@ def load_config(path: str | Path, base_dir: Path | None = None) -> ResolvedConfi
     if not isinstance(data, dict) or node is None:
         raise ConfigErrors([f"{p}:1: expected a mapping with name, models, backends, workloads"])
     lines = line_map(node)
+    overrides = overrides or Overrides()
+    applied = apply(data, overrides)
+    data = applied.data
+
+    def where(loc: Loc) -> str:
+        origin = applied.origin(loc)
+        return f"{origin} (command line)" if origin else f"{p}:{line_of(lines, loc)}"
 
     def fail(errors: list[tuple[Loc, str]]) -> ConfigErrors:
-        return ConfigErrors(
-            [f"{p}:{line_of(lines, loc)}: {field_path(loc)}: {msg}" for loc, msg in errors]
-        )
+        return ConfigErrors([f"{where(loc)}: {field_path(loc)}: {msg}" for loc, msg in errors])
 
     errors: list[tuple[Loc, str]] = []
     run = _validate(RunConfig, data, (), errors)
@@ -260,4 +277,5 @@ def load_config(path: str | Path, base_dir: Path | None = None) -> ResolvedConfi
     parts = _resolve(run, errors)
     if errors:
         raise fail(errors)
-    return ResolvedConfig(path=p, run=run, lines=lines, base_dir=base_dir, **parts)
+    return ResolvedConfig(path=p, run=run, lines=lines, base_dir=base_dir, overrides=overrides,
+                          **parts)

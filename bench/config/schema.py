@@ -56,6 +56,10 @@ class WorkloadConfig(Strict):
     """throughput: exact prompt length in tokens."""
     gen_tokens: TokenCount
     """throughput: tokens generated (exactly, where the backend can force it); chat: at most."""
+    depth: Annotated[int, int_from(0, TOKENS_MAX)] = 0
+    """throughput: tokens of context already in the KV cache before the prompt (llama-bench's
+    ``-d``): decoded first, outside the timed window; backends without the ``depth``
+    capability skip a workload with depth > 0."""
     prompts: str | list[str] | None = None
     """chat, completion: a prompt set: builtin:NAME, a file (YAML list or one prompt a line),
     or a list. completion prompts are raw text the model continues (for base models)."""
@@ -76,6 +80,9 @@ class WorkloadConfig(Strict):
         if self.kind != "throughput" and self.prompt_tokens is not None:
             raise ValueError(f"prompt_tokens is for throughput workloads; {self.kind} uses "
                              "prompts")
+        if self.kind != "throughput" and self.depth:
+            raise ValueError("depth is for throughput workloads (context already in the cache "
+                             "before a prompt of prompt_tokens)")
         if self.kind == "completion" and self.system is not None:
             raise ValueError("system is for chat workloads; a completion prompt is raw text")
         if self.kind == "completion" and self.images:

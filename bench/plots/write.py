@@ -29,6 +29,7 @@ require_matplotlib()
 from matplotlib.figure import Figure  # noqa: E402
 
 from bench.plots.bars import Column, bar_figure  # noqa: E402
+from bench.plots.sweep import Axis, sweep_figure, sweep_series  # noqa: E402
 from bench.plots.timeline import timeline_figure  # noqa: E402
 
 FORMATS = ("png", "svg")
@@ -101,12 +102,28 @@ def mixed_plot(runs: list[Run]) -> Plot | None:
     return Plot("mixed", "vision frames/s and LLM tokens/s, alone vs mixed, per placement", fig)
 
 
+def sweep_plots(runs: list[Run]) -> list[Plot]:
+    """tokens/s against threads and against depth, where the runs sweep them."""
+    out = []
+    axes: tuple[Axis, ...] = ("threads", "depth")
+    for axis in axes:
+        series = sweep_series(runs, axis)
+        if series:
+            fig = sweep_figure(series, axis,
+                               f"tokens/s against {axis}, per model and device: "
+                               f"{run_names(runs)}")
+            out.append(Plot(f"sweep-{axis}", f"tokens/s against {axis} (median, min..max), "
+                            "per model and device", fig))
+    return out
+
+
 def build(runs: list[Run], cases: list[str] | None = None,
           warn: Warn | None = None) -> tuple[list[Plot], list[str]]:
     """Every figure the runs have, and notes on what was not drawn."""
     plots = [p for p in (metric_plot(runs, "gen_tps"), metric_plot(runs, "prompt_tps"),
                          metric_plot(runs, "ttft_s"), power_plot(runs), mixed_plot(runs))
              if p is not None]
+    plots += sweep_plots(runs)
     notes = []
     if not has_power(runs):
         notes.append("no power figures in these runs: no power plot")

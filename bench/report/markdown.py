@@ -18,7 +18,7 @@ from bench.report.rows import (
     power_of,
     prompt_test,
     size_gib,
-    summary,
+    tps_figure,
 )
 
 
@@ -41,15 +41,11 @@ class TestRow:
 def _tests(records: list[dict[str, Any]]) -> list[TestRow]:
     rows = []
     for r in records:
-        if r.get("status") != "ok":
+        if r.get("status") == "failed":  # an interrupted case shows the reps it kept
             rows.append(TestRow(r, failed=True))
             continue
-        for key_int, key, test in (("internal_prompt_tps", "prompt_tps", prompt_test(r)),
-                                   ("internal_gen_tps", "gen_tps", gen_test(r))):
-            s = summary(r, key_int) or summary(r, key)
-            if s is None or s.get("n", 0) == 0:
-                s = summary(r, key)
-            rows.append(TestRow(r, test, s))
+        for key, test in (("prompt_tps", prompt_test(r)), ("gen_tps", gen_test(r))):
+            rows.append(TestRow(r, test, tps_figure(r, key)))  # the ✓ line's figure too
     return rows
 
 
@@ -87,6 +83,15 @@ BENCH: list[Column[TestRow]] = [
 def bench_table(records: list[dict[str, Any]]) -> str:
     """One row per test like llama-bench: pp (prompt) and tg (generation), mean ± sd."""
     return markdown(BENCH, _tests(records))
+
+
+BENCH_HEADER = [c.header for c in BENCH]
+BENCH_ALIGN = "".join(c.align for c in BENCH)
+
+
+def bench_rows(records: list[dict[str, Any]]) -> list[list[str]]:
+    """The cells of ``bench_table`` (also drawn as a terminal table by ``pibench run``)."""
+    return [[c.fmt(c.get(t)) for c in BENCH] for t in _tests(records)]
 
 
 Compared = tuple[dict[str, Any], Power]

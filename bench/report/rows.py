@@ -93,7 +93,7 @@ def flags(record: dict[str, Any]) -> str:
     info = (record.get("model") or {}).get("info") or {}
     if info.get("weights") == "real" and not out:
         out.append("real weights")
-    if record.get("status") != "ok":
+    if record.get("status") == "failed":  # "interrupted": a label says how many reps
         out.append("FAILED")
     return ", ".join(out)
 
@@ -109,15 +109,22 @@ def gen_test(record: dict[str, Any]) -> str:
             return f"{w['kind']} tg{real} (asked ≤{w.get('gen_tokens')})"
         return f"{w['kind']} tg≤{w.get('gen_tokens')}"
     if off:
-        return f"tg{real} (asked {w.get('gen_tokens')})"
-    return f"tg{w.get('gen_tokens')}"
+        return f"tg{real} (asked {w.get('gen_tokens')})" + depth_suffix(record)
+    return f"tg{w.get('gen_tokens')}" + depth_suffix(record)
+
+
+def depth_suffix(record: dict[str, Any]) -> str:
+    """" @ d512" (llama-bench's test name) for a case measured after that many tokens of
+    context already in the cache; "" without depth."""
+    d = (record.get("workload") or {}).get("depth")
+    return f" @ d{d}" if isinstance(d, int) and d > 0 else ""
 
 
 def prompt_test(record: dict[str, Any]) -> str:
     w = record.get("workload") or {}
     if w.get("kind") in ("chat", "completion"):
         return f"{w['kind']} pp"
-    return f"pp{w.get('prompt_tokens')}"
+    return f"pp{w.get('prompt_tokens')}" + depth_suffix(record)
 
 
 @dataclass
@@ -153,6 +160,16 @@ def power_of(record: dict[str, Any]) -> Power:
 
 def summary(record: dict[str, Any], key: str) -> dict[str, Any] | None:
     return (record.get("summary") or {}).get(key)
+
+
+def tps_figure(record: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """The t/s figure the llama-bench table shows for ``key`` ("prompt_tps", "gen_tps"):
+    the runtime's own counters where the case has them (as llama-bench), else the harness
+    clock; its ``source`` says which. The ✓ line of a finished case shows the same."""
+    s = summary(record, f"internal_{key}")
+    if s is None or not s.get("n"):
+        s = summary(record, key)
+    return s
 
 
 def median(record: dict[str, Any], key: str) -> float | None:

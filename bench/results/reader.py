@@ -10,9 +10,10 @@ without the raw arrays that tables do not need.
   ``UserError`` with that line instead;
 - a record of another schema version than this pibench's is refused, never read as ours;
 - a case recorded twice (two processes on one run folder) is kept once: its last complete
-  record, the one written last. Resume counts a case as done once any record of it is on
-  disk, so no later record is ever a re-measurement of a failure; the last is simply the
-  newest. Each earlier record gets a warning;
+  record, the one written last (resume counts a case as done once a complete record of it is
+  on disk, so no later record is a re-measurement of a failure). Each earlier record gets a
+  warning. A partial record (status "interrupted": Ctrl-C during the case, its finished
+  repetitions kept) gives way, without a warning, to the complete one its resume wrote;
 - unless ``keep_raw``, the per-token times (``reps[].token_t``, ``token_n``) and the power
   samples (``power[].samples``) are cut from the line's text before it is parsed (they are 90 % of a
   long run's bytes; tables use the summaries) and the record carries ``_read_from`` (file,
@@ -195,14 +196,26 @@ def read_cases(path: Path, *, keep_raw: bool = False, strict: bool = False,
                 _drop_raw(record)
                 record[WHERE] = {"file": str(path), "line": number, "offset": offset}
             case_id = record["case_id"]
-            if case_id in by_id and not strict:
-                bad(by_id[case_id][0], f"case {case_id!r} is recorded again at line {number} "
-                    "(two processes on one run folder?); the last record is used")
+            if case_id in by_id:
+                old = by_id[case_id][1]
+                if not replaces(old, record):
+                    continue  # a complete record wins over a partial one, whatever the order
+                if old.get("status") != "interrupted" and not strict:
+                    bad(by_id[case_id][0], f"case {case_id!r} is recorded again at line "
+                        f"{number} (two processes on one run folder?); the last record is used")
+                # a partial record (Ctrl-C during the case) replaced by its resume: expected
             by_id[case_id] = (number, record)
     except OSError as exc:
         raise UserError(f"{path}: cannot read ({exc.strerror or exc})") from None
     bad.close()
     return [record for _, record in by_id.values()]
+
+
+def replaces(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether ``new``, read after ``old`` for the same case id, is the one reports use: the
+    last complete record, else the last partial one (status "interrupted": Ctrl-C during the
+    case, kept until a resume measures it again in full)."""
+    return new.get("status") != "interrupted" or old.get("status") == "interrupted"
 
 
 def full_record(record: dict[str, Any], warn: Warn | None = None) -> dict[str, Any] | None:

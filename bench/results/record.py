@@ -118,7 +118,7 @@ class CaseRecord(_Part):
 
     schema_: Literal[1] = Field(default=1, alias="schema")  # SCHEMA_VERSION
     case_id: str  # "model/backend/workload", unique in a run
-    status: Literal["ok", "failed"]
+    status: Literal["ok", "failed", "interrupted"]  # interrupted: reps kept, resume redoes it
     labels: list[str]  # "simulated", "synthetic weights: speed only", "throttled", ...
     model: ModelSection
     backend: BackendSection

@@ -256,4 +256,5 @@ class RunDir:
         return read_cases(self.cases_path, keep_raw=True, strict=True)
 
     def done_ids(self) -> set[str]:
-        return {c["case_id"] for c in self.cases()}
+        """Case ids a resume does not run again: those with a complete record."""
+        return {c["case_id"] for c in self.cases() if c.get("status") != "interrupted"}

@@ -39,7 +39,7 @@ class GenerateAndMeasure(Protocol):
 @dataclass(frozen=True)
 class MixedRun:
     """What a mixed case needs from the run: the generate-and-measure function, the clock,
-    the repetition counts, the ``mixed:`` options and the run's meters."""
+    the repetition counts, the ``mixed:`` options, the run's meters and its progress hooks."""
 
     generate: GenerateAndMeasure
     clock: Clock
@@ -47,6 +47,11 @@ class MixedRun:
     warmup: int
     options: MixedOptions
     meters: Sequence[PowerMeter] = ()
+    status: Callable[[str], None] = lambda text: None
+    """Progress: what the case is doing now (e.g. "warm-up 1/2")."""
+    on_phase: Callable[[str, str | None], None] | None = None
+    """Progress: a mixed phase begins (its name; "done" at the end) with the vision figures
+    of the phase that ended (bench.vision.mixed.run_mixed)."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,7 @@ def run_mixed_case(run: MixedRun, mc: MixedCase, backend: Backend) -> dict[str, 
 
     opts = run.options
     for w in range(run.warmup):
+        run.status(f"warm-up {w + 1}/{run.warmup}")
         run.generate(backend, mc.case, w, w, "warmup")
     return run_mixed(
         opts.vision_for(mc.placement),
@@ -132,5 +138,5 @@ def run_mixed_case(run: MixedRun, mc: MixedCase, backend: Backend) -> dict[str, 
         clock=run.clock, placement=mc.placement.name,
         llm_device=backend.runs_on,  # declared by the backend, "unknown" if it cannot know
         vision_alone_s=opts.vision_alone_s, settle_s=opts.settle_s, meters=list(run.meters),
-        llm_co_tenant=backend.set_co_tenant,
+        llm_co_tenant=backend.set_co_tenant, on_phase=run.on_phase,
     )

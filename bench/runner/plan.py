@@ -68,7 +68,7 @@ def build_plan(cfg: ResolvedConfig, models: list[str] | None = None,
                 if artifact is None:
                     skipped.append(Skipped(cid, f"model has no artifact for backend {b.name!r}"))
                     continue
-                why = caps.refusal(w.kind, bool(w.images))
+                why = caps.refusal(w.kind, bool(w.images), w.depth)
                 if why is not None:
                     skipped.append(Skipped(cid, f"backend {b.name!r} ({b.type}) {why}"))
                     continue

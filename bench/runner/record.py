@@ -85,11 +85,15 @@ def error_record(error: BaseException | None, phase: str, rep: int | None,
 
 def build_record(case: Case, case_id: str, started: str, measured: Measured | None,
                  error: ErrorRecord | None, simulated_backend: bool = False,
-                 warn: Callable[[str], None] | None = None) -> CaseRecord:
+                 warn: Callable[[str], None] | None = None,
+                 interrupted: str | None = None) -> CaseRecord:
     """The case's record. ``measured`` is None for a case that never ran (then
     ``simulated_backend`` says whether the backend that failed is the simulated device).
-    A record the model refuses (a backend's ``describe()`` or a meter giving a value of
-    another type) is still written as built, with one ``warn`` line: never a lost case."""
+    ``interrupted`` (a label, e.g. "interrupted: 2 of 5 reps") marks a case stopped by Ctrl-C
+    or SIGTERM after some repetitions: status "interrupted", the finished ones kept; resume
+    measures it again in full. A record the model refuses (a backend's ``describe()`` or a
+    meter giving a value of another type) is still written as built, with one ``warn`` line:
+    never a lost case."""
     m = case.model
     model: dict[str, Any] = {"name": m.name, "family": m.family, "params_b": m.params_b,
                              "artifact": case.artifact.model_dump(mode="json"), "info": None}
@@ -114,7 +118,9 @@ def build_record(case: Case, case_id: str, started: str, measured: Measured | No
                 "peak_rss_mb": memory.peak_rss_mb(), "power": measured.power,
                 "health": measured.health, "host_load": measured.host_load,
                 "roofline": roofline(b, info, reps, described), "mixed": measured.mixed}
-    status = "ok" if error is None else "failed"
+    status = "ok" if error is None else "interrupted" if interrupted else "failed"
+    if interrupted:
+        body["labels"].append(interrupted)
     record = {"schema": SCHEMA_VERSION, "case_id": case_id, "status": status,
               "labels": body.pop("labels"), "model": model, "backend": backend,
               "workload": case.workload.model_dump(mode="json"), "started": started,

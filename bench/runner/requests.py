@@ -48,7 +48,8 @@ def make_request(w: WorkloadConfig, call: int, index: int, base_dir: Path) -> Ge
         case "throughput":
             return GenerationRequest(kind="throughput", max_tokens=w.gen_tokens,
                                      prompt_tokens=w.prompt_tokens, sampling=sampling,
-                                     variant=call, images=images_of(w, base_dir))
+                                     variant=call, images=images_of(w, base_dir),
+                                     depth=w.depth)
         case "completion":
             prompts = prompts_of(w, base_dir)
             return GenerationRequest(kind="completion", max_tokens=w.gen_tokens,

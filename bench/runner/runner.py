@@ -1,7 +1,9 @@
 """Run the cases of a plan: load once per (backend, model), warm up, measure, record.
 
 One failing case is recorded with its error and the run goes on. Ctrl-C (or SIGTERM)
-stops after the current generation; finished cases are already on disk.
+stops the current generation; finished cases are already on disk, and the case under way is
+recorded with the repetitions it finished (status "interrupted"; ``--resume`` measures it
+again in full and readers take the complete record, bench.results.reader.replaces).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from bench.runner.requests import make_request
 class Outcome:
     ok: int = 0
     failed: int = 0
+    partial: int = 0
+    """Cases stopped by an interrupt, recorded with the repetitions they finished."""
     interrupted: bool = False
     records: list[dict[str, Any]] = field(default_factory=list)
 
@@ -61,11 +65,13 @@ class Runner:
         self.base_dir = cfg.folder
         self.outcome = Outcome()
         self._index = 0
+        self._units_left = 0
+        """Progress units of the current case not yet advanced (its repetitions)."""
 
     # -- the loop ---------------------------------------------------------------------
     def run(self, cases: list[Case], mixed: list[MixedCase] | None = None) -> Outcome:
         items: list[Case | MixedCase] = [*cases, *(mixed or [])]
-        self.progress.start(len(items))
+        self.progress.start(len(items), sum(self._units(c) for c in items))
         try:
             groups = groupby(items, key=lambda c: (type(c), _case(c).backend.name,
                                                    _case(c).model.name))
@@ -76,6 +82,18 @@ class Runner:
         finally:
             self.progress.stop()
         return self.outcome
+
+    def _units(self, item: Case | MixedCase) -> int:
+        """Progress units of a case: its warm-ups and repetitions (generations of about the
+        same length); a mixed case's three phases."""
+        run = self.cfg.run
+        return 3 if isinstance(item, MixedCase) else run.warmup + run.repetitions
+
+    def _advance(self, n: int = 1) -> None:
+        n = min(n, self._units_left)
+        if n > 0:
+            self._units_left -= n
+            self.progress.advance(n)
 
     def _make_backend(self, case: Case) -> Backend:
         cls = backend_entry(case.backend.type).backend_cls()
@@ -116,6 +134,8 @@ class Runner:
                 if i:
                     self._index += 1
                     if self.cfg.run.cooldown_s:
+                        self.progress.case(self._index, case.case_id,
+                                           f"cooling {self.cfg.run.cooldown_s:g} s")
                         self.clock.sleep(self.cfg.run.cooldown_s)
                 self.progress.case(self._index, case.case_id)
                 when = utc_now() if i else started
@@ -128,13 +148,24 @@ class Runner:
         options = mixed_options(self.cfg)
         if options is None:
             raise ValueError("a mixed case without a mixed: section")
+
+        def phase(name: str, figures: str | None) -> None:
+            if figures:  # the phase that ended: its vision figures
+                self.progress.figures(figures)
+            if name != "start":
+                self._advance()
+            if name != "done":
+                self.progress.rep(name)
+
         return MixedRun(self._generate, self.clock, self.cfg.run.repetitions,
                         self.cfg.run.warmup, options,
-                        self.metering.meters if self.metering is not None else ())
+                        self.metering.meters if self.metering is not None else (),
+                        status=self.progress.rep, on_phase=phase)
 
     def _run_mixed(self, mc: MixedCase, backend: Backend, info: ModelInfo | None,
                    load_s: float | None, started: str) -> None:
         t_case = self.clock.now()
+        self._units_left = self._units(mc)
         try:
             result = run_mixed_case(self._mixed_run(), mc, backend)
         except CaseFailure as exc:  # the warm-up failed: no mixed figures
@@ -156,6 +187,7 @@ class Runner:
     def _run_case(self, case: Case, backend: Backend, info: ModelInfo | None,
                   load_s: float | None, started: str) -> None:
         run = self.cfg.run
+        self._units_left = self._units(case)
         reps: list[RepRecord] = []
         windows: list[Any] = []
         t_case = self.clock.now()
@@ -165,13 +197,16 @@ class Runner:
         keep_text = case.workload.kind != "throughput"
         call = 0
         failure: CaseFailure | None = None
+        stop: KeyboardInterrupt | None = None
         try:
             if instruments is not None:
+                self.progress.rep("cooling / idle baseline")
                 instruments.before_case()
             for w in range(run.warmup):
                 self.progress.rep(f"warm-up {w + 1}/{run.warmup}")
                 self._generate(backend, case, call, w, "warmup")
                 call += 1
+                self._advance()
             with host, instruments.track() if instruments is not None else nullcontext():
                 for r in range(run.repetitions):
                     self.progress.rep(f"rep {r + 1}/{run.repetitions}")
@@ -183,10 +218,13 @@ class Runner:
                                                      ).messages[-1].content[:500]
                     reps.append(rec)
                     windows.append((stats, events))
+                    self._advance()
         except CaseFailure as exc:
             failure = exc
-        except KeyboardInterrupt:
-            raise
+        except KeyboardInterrupt as exc:
+            if not reps:
+                raise  # nothing measured yet: nothing to keep
+            stop = exc
         extra: dict[str, Any] = {}
         if instruments is not None:
             try:
@@ -200,15 +238,23 @@ class Runner:
         if failure is not None:
             error = error_record(failure.error, failure.phase, failure.rep,
                                  round(self.clock.now() - t_case, 3))
+        interrupted = None
+        if stop is not None:
+            interrupted = f"interrupted: {len(reps)} of {run.repetitions} reps"
+            error = error_record(stop, "rep", len(reps), round(self.clock.now() - t_case, 3),
+                                 message=f"interrupted during rep {len(reps) + 1} of "
+                                         f"{run.repetitions}; {len(reps)} kept")
         measured = Measured(backend, info, load_s, run.warmup, reps, extra.get("power", []),
                             extra.get("health"), extra["host_load"])
         self._write(build_record(case, case.case_id, started, measured, error,
-                                 warn=self.progress.message))
+                                 warn=self.progress.message, interrupted=interrupted))
+        if stop is not None:
+            raise stop
 
     def _generate(self, backend: Backend, case: Case, call: int, index: int,
                   phase: str) -> tuple[Any, list[TokenEvent]]:
         request = make_request(case.workload, call, index, self.base_dir)
-        why = backend.capabilities.refusal(request.kind, bool(request.images))
+        why = backend.capabilities.refusal(request.kind, bool(request.images), request.depth)
         if why is not None:  # the plan leaves such cases out; a backend may still say no
             raise CaseFailure(BackendError(
                 f"backend {case.backend.name!r} ({backend.name}) {why}: workload "
@@ -245,17 +291,21 @@ class Runner:
     def _record_failure(self, item: Case | MixedCase, backend: Backend | None, started: str,
                         failure: CaseFailure) -> None:
         self.progress.case(self._index, item.case_id)
+        self._units_left = self._units(item)
         error = error_record(failure.error, failure.phase, failure.rep, None)
         simulated = backend is not None and backend.capabilities.simulated
         self._write(build_record(_case(item), item.case_id, started, None, error, simulated,
                                  self.progress.message))
 
     def _write(self, built: CaseRecord) -> None:
+        self._advance(self._units_left)  # a failed case's missing reps: the bar goes on
         record = built.to_line_dict()
         self.run_dir.append_case(record)
         self.outcome.records.append(record)
         if record["status"] == "ok":
             self.outcome.ok += 1
+        elif record["status"] == "interrupted":
+            self.outcome.partial += 1
         else:
             self.outcome.failed += 1
         self.progress.case_done(record)

@@ -14,6 +14,7 @@ from typing import Any
 
 from bench.clock import Clock, RealClock, VirtualClock
 from bench.config.loader import ConfigErrors, ResolvedConfig, load_config
+from bench.config.overrides import Overrides
 from bench.errors import PibenchError, UserError
 from bench.results import environment
 from bench.results.safe_io import StorageError
@@ -56,11 +57,14 @@ def make_clock(cfg: ResolvedConfig) -> Clock:
 
 
 def preflight(cfg: ResolvedConfig, cases: list[Case]) -> None:
-    """Every file the cases need, checked before a run folder exists: all problems at once
-    (``ConfigErrors``, exit 2), ordered by line; the same check as ``pibench validate``."""
-    problems = check_inputs(cfg, cases)
-    if problems:
-        raise ConfigErrors([p.text for p in problems])
+    """Every file the cases need (the same check as ``pibench validate``) and every server
+    they talk to, checked before a run folder exists: all problems at once (``ConfigErrors``,
+    exit 2), files ordered by line, then servers."""
+    from bench.runner.servers import check_servers
+
+    lines = [p.text for p in check_inputs(cfg, cases)] + check_servers(cfg, cases)
+    if lines:
+        raise ConfigErrors(lines)
 
 
 def model_files(cfg: ResolvedConfig, cases: list[Case]) -> list[dict[str, Any]]:
@@ -121,7 +125,9 @@ def execute(cfg: ResolvedConfig, run_dir: RunDir, cases: list[Case], clock: Cloc
         records = run_dir.cases()
         run_dir.update_meta(status=status, finished=utc_now(),
                             cases_ok=len([c for c in records if c.get("status") == "ok"]),
-                            cases_failed=len([c for c in records if c.get("status") != "ok"]))
+                            cases_failed=len([c for c in records if c.get("status") == "failed"]),
+                            cases_interrupted=len([c for c in records
+                                                   if c.get("status") == "interrupted"]))
     except Exception as exc:
         _stopped(run_dir, exc)
         if isinstance(exc, StorageError):
@@ -133,13 +139,24 @@ def execute(cfg: ResolvedConfig, run_dir: RunDir, cases: list[Case], clock: Cloc
     return outcome
 
 
+def resolved_dict(cfg: ResolvedConfig) -> dict[str, Any]:
+    """resolved.json: the config with every default filled in and the command line's
+    overrides applied (listed under ``overrides`` when there are any)."""
+    data = cfg.to_dict()
+    if not cfg.overrides.empty():
+        data["overrides"] = cfg.overrides.as_dict()
+    return data
+
+
 def start_run(config_path: str | Path, filters: Filters | None = None,
               output_dir: str | Path | None = None, quiet: bool = False,
-              progress: Progress | None = None, keep_lock: bool = False) -> RunResult:
+              progress: Progress | None = None, keep_lock: bool = False,
+              overrides: Overrides | None = None) -> RunResult:
     """Run a config into a new run folder. ``keep_lock``: the folder stays locked by this
-    process when this returns (the caller writes its report, then ``run_dir.release()``)."""
+    process when this returns (the caller writes its report, then ``run_dir.release()``).
+    ``overrides``: the command line's changes (bench.config.overrides), kept in run.json."""
     filters = filters or Filters()
-    cfg = load_config(config_path)
+    cfg = load_config(config_path, overrides=overrides)
     cases, skipped = build_plan(cfg, filters.models, filters.backends, filters.workloads)
     preflight(cfg, cases)
     mixed = build_mixed_plan(cfg, cases)
@@ -154,8 +171,9 @@ def start_run(config_path: str | Path, filters: Filters | None = None,
         meta = {"filters": filters.as_dict(),
                 "planned": [c.case_id for c in cases] + [m.case_id for m in mixed],
                 "skipped": [{"case_id": s.case_id, "reason": s.reason} for s in skipped],
-                "config_fingerprint": cfg.fingerprint(), "inputs": inputs}
-        run_dir = RunDir.create(out, cfg.run.name, cfg.path, cfg.to_dict(),
+                "config_fingerprint": cfg.fingerprint(), "inputs": inputs,
+                "overrides": cfg.overrides.as_dict()}
+        run_dir = RunDir.create(out, cfg.run.name, cfg.path, resolved_dict(cfg),
                                 fingerprint(cfg.fingerprint(), inputs), meta,
                                 _environment(cfg, cases))
     except BaseException:
@@ -185,6 +203,11 @@ def _resume_meta(run_dir: RunDir) -> dict[str, Any]:
     return meta
 
 
+def _describe(ov: Overrides) -> str:
+    parts = [f"{k} {v}" for k, v in ov.as_dict().items() if v not in (None, [])]
+    return ", ".join(parts) if parts else "none"
+
+
 def _filters(meta: dict[str, Any]) -> Filters:
     f = meta.get("filters")
     f = f if isinstance(f, dict) else {}
@@ -197,13 +220,15 @@ def _filters(meta: dict[str, Any]) -> Filters:
 
 
 def resume_run(path: str | Path, config_path: str | Path | None = None, quiet: bool = False,
-               progress: Progress | None = None, keep_lock: bool = False) -> RunResult:
-    """Finish an interrupted run (``keep_lock`` as in ``start_run``)."""
+               progress: Progress | None = None, keep_lock: bool = False,
+               overrides: Overrides | None = None) -> RunResult:
+    """Finish an interrupted run (``keep_lock`` as in ``start_run``). The run's own
+    overrides are applied again; ``overrides`` given here must be the same ones."""
     run_dir = RunDir.open(Path(path))
     run_dir.acquire()  # another process on this folder: one line, exit 2
     ok = False
     try:
-        result = _resume_locked(run_dir, config_path, quiet, progress)
+        result = _resume_locked(run_dir, config_path, quiet, progress, overrides)
         ok = True
         return result
     finally:
@@ -212,8 +237,13 @@ def resume_run(path: str | Path, config_path: str | Path | None = None, quiet: b
 
 
 def _resume_locked(run_dir: RunDir, config_path: str | Path | None, quiet: bool,
-                   progress: Progress | None) -> RunResult:
+                   progress: Progress | None, overrides: Overrides | None) -> RunResult:
     meta = _resume_meta(run_dir)
+    own = Overrides.from_dict(meta.get("overrides"))
+    if overrides is not None and not overrides.empty() and overrides != own:
+        raise UserError(f"cannot resume {run_dir.path} with other command-line overrides than "
+                        f"it started with ({_describe(own)}); resume with none (the run's "
+                        "own are used) or start a new run")
     notes: list[str] = []
     original = Path(meta["config_file"])
     base_dir: Path | None = None
@@ -224,7 +254,7 @@ def _resume_locked(run_dir: RunDir, config_path: str | Path | None, quiet: bool,
     else:
         cfg_file, base_dir = run_dir.path / "config.yaml", original.parent
         notes.append(f"note: {original} is gone; using the run folder's copy {cfg_file}")
-    cfg = load_config(cfg_file, base_dir)
+    cfg = load_config(cfg_file, base_dir, overrides=own)
     expected = meta.get("config_fingerprint", meta["fingerprint"])
     if cfg.fingerprint() != expected:
         raise UserError(f"{cfg_file}: the config changed since {run_dir.path} was started; "

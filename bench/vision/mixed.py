@@ -124,6 +124,14 @@ def _ratio(mixed: float | None, alone: float | None, unit: str, n: int) -> dict[
     return figure(value, unit, n, method="mixed / alone")
 
 
+def _live(side: dict[str, Any], phase: str) -> str:
+    """The vision figures of a phase for the live display: fps and detector latency."""
+    fps = (side.get("fps") or {}).get("value")
+    med = (side.get("latency_median") or {}).get("value")
+    text = f"vision {phase}: " + (f"{fps:.1f} fps" if fps is not None else "fps n/a")
+    return text + (f", detector {med:.1f} ms (median)" if med is not None else "")
+
+
 def run_mixed(
     vision: VisionOptions,
     llm_case: Callable[[], LLMSideResult],
@@ -136,12 +144,16 @@ def run_mixed(
     meters: Sequence[PowerMeter] = (),
     llm_alone: LLMSideResult | None = None,
     llm_co_tenant: Callable[[Callable[[], bool] | None], None] | None = None,
+    on_phase: Callable[[str, str | None], None] | None = None,
 ) -> dict[str, Any]:
     """One placement through phases (a), (b), (c). ``llm_device`` ("npu", "cpu", or
     "unknown"/None: not declared) is where the LLM runs, compared with the detector's device
     to simulate contention; ``llm_co_tenant`` (the backend's ``set_co_tenant``) is told when a
     vision load shares the LLM's device in (c), and None after; ``llm_alone`` skips phase (b)
-    when the LLM-alone figures were measured already."""
+    when the LLM-alone figures were measured already. ``on_phase(name, figures)`` is told
+    when a phase starts ("vision alone", "LLM alone", "vision + LLM", then "done"), with the
+    vision figures of the phase that ended (fps, detector latency) or None."""
+    tell = on_phase or (lambda name, figures: None)
     shared = same_device(vision.device, llm_device)
     failures: list[dict[str, Any]] = []
     phases: dict[str, list[float]] = {}
@@ -153,6 +165,7 @@ def run_mixed(
                          "kind": kind, "message": msg})
 
     # (a) vision alone
+    tell("vision alone", None)
     with _simulated_vision_power(vision) as add_frames, _metered(meters) as recs:
         ta = clock.now()
         worker = VisionWorker(vision, clock=clock)
@@ -172,6 +185,7 @@ def run_mixed(
         note("vision", "vision_alone", f.t, ta, f.kind, f.message)
 
     # (b) LLM alone
+    tell("LLM alone", _live(_vision_side(run_a, a0, a1), "alone"))
     if llm_alone is None:
         with _metered(meters) as recs:
             llm_b = _call_llm(llm_case, clock)
@@ -183,6 +197,7 @@ def run_mixed(
         note("llm", "llm_alone", llm_b.error_t, llm_b.t_start or 0.0, "error", llm_b.error or "")
 
     # (c) both
+    tell("vision + LLM", None)
     with _simulated_vision_power(vision) as add_frames, _metered(meters) as recs:
         tc = clock.now()
         worker = VisionWorker(vision, clock=clock)
@@ -212,6 +227,7 @@ def run_mixed(
 
     vision_a = _vision_side(run_a, a0, a1)
     vision_c = _vision_side(run_c, c0, c1)
+    tell("done", _live(vision_c, "mixed"))
     return {
         "placement": placement,
         "vision_device": vision.device,

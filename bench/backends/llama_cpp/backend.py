@@ -17,6 +17,10 @@ single-token decode per further token (``gen_ms``, ``gen_tokens``); a one-token 
 booked by llama.cpp as a generation decode (prompt counters then read 0). In chat, the
 end-of-generation token stops the loop and is not counted as generated.
 
+A throughput request with ``depth`` (llama-bench's ``-d``) first decodes that many filler
+tokens (BOS first) after the cache is cleared, outside the timed window: ``t_request`` and
+the perf counters start after it; the prompt then follows at position ``depth``.
+
 Token events carry no text (no per-token detokenizing in the loop); the whole output is
 detokenized once, into ``GenerationStats.text``.
 """
@@ -222,21 +226,30 @@ class LlamaCppBackend(Backend):
         ctx, vocab = self._ctx, self._vocab
         chat = request.kind != "throughput"  # chat and completion stop at end of generation
         t_request = self.clock.now()
+        depth_ids: list[int] = []
         match request.kind:
             case "chat":
                 ids = self._chat_ids(request)
             case "completion":
                 ids = self._completion_ids(request)
             case "throughput":
-                ids = self._throughput_ids(request)
+                # llama-bench -d: the context (BOS first) then the prompt after it, no BOS
+                ids = self._throughput_ids(request, bos=not request.depth)
+                if request.depth:
+                    depth_ids = self._throughput_ids(request, request.depth)
             case _:
                 assert_never(request.kind)
-        if len(ids) + request.max_tokens > self._n_ctx:
+        if len(depth_ids) + len(ids) + request.max_tokens > self._n_ctx:
+            at = f"depth ({len(depth_ids)} tokens) + " if depth_ids else ""
             raise BackendError(
-                f"prompt ({len(ids)} tokens) + max_tokens ({request.max_tokens}) exceed the "
+                f"{at}prompt ({len(ids)} tokens) + max_tokens ({request.max_tokens}) exceed the "
                 f"context of {self._n_ctx} tokens: raise the llama_cpp option n_ctx"
             )
         self.reset()
+        if depth_ids:  # outside the timed window and before the perf counters' reset
+            self._decode_prompt(depth_ids)
+            llama_cpp.llama_synchronize(ctx)
+            t_request = self.clock.now()
         chain = self._sampler(request, suppress_eog=not chat)
         llama_cpp.llama_perf_context_reset(ctx)
         out: list[int] = []
@@ -327,7 +340,10 @@ class LlamaCppBackend(Backend):
             suppress=self._eog if suppress_eog else (),
         )
 
-    def _throughput_ids(self, request: GenerationRequest) -> list[int]:
+    def _throughput_ids(self, request: GenerationRequest, n: int | None = None,
+                        bos: bool = True) -> list[int]:
+        """Exactly ``n`` (default: ``prompt_tokens``) ids of filler text; without the BOS
+        when they follow a context already in the cache (``depth``)."""
         if request.prompt_tokens is None:
             raise BackendError("a throughput request needs prompt_tokens")
         filler = request.filler or tokens.DEFAULT_FILLER
@@ -335,7 +351,10 @@ class LlamaCppBackend(Backend):
         if ids is None:
             ids = tokens.tokenize(self._vocab, filler, parse_special=False)
             self._filler_cache[filler] = ids
-        return tokens.throughput_prompt(ids, request.prompt_tokens, request.variant, self._bos)
+        count = request.prompt_tokens if n is None else n
+        # the depth's filler starts elsewhere than the prompt's (variant offset)
+        variant = request.variant if n is None else request.variant + 7
+        return tokens.throughput_prompt(ids, count, variant, self._bos if bos else None)
 
     def _chat_ids(self, request: GenerationRequest) -> list[int]:
         text = self._chat_text(request.messages)

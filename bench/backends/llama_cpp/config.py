@@ -73,6 +73,7 @@ CAPABILITIES = Capabilities(
     chat=True,
     completion=True,
     internal_timings=True,
+    depth=True,
     host_cpu=True,
 )
 """What this backend can take and report (read by the plan and the config check without

@@ -47,6 +47,6 @@ class LlamaCppVLMArtifact(LlamaCppArtifact):
             require_file(self.mmproj, "mmproj (vision projector) file")
 
 
-CAPABILITIES = replace(LLAMA_CPP_CAPABILITIES, completion=False, vision=True)
+CAPABILITIES = replace(LLAMA_CPP_CAPABILITIES, completion=False, vision=True, depth=False)
 """The text backend's flags, but images instead of raw completions (read by the plan and the
 config check without importing the runtime)."""

@@ -46,6 +46,9 @@ class OllamaOptions(ServerOptions):
     """Starting guess to size throughput prompts (learned from the server's prompt_eval_count;
     the recorded prompt count is always the server's, or null)."""
 
+    def server_url(self) -> str | None:
+        return self.base_url
+
 
 class OllamaArtifact(Options):
     model: str

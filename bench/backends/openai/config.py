@@ -38,6 +38,9 @@ class OpenAIOptions(ServerOptions):
     tokens_per_word: float = Field(default=1.35, gt=0)
     """Starting guess to size throughput prompts when no tokenize endpoint answers."""
 
+    def server_url(self) -> str | None:
+        return self.base_url
+
 
 class OpenAIArtifact(Options):
     model: str
