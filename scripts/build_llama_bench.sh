@@ -40,7 +40,9 @@ SDIST="$CACHE/sdist/llama_cpp_python-$VERSION.tar.gz"
 if [[ ! -f "$SDIST" ]]; then
     echo "build_llama_bench: fetching the llama-cpp-python $VERSION sdist from PyPI" >&2
     mkdir -p "$CACHE/sdist"
-    "$PY" -m pip download --no-deps --no-binary :all: --no-build-isolation \
+    # with build isolation: pip prepares the sdist's metadata with its build backend
+    # (scikit-build-core), which the venv does not have on a fresh machine
+    "$PY" -m pip download --no-deps --no-binary :all: \
         -d "$CACHE/sdist" "llama-cpp-python==$VERSION" >&2
 fi
 
