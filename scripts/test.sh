@@ -11,8 +11,8 @@ bash scripts/install-test-deps.sh
 .venv/bin/pibench models install gemma3-270m || exit 1
 .venv/bin/pibench models synth qwen2.5-0.5b-instruct --quant Q4_K_M || exit 1
 # llama.cpp's own llama-server from the same vendored source, for tests/test_llama_server.py
-# (built once, cached in ~/.cache/pibench/llama-bench/<version>: 212 build steps; 49 min on
-# 2 cores shared with four other builds and test runs, less on a quiet CI host, not measured)
+# (built once, cached in ~/.cache/pibench/llama-bench/<version>: 212 build steps, 604 s from an
+# empty cache on a quiet 2-core machine, sdist download included)
 PIBENCH_LLAMA_SERVER="$(bash scripts/build_llama_bench.sh .venv/bin/python llama-server | tail -n 1)" \
     || exit 1
 export PIBENCH_LLAMA_SERVER
