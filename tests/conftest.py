@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +112,29 @@ def completion_reps(result: Any) -> list[dict[str, Any]]:
     reps: list[dict[str, Any]] = rec["reps"]
     assert [r["prompt"] for r in reps] == COMPLETION_PROMPTS
     return reps
+
+
+def hailo_modules() -> list[str]:
+    """The hailo_platform modules imported now (the fake's, in tests)."""
+    return [m for m in sys.modules if m == "hailo_platform" or m.startswith("hailo_platform.")]
+
+
+@contextmanager
+def hailo_fake(monkeypatch: pytest.MonkeyPatch, version: str | None = None) -> Iterator[Any]:
+    """tests/fakes/hailo_platform imported afresh on a virtual clock (HailoRT ``version``
+    when given), and removed again after: the fake must not leak into other tests."""
+    from bench.clock import VirtualClock
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "fakes"))
+    for name in hailo_modules():
+        monkeypatch.delitem(sys.modules, name)
+    from hailo_platform import _fake
+
+    state = _fake.reset()
+    if version is not None:
+        _fake.set_version(version)
+    state.clock = VirtualClock()
+    yield _fake
+    _fake.reset()
+    for name in hailo_modules():
+        del sys.modules[name]

@@ -6,41 +6,26 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench.clock import VirtualClock
 from bench.doctor.result import all_hold, render, write_bundle
 from bench.doctor.run import diagnose
 from bench.doctor.system import System
+from tests.conftest import hailo_fake
 
-FAKES = Path(__file__).parent / "fakes"
 PMIC = ("   3V7_WL_SW_A current(0)=0.10000000A\n  VDD_CORE_A current(7)=2.50000000A\n"
         "   3V7_WL_SW_V volt(8)=3.70000000V\n  VDD_CORE_V volt(15)=0.80000000V\n")
 
 
-def _fake_modules() -> list[str]:
-    return [m for m in sys.modules if m == "hailo_platform" or m.startswith("hailo_platform.")]
-
 
 @pytest.fixture(params=["5.1.1", "5.2.0"])
 def fake(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.syspath_prepend(str(FAKES))
-    for name in _fake_modules():
-        monkeypatch.delitem(sys.modules, name)
-    from hailo_platform import _fake
-
-    state = _fake.reset()
-    _fake.set_version(request.param)
-    state.clock = VirtualClock()
-    yield _fake
-    _fake.reset()
-    for name in _fake_modules():
-        del sys.modules[name]
+    with hailo_fake(monkeypatch, request.param) as fake_module:
+        yield fake_module
 
 
 def machine(tmp_path: Path, driver: str = "5.1.1", throttled: str = "0x0",

@@ -17,31 +17,15 @@ from bench.backends.base import (
     collect,
 )
 from bench.backends.hailo.config import HailoArtifact, HailoOptions
-from bench.clock import VirtualClock
 from bench.errors import BackendError, BackendUnavailable, GenerationTimeout, ModelLoadError
-from tests.conftest import COMPLETION_WORKLOADS, completion_reps
-
-FAKES = Path(__file__).parent / "fakes"
-
-
-def _fake_modules() -> list[str]:
-    return [m for m in sys.modules if m == "hailo_platform" or m.startswith("hailo_platform.")]
+from tests.conftest import COMPLETION_WORKLOADS, completion_reps, hailo_fake
 
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    monkeypatch.syspath_prepend(str(FAKES))
     monkeypatch.setenv("PIBENCH_CACHE_DIR", str(tmp_path / "cache"))
-    for name in _fake_modules():
-        monkeypatch.delitem(sys.modules, name)
-    from hailo_platform import _fake
-
-    state = _fake.reset()
-    state.clock = VirtualClock()
-    yield _fake
-    _fake.reset()
-    for name in _fake_modules():
-        del sys.modules[name]  # the fake must not leak into other tests
+    with hailo_fake(monkeypatch) as fake_module:
+        yield fake_module
 
 
 def _backend(fake: Any, tmp_path: Path, **opts: Any) -> tuple[Any, ModelRef]:

@@ -19,31 +19,15 @@ import pytest
 
 from bench.backends.base import GenerationRequest, Message, ModelRef, collect
 from bench.backends.hailo.config import HailoArtifact, HailoOptions
-from bench.clock import VirtualClock
 from bench.errors import BackendError, BackendUnavailable
-
-FAKES = Path(__file__).parent / "fakes"
-
-
-def _fake_modules() -> list[str]:
-    return [m for m in sys.modules if m == "hailo_platform" or m.startswith("hailo_platform.")]
+from tests.conftest import hailo_fake, hailo_modules
 
 
 @pytest.fixture(params=["5.1.1", "5.2.0"])
 def fake(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
          tmp_path: Path) -> Iterator[Any]:
-    monkeypatch.syspath_prepend(str(FAKES))
-    for name in _fake_modules():
-        monkeypatch.delitem(sys.modules, name)
-    from hailo_platform import _fake
-
-    state = _fake.reset()
-    _fake.set_version(request.param)
-    state.clock = VirtualClock()
-    yield _fake
-    _fake.reset()
-    for name in _fake_modules():
-        del sys.modules[name]
+    with hailo_fake(monkeypatch, request.param) as fake_module:
+        yield fake_module
 
 
 def _llm(fake: Any, tmp_path: Path) -> Any:
@@ -316,7 +300,7 @@ def test_environment_records_hailort_without_importing_it(tmp_path: Path,
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text('raise ImportError("must not be imported")\n'
                                      '__version__ = "5.2.0"\n')
-    for name in _fake_modules():
+    for name in hailo_modules():
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     assert environment.versions()["hailort"] == "5.2.0"
