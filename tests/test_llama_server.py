@@ -146,6 +146,9 @@ def test_server_and_in_process_measured_alike(server: str, tmp_path: Path) -> No
                for rep in srv["reps"])
     assert all(rep["internal"]["prompt_tokens"] + rep["internal"]["cached_tokens"] == PP
                for rep in srv["reps"])  # llama-server's timings agree: prompt_n + cache_n
+    # the whole prompt processed every time (cache_prompt: false), so a prompt speed exists
+    assert [rep["prompt_cached_tokens"] for rep in srv["reps"]] == [0] * REPS
+    assert all(rep["internal_prompt_tps"] for rep in srv["reps"])
     # the server's processes found by its port, its CPU time reported as the workload
     load = srv["host_load"]
     s = load["server"]
@@ -188,6 +191,9 @@ def test_a_process_burning_a_core_beside_the_server_is_a_busy_host(server: str,
             psutil.Process(pid).terminate()
     srv = cases["server"]
     assert srv["status"] == "ok", srv.get("error")
+    # the same prompts as the run before on the same server: none restored from its
+    # host-memory prompt cache
+    assert [rep["prompt_cached_tokens"] for rep in srv["reps"]] == [0] * REPS
     load = srv["host_load"]
     assert "busy host" in srv["labels"], load
     assert load["server"]["seen"] and load["server"]["cpu_pct"] > 0

@@ -88,3 +88,56 @@ def test_prompt_label_names_the_real_length() -> None:
     assert prompt_label(256, [{"prompt_tokens": None}]) is None  # type: ignore[typeddict-item]
     text = legend([{"labels": ["prompt 257 tokens"], "status": "ok"}])
     assert "prompt N tokens: the prompt the runtime counted" in text
+
+
+def _runs(url: str, n: int, **opts: Any) -> list[Any]:
+    """``n`` throughput generations with the same variants, as two runs of a config make."""
+    out = []
+    for _ in range(2):
+        b = _backend(url, tokenize="llama-server", **opts)
+        for variant in range(n):
+            b.reset()
+            out.append(collect(b.generate(_req(variant)))[1])
+        b.close()
+    return out
+
+
+def test_llama_server_evaluates_the_whole_prompt_even_one_from_an_earlier_run(
+        servers: Any) -> None:
+    # llama-server restores a prompt it saw before from its host-memory cache; the flush alone
+    # does not stop it, cache_prompt: false does (see FakeServer.llama_server_eval)
+    with servers.FakeServer("llama-server", models=("m",)) as srv:
+        stats = _runs(srv.url, 3)
+    sent = [r.body for r in srv.requests if r.path == "/v1/completions"
+            and r.body["prompt"] != "Flush."]
+    assert len(sent) == 6 and all(body["cache_prompt"] is False for body in sent)
+    assert [s.prompt_cached_tokens for s in stats] == [0] * 6
+    assert [s.internal["prompt_tokens"] for s in stats] == [40] * 6
+
+
+def test_a_prompt_served_from_the_cache_gives_no_prompt_speed_and_a_label(
+        servers: Any) -> None:
+    from bench.backends.base import TokenEvent
+    from bench.results.metrics import rep_record
+    from bench.runner.record import cache_label
+
+    with servers.FakeServer("llama-server", models=("m",)) as srv:
+        stats = _runs(srv.url, 2, fresh_context="none")
+    sent = [r.body for r in srv.requests if r.path == "/v1/completions"]
+    assert sent and all("cache_prompt" not in body for body in sent)
+    # the first prompt meets an empty cache; the second shares its first words ("<bos>
+    # Sample"); the second run's prompts come back whole from the host cache: only the last
+    # token is evaluated
+    cached = [s.prompt_cached_tokens for s in stats]
+    assert cached[0] == 0 and 0 < cached[1] < 5 and cached[2:] == [39, 39], cached
+    reps = [rep_record(i, s, [TokenEvent(t=s.t_request + 2.0, n=1, text="a"),
+                              TokenEvent(t=s.t_request + 2.5, n=1, text="b")], keep_text=False)
+            for i, s in enumerate(stats)]
+    assert [r["prompt_tps"] is None for r in reps[2:]] == [True, True]
+    assert [r["internal_prompt_tps"] is None for r in reps[2:]] == [True, True]
+    assert all(r["prompt_cached_tokens"] == 39 for r in reps[2:])
+    assert reps[0]["prompt_tps"] == 20.0  # 40 tokens, first token after 2 s
+    assert cache_label(reps) == "prompt cached in 3/4 reps"
+    assert cache_label(reps[:1]) is None
+    text = legend([{"labels": ["prompt cached in 3/4 reps"], "status": "ok"}])
+    assert "prompt cached in K/N reps" in text

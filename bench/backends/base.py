@@ -191,6 +191,10 @@ class GenerationStats:
     internal: dict[str, Any] | None = None
     """The runtime's own timings, e.g. {"source": "llama.cpp perf counters",
     "prompt_ms": ..., "prompt_tokens": ..., "gen_ms": ..., "gen_tokens": ...}."""
+    prompt_cached_tokens: int | None = None
+    """Prompt tokens the runtime reused from its cache instead of processing them (a server's
+    prompt cache); None when it does not say. More than 0: the prompt was not all processed,
+    so no prompt speed is derived from this generation."""
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,10 @@ def legend(records: list[dict[str, Any]]) -> str:
     if any(lab.startswith("prompt ") and lab.endswith(" tokens") for lab in labels):
         notes.append("prompt N tokens: the prompt the runtime counted (the server's own "
                      "count) differs from the workload's length (pp...): N is its real length.")
+    if any(lab.startswith("prompt cached in ") for lab in labels):
+        notes.append("prompt cached in K/N reps: in K of the N repetitions the server reused "
+                     "part of the prompt from its cache, so it did not process the whole "
+                     "prompt: their prompt speeds are n/a (TTFT is shown as measured).")
     return "\n".join(f"- {n}" for n in notes)
 
 

@@ -43,6 +43,12 @@ def rep_record(rep: int, stats: GenerationStats, events: list[TokenEvent],
     internal = stats.internal
     rec["internal"] = internal
     rec["internal_prompt_tps"] = _rate(internal, "prompt_tokens", "prompt_ms")
+    cached = stats.prompt_cached_tokens
+    if cached is not None:
+        rec["prompt_cached_tokens"] = cached
+        if cached > 0:  # part of the prompt came from a cache: no prompt speed to derive
+            rec["prompt_tps"] = None
+            rec["internal_prompt_tps"] = None
     rec["internal_gen_tps"] = _rate(internal, "gen_tokens", "gen_ms")
     rec["text"] = stats.text[:2000] if keep_text and stats.text else None
     return rec

@@ -72,6 +72,7 @@ class RepRecord(_Open):
     internal: dict[str, Any] | None = None
     internal_prompt_tps: Number | None = None
     internal_gen_tps: Number | None = None
+    prompt_cached_tokens: int | None = None  # reused from a server's cache; > 0: no pp speed
     text: str | None = None  # generated text (chat and completion; first 2000 characters)
     prompt: str | None = None  # the user prompt (chat and completion; first 500 characters)
 

@@ -76,5 +76,6 @@ class RepRecord(TypedDict, total=False):
     internal: dict[str, Any] | None  # the runtime's own timings, as reported
     internal_prompt_tps: float | None
     internal_gen_tps: float | None
+    prompt_cached_tokens: int  # only when the runtime says; > 0: prompt speeds are null
     prompt: str  # the user prompt (chat and completion workloads; first 500 characters)
     text: str | None  # generated text (chat and completion workloads; first 2000 characters)

@@ -58,6 +58,13 @@ def prompt_label(asked: int | None, reps: list[RepRecord]) -> str | None:
     return f"prompt {real} tokens"
 
 
+def cache_label(reps: list[RepRecord]) -> str | None:
+    """"prompt cached in K/N reps" when the runtime reused part of the prompt from its cache
+    in K of the N repetitions (their prompt speeds are null); None when none did."""
+    hit = sum(1 for r in reps if (r.get("prompt_cached_tokens") or 0) > 0)
+    return f"prompt cached in {hit}/{len(reps)} reps" if hit else None
+
+
 @dataclass
 class Measured:
     """What a case that ran gives the record (the backend loaded; reps may be few or none)."""
@@ -176,6 +183,9 @@ def _labels(case: Case, measured: Measured) -> list[str]:
         label = prompt_label(case.workload.prompt_tokens, measured.reps)
         if label:
             labels.append(label)
+    cached = cache_label(measured.reps)
+    if cached:
+        labels.append(cached)
     result = measured.mixed
     if result is not None:
         if mixed_is_simulated(result) and "simulated" not in labels:

@@ -75,6 +75,8 @@ class FakeServer:
         self.options_seen: list[dict[str, Any]] = []
         self.loaded: set[str] = set()
         self._last_prompt: list[str] = []
+        self.host_cache: list[list[str]] | None = [] if flavour == "llama-server" else None
+        """llama-server: prompts saved in host memory (--cache-ram, on by default)."""
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,),
                                         daemon=True)
@@ -116,6 +118,41 @@ class FakeServer:
             shared += 1
         self._last_prompt = toks
         return max(1, len(toks) - shared)
+
+    def llama_server_eval(self, toks: list[str], cache_prompt: bool) -> int:
+        """llama-server's tokens evaluated for a prompt (ggml-org/llama.cpp@0c1e57098,
+        tools/server): server-context.cpp get_available_slot saves the slot's prompt into the
+        host-memory cache (--cache-ram, 8192 MiB by default: common/common.h cache_ram_mib)
+        and server-task.cpp server_prompt_cache::load restores the cached prompt that shares
+        a longer prefix (f_keep >= 0.25 and better f_keep and f_sim than the slot's own);
+        server-context.cpp update_slots reuses the common prefix only when the request's
+        cache_prompt is true (server-task.h: default true), else n_past stays 0 and the whole
+        prompt is evaluated. At least one token is always evaluated."""
+        slot = self._last_prompt
+        self._last_prompt = toks
+        if self.host_cache is not None:
+            if slot:
+                self.host_cache.append(slot)
+            best = _lcp(slot, toks)
+            keep_best = best / len(slot) if slot else -1.0
+            for cached in self.host_cache:
+                lcp = _lcp(cached, toks)
+                if lcp / len(cached) >= 0.25 and lcp / len(cached) > keep_best and lcp > best:
+                    best, keep_best = lcp, lcp / len(cached)
+        else:
+            best = _lcp(slot, toks)
+        if not cache_prompt:
+            return len(toks)
+        return max(1, len(toks) - best)
+
+
+def _lcp(a: list[str], b: list[str]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def _chat_text(messages: list[dict[str, str]]) -> str:
@@ -327,8 +364,9 @@ def _llama_server(h: Any, server: FakeServer, method: str, body: Any) -> None:
     if method == "POST" and path in ("/v1/completions", "/v1/chat/completions"):
         chat = path == "/v1/chat/completions"
         prompt = _chat_text(body.get("messages") or []) if chat else body.get("prompt", "")
-        n = len(tokenize(prompt)) + 1
-        evaluated = min(n, server.prompt_eval(prompt))  # the BOS is always in the cache
+        toks = ["<bos>", *tokenize(prompt)]
+        n = len(toks)
+        evaluated = server.llama_server_eval(toks, bool(body.get("cache_prompt", True)))
         timings = {"cache_n": n - evaluated, "prompt_n": evaluated, "prompt_ms": 1.0 * evaluated}
         return _openai(h, server, method, body, bos=1, timings=timings)
     return _openai(h, server, method, body)

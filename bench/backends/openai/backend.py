@@ -106,6 +106,8 @@ class OpenAIBackend(Backend):
         self._model: str | None = None
         self._tokenizer: tuple[str, str, Callable[[str, str], dict[str, Any]]] | None = None
         self._fitter = RatioFitter(options.tokens_per_word)
+        self._llama_server = False
+        """The server is llama.cpp's llama-server (its /tokenize answered, or it sent timings)."""
         self._added = 0
         """Tokens the server adds to a throughput prompt beyond what its tokenize endpoint
         counts: learned from the server's own count (warm-up), subtracted when fitting."""
@@ -156,6 +158,7 @@ class OpenAIBackend(Backend):
             raise BackendUnavailable(status_error(r, WHO) + " (set api_key_env)")
         self._model = artifact.model
         self._tokenizer = self._probe_tokenizer()
+        self._llama_server = bool(self._tokenizer and self._tokenizer[0] == "llama-server")
         return ModelInfo(weights="real", extra={
             "server_model": artifact.model, "served_models": served,
             "base_url": self.opts.base_url,
@@ -240,6 +243,12 @@ class OpenAIBackend(Backend):
             # a completion continues the text until the end of generation (GenerationRequest)
             body["min_tokens"] = request.max_tokens
             body["ignore_eos"] = True
+        if self.opts.fresh_context == "flush" and self._llama_server:
+            # llama-server keeps prompts in host memory (--cache-ram, on by default) and
+            # restores the closest one into the slot, so the flush does not stop a prefix being
+            # reused; cache_prompt: false makes it evaluate the whole prompt
+            # (ggml-org/llama.cpp@0c1e57098 tools/server/server-context.cpp update_slots)
+            body["cache_prompt"] = False
         body.update(self.opts.extra_body)
         fitted = None
         text = ""
@@ -281,6 +290,7 @@ class OpenAIBackend(Backend):
                     internal = _llama_server_timings(obj) or internal
                     if isinstance(obj.get("timings"), dict):
                         timings = obj["timings"]
+                        self._llama_server = True
                     for choice in obj.get("choices") or []:
                         if path == "/v1/completions":
                             piece = choice.get("text") or ""
@@ -322,7 +332,9 @@ class OpenAIBackend(Backend):
             stop = "length"
         else:
             stop = "eos"
+        cached = timings.get("cache_n") if timings else None
         return GenerationStats(t_request=t_request, prompt_tokens=prompt_tokens,
                                prompt_tokens_method=prompt_method, gen_tokens=gen_tokens,
                                gen_tokens_method=gen_method, stop_reason=stop,
-                               text="".join(parts), internal=internal)
+                               text="".join(parts), internal=internal,
+                               prompt_cached_tokens=cached if isinstance(cached, int) else None)

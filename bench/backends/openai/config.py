@@ -29,7 +29,9 @@ class OpenAIOptions(ServerOptions):
     throughput and chat requests; completion requests still stop at the end of generation."""
     fresh_context: Literal["flush", "none"] = "flush"
     """"flush": reset() sends a short unrelated completion, so no cached prefix of the next
-    prompt is reused (llama-server caches prompts by default)."""
+    prompt is reused, and requests to llama-server carry cache_prompt: false (its host-memory
+    prompt cache would otherwise restore a prompt of an earlier run). A repetition whose
+    prompt was still partly served from a cache gets no prompt speed and a label."""
     extra_body: dict[str, Any] = Field(default_factory=dict)
     """Extra fields sent with every generation request (server specific)."""
     connect_timeout_s: float = Field(default=5.0, gt=0)
