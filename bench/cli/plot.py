@@ -19,10 +19,14 @@ def register(sub: Any) -> None:
     p.add_argument("--case", action="append", metavar="PATTERN", default=None,
                    help="draw the per-token timeline of the cases matching PATTERN "
                    "(case id, * allowed; repeatable); default: one case per run")
+    p.add_argument("--title", default=None,
+                   help="first line of every figure's title (default: the config's "
+                   "description)")
     p.set_defaults(func=plot_cmd)
 
 
-def write(runs_dirs: list[str], out: str | None, fmt: str, cases: list[str] | None) -> int:
+def write(runs_dirs: list[str], out: str | None, fmt: str, cases: list[str] | None,
+          title: str | None = None) -> int:
     """Write the plots; the one-line message and exit 2 when matplotlib is missing."""
     from bench.plots import PlotsUnavailable, require_matplotlib
     from bench.report.rows import load_runs
@@ -33,12 +37,18 @@ def write(runs_dirs: list[str], out: str | None, fmt: str, cases: list[str] | No
         print(exc, file=sys.stderr)
         return 2
     from bench.cli.report import warn
+    from bench.plots.context import context_of
     from bench.plots.write import write_plots
 
     runs = load_runs(runs_dirs, warn)  # without raw arrays: a timeline reads its case again
     out_dir = Path(out) if out else runs[0][0].path
-    written, notes = write_plots([(run.path.name, recs) for run, recs in runs], out_dir,
-                                 fmt, cases, warn)
+    paths = [run.path for run, _ in runs]
+    names = [p.name for p in paths]
+    if len(set(names)) < len(names):  # two hosts' runs of the same second: their paths
+        names = [str(p) for p in paths]
+    ctx = context_of(paths, title, warn, names)
+    written, notes = write_plots([(n, recs) for n, (_, recs) in zip(names, runs, strict=True)],
+                                 out_dir, fmt, cases, warn, ctx)
     for path, what in written:
         print(f"written: {path}  ({what})")
     for note in notes:
@@ -47,4 +57,4 @@ def write(runs_dirs: list[str], out: str | None, fmt: str, cases: list[str] | No
 
 
 def plot_cmd(args: argparse.Namespace) -> int:
-    return write(args.runs, args.out, args.format, args.case)
+    return write(args.runs, args.out, args.format, args.case, args.title)

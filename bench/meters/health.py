@@ -327,8 +327,8 @@ class HealthMonitor:
             poll_cpu_ms=None if self._cpu_s is None else round(1000 * self._cpu_s, 3),
             cooldown=cool,
             clock_start_s=None if t0 is None else round(t0, 6),
-            samples=[[round(x[0] - (t0 or 0.0), 4), *x[1:]] for x in p],
-            throttle_samples=[[round(t - (t0 or 0.0), 4), b] for t, b in self._bits],
+            samples=[[round(x[0] - (t0 or 0.0), 6), *x[1:]] for x in p],
+            throttle_samples=[[round(t - (t0 or 0.0), 6), b] for t, b in self._bits],
         )
 
 
