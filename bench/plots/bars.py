@@ -239,9 +239,12 @@ MAX_PANELS = 16
 out (matplotlib cannot save an image taller than 2^16 pixels, and nobody could read it)."""
 
 
-def bar_figure(columns: list[Column], title: str, caption: str) -> Figure:
+def bar_figure(columns: list[Column], title: str, caption: str,
+               numbered: bool = False) -> Figure:
     """A figure 1200 px wide: one panel per workload and metric, one under the other; the
-    legend under the title; the caption (with the key of numbered x labels) at the foot."""
+    legend under the title; the caption (with the key of numbered x labels) at the foot.
+    The x labels are the names wrapped to their group's width, or (``numbered``, names that
+    do not fit, or wrapped names whose rendered boxes overlap) numbers with a key."""
     every = [b for c in columns for b in c.bars]
     series = _ordered([b.series for b in every])
     colors = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(series)}
@@ -263,7 +266,7 @@ def bar_figure(columns: list[Column], title: str, caption: str) -> Figure:
     groups = _ordered([b.model for b in every if b.panel in drawn])
     slots = max(max((len(_ordered([b.model for b in by_panel[ci][p]])) for ci, p in shown),
                     default=1), MIN_SLOTS)
-    labels, key = group_labels(groups, AXES_PX / slots)
+    labels, key = group_labels(groups, AXES_PX / slots, numbered=numbered)
     label_of = dict(zip(groups, labels, strict=True))
     if dense:
         caption += (" Too many bars to label each: no value, n or marks written at a bar, a "
@@ -295,6 +298,8 @@ def bar_figure(columns: list[Column], title: str, caption: str) -> Figure:
         ax.set_ylabel(col.ylabel, fontsize=LABEL_PT)
     _legend(fig, title, every, colors, 1 - 0.1 / height if dense else None)
     fig.supxlabel(text, fontsize=CAPTION_PT, x=0.01, ha="left", multialignment="left")
+    if not key and tick_overlaps(fig):
+        return bar_figure(columns, title, caption, numbered=True)
     _no_overlap(fig)
     return fig
 

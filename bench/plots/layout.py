@@ -27,10 +27,10 @@ CAPTION_PT = 8.5
 TITLE_PT = 13.0
 AXES_TITLE_PT = 11.0
 LABEL_PT = 10.0
-CHAR_EM = 0.62
-"""Mean width of a DejaVu Sans character in em (measured over model names; a bound, not
-the exact width: the rendered check decides)."""
-MAX_LINES = 3
+CHAR_EM = 0.6
+"""Mean width of a DejaVu Sans character in em, about, over model names (an estimate: the
+check on the rendered boxes decides)."""
+MAX_LINES = 4
 CAPTION_CHARS = 150
 """Caption characters per line at CAPTION_PT over the figure's width."""
 _BREAK = re.compile(r"(?<=[-_/ :])")
@@ -61,14 +61,15 @@ def wrap_label(name: str, width: int, max_lines: int = MAX_LINES) -> str | None:
     return "\n".join(lines) if len(lines) <= max_lines else None
 
 
-def group_labels(groups: Sequence[str], group_px: float,
-                 max_lines: int = MAX_LINES) -> tuple[list[str], list[str]]:
+def group_labels(groups: Sequence[str], group_px: float, max_lines: int = MAX_LINES,
+                 numbered: bool = False) -> tuple[list[str], list[str]]:
     """(the tick labels, the key): the names wrapped to a group's width, or, when one of
-    them does not fit in ``max_lines`` lines, the numbers 1..n and their key."""
+    them does not fit in ``max_lines`` lines (or ``numbered``), the numbers 1..n and their
+    key."""
     width = chars_per_line(group_px * 0.94)
     lines = max(max_lines, *(g.count("\n") + 2 for g in groups)) if groups else max_lines
     wrapped = [wrap_label(g, width, lines) for g in groups]
-    if all(w is not None for w in wrapped):
+    if not numbered and all(w is not None for w in wrapped):
         return [w or "" for w in wrapped], []
     return [str(i + 1) for i in range(len(groups))], [
         f"{i + 1} = {' '.join(g.split())}" for i, g in enumerate(groups)]
