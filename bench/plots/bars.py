@@ -202,9 +202,8 @@ def draw_panel(ax: Axes, bars: list[Bar], colors: dict[str, str], key: str,
     ax.set_axisbelow(True)
 
 
-def _legend(fig: Figure, title: str, bars: list[Bar], colors: dict[str, str],
-            anchor: float | None = None) -> None:
-    """The title, and the legend under it, above the panels (``layout.heading``)."""
+def _handles(bars: list[Bar], colors: dict[str, str]) -> tuple[list[Patch], int]:
+    """The legend's entries (series, hatches, FAILED) and its columns."""
     handles = [Patch(facecolor=c, edgecolor="black", linewidth=0.6, label=s)
                for s, c in colors.items()]
     by_hatch: dict[str, list[str]] = {}
@@ -219,7 +218,7 @@ def _legend(fig: Figure, title: str, bars: list[Bar], colors: dict[str, str],
     widths = [len(str(h.get_label())) + 6 for h in handles]
     ncols = len(handles) if sum(widths) <= LEGEND_CHARS else max(
         1, min(len(handles), LEGEND_CHARS // max(widths, default=10)))
-    heading(fig, title, handles, ncols, anchor)
+    return handles, ncols
 
 
 def failures_note(bars: list[Bar], limit: int = 4) -> str:
@@ -277,17 +276,19 @@ def bar_figure(columns: list[Column], title: str, caption: str,
                     "case is in report.csv.")
     text = textwrap.fill(caption + failures_note(every) + key_note(key), CAPTION_CHARS)
     tick_lines = max((lab.count("\n") + 1 for lab in labels), default=1)
-    head_in = 0.35 + 0.25 * title.count("\n") + 0.3 * (1 + len(series) // 4)
+    handles, ncols = _handles(every, colors)
+    head_in = 0.3 + 0.24 * (title.count("\n") + 1) + 0.21 * -(-len(handles) // ncols)
     foot_in = 0.2 + 0.16 * (text.count("\n") + 1)
-    panel_in = 2.9 + 0.16 * tick_lines
+    gap_in = 0.55 + 0.16 * tick_lines  # tick labels under a panel and the next one's title
+    panel_in = 2.5 + gap_in
     height = head_in + foot_in + panel_in * len(shown)
     # a dense figure gets fixed margins: the constrained layout measures every tick label
     # and text of every panel (seconds for a large run) to place them
     fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI, layout=None if dense else "constrained")
     if dense:
         fig.subplots_adjust(left=0.9 / WIDTH_IN, right=1 - 0.25 / WIDTH_IN,
-                            top=1 - (head_in + 0.3) / height, bottom=(foot_in + 0.4) / height,
-                            hspace=0.45 + 0.3 * tick_lines)
+                            top=1 - (head_in + 0.3) / height,
+                            bottom=(foot_in + gap_in - 0.3) / height, hspace=gap_in / 2.5)
     axes = fig.subplots(len(shown), 1, squeeze=False)
     for ax_row, (ci, panel) in zip(axes, shown, strict=True):
         ax, col = ax_row[0], columns[ci]
@@ -296,7 +297,7 @@ def bar_figure(columns: list[Column], title: str, caption: str,
                    [label_of[g] for g in _ordered([b.model for b in bars])])
         ax.set_title(" · ".join(x for x in (col.title, panel) if x), fontsize=AXES_TITLE_PT)
         ax.set_ylabel(col.ylabel, fontsize=LABEL_PT)
-    _legend(fig, title, every, colors, 1 - 0.1 / height if dense else None)
+    heading(fig, title, handles, ncols, 1 - 0.1 / height if dense else None)
     fig.supxlabel(text, fontsize=CAPTION_PT, x=0.01, ha="left", multialignment="left")
     if not key and tick_overlaps(fig):
         return bar_figure(columns, title, caption, numbered=True)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.report.rows import NA
+
 LABELLED = ("host", "board", "RAM", "HAT", "cooler", "config", "firmware", "bootloader",
             "kernel", "OS", "governor", "PCIe link", "CPU", "SoC", "HailoRT", "Hailo driver",
             "pibench")
@@ -57,6 +59,8 @@ def _short(label: str, env: dict[str, Any], text: str) -> str:
         rev = system.get("revision")
         mem = rev.get("memory") if isinstance(rev, dict) else None
         return f"{model} {mem}" if mem else model
+    if text.startswith(NA):  # "n/a (why)": the why is in report.md's System section
+        return f"{label} n/a"
     return text if len(text) <= 32 else text[:31] + "…"
 
 
