@@ -18,8 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.plots.data import plain
-
 Point = tuple[float, float | None]  # (s since the run's first sample, value; None: a gap)
 
 FLAGS = ("under-voltage", "arm-capped", "throttled", "soft-temp-limit")
@@ -126,7 +124,7 @@ def over_time(run: str, records: list[dict[str, Any]],
     """The run's series (``whole``: a record with its raw arrays, see
     ``data.pick_timelines``); ``missing`` says what could not be drawn and why."""
     ot = OverTime(run=run)
-    cases = [r for r in plain(records) if r.get("health") or r.get("power")]
+    cases = [r for r in records if r.get("health") or r.get("power")]
     shift, last_end, t_zero = 0.0, None, None
     series: dict[str, list[Point]] = {}
     for r in cases:
@@ -160,10 +158,14 @@ def over_time(run: str, records: list[dict[str, Any]],
     ot.requested, ot.throttle = series.get("requested", []), series.get("throttle", [])
     ot.power = {k.removeprefix("power:"): v for k, v in series.items() if k.startswith("power:")}
     ot.missing = _why_missing(cases or records)
-    if not ot.missing and not ot.has_health:
+    if not ot.has_health and not any(m.startswith("temperature") for m in ot.missing):
         ot.missing.append("temperature, ARM clock and throttle: no reading answered")
     if ot.has_health and not ot.has_power and not any(m.startswith("power") for m in ot.missing):
         ot.missing.append("power: no power sample answered")
+    mixed = sum(1 for r in records if r.get("mixed"))
+    if mixed:
+        ot.missing.append(f"{mixed} mixed case(s): their power is kept per phase only "
+                          "(mixed.power), without samples")
     return ot
 
 

@@ -119,6 +119,7 @@ def sweep_figure(series: list[Series], axis: Axis, title: str) -> Any:
         ax.set_ylabel("tokens/s", fontsize=LABEL_PT)
         ax.set_title(f"{what}: median, error bars min..max", fontsize=LABEL_PT)
         ax.set_ylim(bottom=0)
+        ax.margins(x=0.08)  # room for the n= of the last point
         if axis == "threads":
             ax.xaxis.get_major_locator().set_params(integer=True)
     handles = [h for ax in axes for h in ax.get_legend_handles_labels()[0]]

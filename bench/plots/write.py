@@ -138,10 +138,10 @@ def overtime_plot(run: str, records: list[dict[str, Any]], ctx: PlotContext, sev
     named = f" [{ctx.label(run)}]" if several else ""
     if not ot.has_health and not ot.has_power:
         return None, [f"no plot over the run's time{named}: " + "; ".join(ot.missing)]
-    fig = overtime_figure(ot, ctx.heading(
-        "Board over the run's time: temperature, ARM clock, throttling, power" + named, False))
     drawn = [w for w, ok in (("temperature", ot.temp), ("ARM clock", ot.arm or ot.requested),
                              ("throttle flags", ot.throttle), ("power", ot.has_power)) if ok]
+    fig = overtime_figure(ot, ctx.heading(
+        "Over the run's time: " + ", ".join(drawn) + named, False))
     stem = "over-time" + (f"-{slug(ctx.label(run))}" if several else "")
     return (Plot(stem, ", ".join(drawn) + " over the run's time", fig),
             [f"over the run's time{named}, not drawn: {m}" for m in ot.missing])
