@@ -54,8 +54,8 @@ def test_plot_command_writes_valid_files_and_never_overwrites(runs, tmp_path, cl
     code, stdout, err = cli("plot", run_dir, "--out", out)
     assert code == 0, err
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["gen_tps.png", "power.png", "prompt_tps.png",
-                         "timeline-Qwen2-1.5B-Instruct_cpu_pp100-tg50.png", "ttft.png"]
+    assert names == ["gen_tps.png", "over-time.png", "power.png", "prompt_tps.png",
+                     "timeline-Qwen2-1.5B-Instruct_cpu_pp100-tg50.png", "ttft.png"]
     for p in out.iterdir():
         assert p.read_bytes()[:8] == PNG and p.stat().st_size > 10_000
     assert "written:" in stdout and "power.png" in stdout

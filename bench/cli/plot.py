@@ -19,11 +19,19 @@ def register(sub: Any) -> None:
     p.add_argument("--case", action="append", metavar="PATTERN", default=None,
                    help="draw the per-token timeline of the cases matching PATTERN "
                    "(case id, * allowed; repeatable); default: one case per run")
+    p.add_argument("--title", default=None,
+                   help="first line of every figure's title (default: the config's "
+                   "description)")
     p.set_defaults(func=plot_cmd)
 
 
-def write(runs_dirs: list[str], out: str | None, fmt: str, cases: list[str] | None) -> int:
-    """Write the plots; the one-line message and exit 2 when matplotlib is missing."""
+Written = list[tuple[Path, str]]
+
+
+def make(runs_dirs: list[str], out: str | None, fmt: str, cases: list[str] | None,
+         title: str | None = None) -> tuple[int, Written, list[str]]:
+    """Write the plots: (exit code, the files and what each shows, notes on what was not
+    drawn and why); the one-line message on stderr and exit 2 when matplotlib is missing."""
     from bench.plots import PlotsUnavailable, require_matplotlib
     from bench.report.rows import load_runs
 
@@ -31,20 +39,46 @@ def write(runs_dirs: list[str], out: str | None, fmt: str, cases: list[str] | No
         require_matplotlib()
     except PlotsUnavailable as exc:
         print(exc, file=sys.stderr)
-        return 2
+        return 2, [], []
     from bench.cli.report import warn
+    from bench.plots.context import context_of
     from bench.plots.write import write_plots
 
     runs = load_runs(runs_dirs, warn)  # without raw arrays: a timeline reads its case again
     out_dir = Path(out) if out else runs[0][0].path
-    written, notes = write_plots([(run.path.name, recs) for run, recs in runs], out_dir,
-                                 fmt, cases, warn)
+    paths = [run.path for run, _ in runs]
+    names = [p.name for p in paths]
+    if len(set(names)) < len(names):  # two hosts' runs of the same second: their paths
+        names = [str(p) for p in paths]
+    ctx = context_of(paths, title, warn, names)
+    written, notes = write_plots([(n, recs) for n, (_, recs) in zip(names, runs, strict=True)],
+                                 out_dir, fmt, cases, warn, ctx)
+    return 0, written, notes
+
+
+def show(written: Written, notes: list[str]) -> None:
     for path, what in written:
         print(f"written: {path}  ({what})")
     for note in notes:
         print(f"note: {note}")
-    return 0
+
+
+def section(written: Written, notes: list[str], out_dir: Path) -> str:
+    """report.md's Plots section: each file and what it shows, then what was not drawn."""
+    lines = ["## Plots", ""]
+    for path, what in written:
+        rel = path.name if path.parent == out_dir else str(path)
+        lines.append(f"- `{rel}`: {what}")
+    lines += [f"- not drawn: {note}" for note in notes]
+    return "\n".join(lines) + "\n"
+
+
+def write(runs_dirs: list[str], out: str | None, fmt: str, cases: list[str] | None,
+          title: str | None = None) -> int:
+    code, written, notes = make(runs_dirs, out, fmt, cases, title)
+    show(written, notes)
+    return code
 
 
 def plot_cmd(args: argparse.Namespace) -> int:
-    return write(args.runs, args.out, args.format, args.case)
+    return write(args.runs, args.out, args.format, args.case, args.title)

@@ -14,7 +14,9 @@ def register(sub: Any) -> None:
                        "report.md/.csv/.json (never overwriting).")
     p.add_argument("runs", nargs="+", metavar="RUN_DIR")
     p.add_argument("--out", help="where to write the files (default: the first run folder)")
-    p.add_argument("--title", default=None)
+    p.add_argument("--title", default=None,
+                   help="the report's title, and the first line of every plot's title "
+                   "(plots default: the config's description)")
     p.add_argument("--no-write", action="store_true", help="print only")
     p.add_argument("--plots", action="store_true",
                    help="also write the plots beside report.md (as `pibench plot`; needs "
@@ -55,12 +57,16 @@ def report_cmd(args: argparse.Namespace) -> int:
         from bench.report.system import system_of_runs
 
         system = system_of_runs([run.path for run, _ in runs], warn)
+        if args.plots:  # first, so that report.md lists them and says what was not drawn
+            from bench.cli.plot import make, section, show
+
+            code, written, notes = make(args.runs, str(out), "png", None, args.title)
+            system += "\n" + section(written, notes, out) if code == 0 else ""
         files = write_report(records, out, title, system=system)
         print("written: " + ", ".join(str(f) for f in files.values()))
         if args.plots:
-            from bench.cli.plot import write
-
-            return write(args.runs, str(out), "png", None)
+            show(written, notes)
+            return code
     return 0
 
 

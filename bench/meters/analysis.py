@@ -222,6 +222,9 @@ class PowerResult(TypedDict):
     estimated_input: dict[str, Any] | None
     """A meter's secondary figure from its stated fit (pi5-pmic ``estimate_input``): the
     same phases and J/token computed from the fitted samples, with ``fit``; else null."""
+    clock_start_s: float
+    """The run's clock (s) when the measured window opened: ``samples`` (t 0) sit at this
+    time of the run (bench.clock: one clock for the whole run), for plots over the run."""
 
 
 def achieved_rate(rec: Recording) -> float | None:
@@ -340,6 +343,7 @@ def summarize(
         idle_samples=_rel(idle.samples, rec.t_start) if idle is not None else [],
         rep_t_request_s=[round(w.t_request - rec.t_start, 6) for w in windows],
         estimated_input=None,
+        clock_start_s=round(rec.t_start, 6),
     )
 
 

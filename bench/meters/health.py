@@ -132,6 +132,13 @@ class HealthSummary(TypedDict):
     poll_cpu_ms: float | None
     """CPU time of the polling thread during the case, ms (vcgencmd processes excluded)."""
     cooldown: CoolResult | None
+    clock_start_s: float | None
+    """The run's clock (s) when the tracking began: the times of ``samples`` and
+    ``throttle_samples`` are relative to it (bench.clock: one clock for the whole run)."""
+    samples: list[list[float | None]]
+    """Every poll, raw: [t s, temp C, arm MHz, requested MHz, fan RPM, fan PWM, EXT5V V]."""
+    throttle_samples: list[list[float | None]]
+    """Every get_throttled poll, raw: [t s, value as an integer (null: no answer)]."""
 
 
 Poll = tuple[float, float | None, float | None, float | None, float | None, float | None,
@@ -161,6 +168,7 @@ class HealthMonitor:
         self._after: int | None = None
         self._cool: CoolResult | None = None
         self._cpu_s: float | None = None
+        self._t0: float | None = None
 
     @property
     def active(self) -> bool:
@@ -221,6 +229,7 @@ class HealthMonitor:
     @contextmanager
     def track(self) -> Iterator[HealthMonitor]:
         self._polls, self._bits, self._cpu_s = [], [], None
+        self._t0 = self.clock.now()
         has_bits = self.sources.get("throttle") is not None
         self._before = self.poll_throttle() if has_bits else None
         self.poll()
@@ -290,6 +299,7 @@ class HealthMonitor:
         history, note, gap = self._history(flags)
         has_throttle = self.sources.get("throttle") is not None
         cool, self._cool = self._cool, None
+        t0 = self._t0
         return HealthSummary(
             sources=dict(self.sources),
             board=self.board,
@@ -316,6 +326,9 @@ class HealthMonitor:
             throttled=bool(flags) if has_throttle else None,
             poll_cpu_ms=None if self._cpu_s is None else round(1000 * self._cpu_s, 3),
             cooldown=cool,
+            clock_start_s=None if t0 is None else round(t0, 6),
+            samples=[[round(x[0] - (t0 or 0.0), 6), *x[1:]] for x in p],
+            throttle_samples=[[round(t - (t0 or 0.0), 6), b] for t, b in self._bits],
         )
 
 

@@ -23,6 +23,22 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from bench.plots.layout import (  # noqa: E402
+    AXES_TITLE_PT,
+    CAPTION_CHARS,
+    CAPTION_PT,
+    DPI,
+    LABEL_PT,
+    TICK_PT,
+    WIDTH_IN,
+    WIDTH_PX,
+    group_labels,
+    heading,
+    key_note,
+    thin_ticks,
+    tick_overlaps,
+)
+
 HATCH = {"simulated": "//", "synthetic weights: speed only": "..", "throttled": "xx",
          "busy host": "xx", "simulated power": "\\\\"}
 TAG = {"synthetic weights: speed only": "synthetic", "simulated power": "sim. power"}
@@ -112,12 +128,41 @@ def _draw_dense(ax: Axes, bars: list[Bar], xs: list[float], width: float,
         eb.lines[2][0].set_gid(f"{key}|ranges")
 
 
+WORDS_PX = 64.0
+"""Bar width (px) from which the marks are written at a bar, not only hatched."""
+
+
+LEGEND_CHARS = 120
+"""Legend characters (a patch counts 6) in one row across the figure."""
+MIN_SLOTS = 4
+"""A panel is at least this many groups wide (one model's bars are not a wall of colour)."""
+AXES_PX = WIDTH_PX - 140
+"""The panels' width in pixels (the figure less the y labels and the margins)."""
+
+
+def _annotation(b: Bar, common: frozenset[str], bar_px: float) -> tuple[str, int]:
+    """The text above a bar (value, n, the marks not common to every bar of the figure, as
+    far as the bar is wide enough to hold them: the hatch and legend say them anyway) and
+    its rotation (a bar too narrow for "12.3" gets it upright)."""
+    words = [w for m, w in zip(b.marks, tags(b.marks), strict=True) if m not in common]
+    if bar_px < WORDS_PX:
+        words = [w for w in words if w.startswith(FAILED)][:1] if bar_px >= 44 else []
+        words = [FAILED if w.startswith(FAILED) else w for w in words]
+    if bar_px < 30:
+        return " ".join([number(b.value or 0.0), f"n={b.n}", *words]), 90
+    return "\n".join([number(b.value or 0.0), f"n={b.n}", *words]), 0
+
+
 def draw_panel(ax: Axes, bars: list[Bar], colors: dict[str, str], key: str,
-               dense: bool = False) -> None:
+               dense: bool = False, common: frozenset[str] = frozenset(),
+               labels: list[str] | None = None) -> None:
+    """One panel; ``labels``: the x labels of its groups (``layout.group_labels``)."""
     if not bars:
         ax.text(0.5, 0.5, "no case", transform=ax.transAxes, ha="center", color="dimgray")
         return
     groups, xs, width = _positions(bars)
+    slots = max(len(groups), MIN_SLOTS)
+    bar_px = AXES_PX / slots * width * 0.92
     tops = [b.hi if b.hi is not None else b.value for b in bars if b.value is not None]
     ymax = max((t for t in tops if t is not None), default=0.0) or 1.0
     if dense:
@@ -127,10 +172,11 @@ def draw_panel(ax: Axes, bars: list[Bar], colors: dict[str, str], key: str,
             break
         edge = FAILED_COLOR if b.failed else "black"
         if b.value is None:
-            words = sorted(tags(b.marks), key=lambda m: not m.startswith(FAILED))
-            what = " · ".join(words if b.failed else ["n/a", *words]) + f"\n{b.series}"
-            text = ax.text(x, ymax * 0.02, what, rotation=90, ha="center", va="bottom",
-                           fontsize=7.5,
+            words = sorted((w for m, w in zip(b.marks, tags(b.marks), strict=True)
+                            if m not in common), key=lambda m: not m.startswith(FAILED))
+            head = " · ".join(words if b.failed else ["n/a", *words])
+            text = ax.text(x, ymax * 0.02, head + ("\n" if bar_px >= 26 else " · ") + b.series,
+                           rotation=90, ha="center", va="bottom", fontsize=7.5,
                            color=FAILED_COLOR if b.failed else "dimgray")
             text.set_gid(gid(b, key) + "|no figure")
             continue
@@ -141,22 +187,23 @@ def draw_panel(ax: Axes, bars: list[Bar], colors: dict[str, str], key: str,
         if b.lo is not None and b.hi is not None:
             down, up = max(0.0, b.value - b.lo), max(0.0, b.hi - b.value)
             eb = ax.errorbar([x], [b.value], yerr=[[down], [up]], fmt="none",
-                             ecolor="black", elinewidth=0.8, capsize=3)
+                             ecolor="black", elinewidth=0.8, capsize=min(3.0, bar_px / 6))
             eb.lines[2][0].set_gid(gid(b, key) + "|range")
             top = max(top, b.hi)
-        ax.annotate("\n".join([number(b.value), f"n={b.n}", *tags(b.marks)]), (x, top),
-                    xytext=(0, 2), textcoords="offset points", ha="center", va="bottom",
-                    fontsize=7, color=FAILED_COLOR if b.failed else "black",
-                    gid=gid(b, key) + "|label")
-    ax.set_xticks(range(len(groups)), groups, rotation=20 if len(groups) > 3 else 0,
-                  ha="right" if len(groups) > 3 else "center", fontsize=8)
-    ax.set_xlim(-0.6, len(groups) - 0.4)
-    ax.set_ylim(0, ymax * 1.55)
+        label, rotation = _annotation(b, common, bar_px)
+        ax.annotate(label, (x, top), xytext=(0, 2), textcoords="offset points", ha="center",
+                    va="bottom", fontsize=7.5, rotation=rotation,
+                    color=FAILED_COLOR if b.failed else "black", gid=gid(b, key) + "|label")
+    ax.set_xticks(range(len(groups)), labels or groups, fontsize=TICK_PT)
+    ax.set_xlim((len(groups) - 1) / 2 - slots / 2, (len(groups) - 1) / 2 + slots / 2)
+    ax.set_ylim(0, ymax * 1.6)
+    ax.tick_params(axis="y", labelsize=TICK_PT)
     ax.yaxis.grid(True, alpha=0.3)
     ax.set_axisbelow(True)
 
 
-def _legend(fig: Figure, bars: list[Bar], colors: dict[str, str], dense: bool = False) -> None:
+def _handles(bars: list[Bar], colors: dict[str, str]) -> tuple[list[Patch], int]:
+    """The legend's entries (series, hatches, FAILED) and its columns."""
     handles = [Patch(facecolor=c, edgecolor="black", linewidth=0.6, label=s)
                for s, c in colors.items()]
     by_hatch: dict[str, list[str]] = {}
@@ -168,8 +215,10 @@ def _legend(fig: Figure, bars: list[Bar], colors: dict[str, str], dense: bool = 
     if any(b.failed for b in bars):
         handles.append(Patch(facecolor="white", edgecolor=FAILED_COLOR, linewidth=1.8,
                              label="FAILED (bars: its finished repetitions)"))
-    fig.legend(handles=handles, loc="center right" if dense else "outside right center",
-               fontsize=8, frameon=False)
+    widths = [len(str(h.get_label())) + 6 for h in handles]
+    ncols = len(handles) if sum(widths) <= LEGEND_CHARS else max(
+        1, min(len(handles), LEGEND_CHARS // max(widths, default=10)))
+    return handles, ncols
 
 
 def failures_note(bars: list[Bar], limit: int = 4) -> str:
@@ -189,8 +238,12 @@ MAX_PANELS = 16
 out (matplotlib cannot save an image taller than 2^16 pixels, and nobody could read it)."""
 
 
-def bar_figure(columns: list[Column], title: str, caption: str) -> Figure:
-    """A figure of rows (panels, e.g. workloads) x columns (metrics)."""
+def bar_figure(columns: list[Column], title: str, caption: str,
+               numbered: bool = False) -> Figure:
+    """A figure 1200 px wide: one panel per workload and metric, one under the other; the
+    legend under the title; the caption (with the key of numbered x labels) at the foot.
+    The x labels are the names wrapped to their group's width, or (``numbered``, names that
+    do not fit, or wrapped names whose rendered boxes overlap) numbers with a key."""
     every = [b for c in columns for b in c.bars]
     series = _ordered([b.series for b in every])
     colors = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(series)}
@@ -202,25 +255,18 @@ def bar_figure(columns: list[Column], title: str, caption: str) -> Figure:
         for b in c.bars:
             split[b.panel].append(b)
         by_panel.append(split)
-    widest = max((len(split[p]) for split in by_panel for p in drawn), default=1)
-    dense = sum(len(split[p]) for split in by_panel for p in drawn) > DENSE
-    width = min(30.0, max(8.0, (1.6 + (0.3 if dense else 0.95) * widest) * len(columns)))
-    height = 1.9 + 3.3 * len(drawn)
-    # a dense figure gets fixed margins: the constrained layout measures every tick label
-    # and text of every panel (seconds for a large run) to place them
-    fig = Figure(figsize=(width, height), layout=None if dense else "constrained")
-    if dense:
-        fig.subplots_adjust(left=0.6 / width, right=1 - 3.2 / width, top=1 - 0.9 / height,
-                            bottom=1.6 / height, hspace=0.75, wspace=0.25)
-    axes = fig.subplots(len(drawn), len(columns), squeeze=False)
-    for ci, col in enumerate(columns):
-        for pi, panel in enumerate(drawn):
-            ax = axes[pi][ci]
-            draw_panel(ax, by_panel[ci][panel], colors, col.key, dense)
-            ax.set_title(" · ".join(x for x in (col.title, panel) if x), fontsize=10)
-            ax.set_ylabel(col.ylabel, fontsize=9)
-    fig.suptitle(title, fontsize=12)
-    _legend(fig, every, colors, dense)
+    shown = [(ci, p) for p in drawn for ci in range(len(columns))]
+    dense = sum(len(by_panel[ci][p]) for ci, p in shown) > DENSE
+    common = frozenset.intersection(*(frozenset(b.marks) for b in every)) if every else (
+        frozenset())
+    common = frozenset(m for m in common if not m.startswith(FAILED))
+    if common:
+        title += " (every figure " + ", ".join(tags(sorted(common))) + ")"
+    groups = _ordered([b.model for b in every if b.panel in drawn])
+    slots = max(max((len(_ordered([b.model for b in by_panel[ci][p]])) for ci, p in shown),
+                    default=1), MIN_SLOTS)
+    labels, key = group_labels(groups, AXES_PX / slots, numbered=numbered)
+    label_of = dict(zip(groups, labels, strict=True))
     if dense:
         caption += (" Too many bars to label each: no value, n or marks written at a bar, a "
                     "missing figure is an empty slot; every figure is in report.csv "
@@ -228,7 +274,44 @@ def bar_figure(columns: list[Column], title: str, caption: str) -> Figure:
     if len(drawn) < len(panels):
         caption += (f" Only the first {len(drawn)} of {len(panels)} workloads are drawn; every "
                     "case is in report.csv.")
-    wrap = max(80, int(width * 15))
-    fig.supxlabel(textwrap.fill(caption + failures_note(every), wrap), fontsize=8, x=0.01,
-                  ha="left", multialignment="left")
+    text = textwrap.fill(caption + failures_note(every) + key_note(key), CAPTION_CHARS)
+    tick_lines = max((lab.count("\n") + 1 for lab in labels), default=1)
+    handles, ncols = _handles(every, colors)
+    head_in = 0.3 + 0.24 * (title.count("\n") + 1) + 0.21 * -(-len(handles) // ncols)
+    foot_in = 0.2 + 0.16 * (text.count("\n") + 1)
+    gap_in = 0.55 + 0.16 * tick_lines  # tick labels under a panel and the next one's title
+    panel_in = 2.5 + gap_in
+    height = head_in + foot_in + panel_in * len(shown)
+    # a dense figure gets fixed margins: the constrained layout measures every tick label
+    # and text of every panel (seconds for a large run) to place them
+    fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI, layout=None if dense else "constrained")
+    if dense:
+        fig.subplots_adjust(left=0.9 / WIDTH_IN, right=1 - 0.25 / WIDTH_IN,
+                            top=1 - (head_in + 0.3) / height,
+                            bottom=(foot_in + gap_in - 0.3) / height, hspace=gap_in / 2.5)
+    axes = fig.subplots(len(shown), 1, squeeze=False)
+    for ax_row, (ci, panel) in zip(axes, shown, strict=True):
+        ax, col = ax_row[0], columns[ci]
+        bars = by_panel[ci][panel]
+        draw_panel(ax, bars, colors, col.key, dense, common,
+                   [label_of[g] for g in _ordered([b.model for b in bars])])
+        ax.set_title(" · ".join(x for x in (col.title, panel) if x), fontsize=AXES_TITLE_PT)
+        ax.set_ylabel(col.ylabel, fontsize=LABEL_PT)
+    heading(fig, title, handles, ncols, 1 - 0.1 / height if dense else None)
+    fig.supxlabel(text, fontsize=CAPTION_PT, x=0.01, ha="left", multialignment="left")
+    if not key and tick_overlaps(fig):
+        return bar_figure(columns, title, caption, numbered=True)
+    _no_overlap(fig)
     return fig
+
+
+def _no_overlap(fig: Figure) -> None:
+    """Numbered labels that still overlap (hundreds of groups): every k-th is shown."""
+    for _ in range(6):
+        clashes = {ax for ax, _, _ in tick_overlaps(fig)}
+        if not clashes:
+            return
+        for ax in clashes:
+            shown = [t for t in ax.get_xticklabels() if t.get_visible()]
+            every = 2 * max(1, len(ax.get_xticklabels()) // max(1, len(shown)))
+            thin_ticks(ax, every)

@@ -50,10 +50,6 @@ def marks(record: dict[str, Any]) -> tuple[str, ...]:
     return tuple(m for m in flags(record).split(", ") if m not in NOT_A_MARK)
 
 
-def run_names(runs: list[Run]) -> str:
-    return ", ".join(name for name, _ in runs)
-
-
 def short_names(runs: list[Run]) -> dict[str, str]:
     """Run labels for bars: the config names ("20261123-094601-pi5" -> "pi5") when they tell
     the runs apart, else the folder names."""
@@ -87,11 +83,13 @@ METRICS = {
 }
 
 
-def metric_bars(runs: list[Run], metric: str) -> list[Bar]:
-    """One bar per case: the median of ``summary.<metric>``, min..max, n."""
+def metric_bars(runs: list[Run], metric: str,
+                labels: dict[str, str] | None = None) -> list[Bar]:
+    """One bar per case: the median of ``summary.<metric>``, min..max, n. ``labels``: each
+    run's label in the series names (``bench.plots.context``; default ``short_names``)."""
     test_of = METRICS[metric][0]
     several = len(runs) > 1
-    short = short_names(runs)
+    short = labels or short_names(runs)
     bars = []
     for run, records in runs:
         for r in plain(records):
@@ -118,11 +116,12 @@ def _windows(record: dict[str, Any], phase: str) -> int:
     return int((entry.get(phase) or {}).get("n_windows_measured") or 0)
 
 
-def power_bars(runs: list[Run]) -> tuple[list[Bar], list[Bar]]:
+def power_bars(runs: list[Run], labels: dict[str, str] | None = None,
+               ) -> tuple[list[Bar], list[Bar]]:
     """(tokens per joule, mean W of the generation phase) per case, from its first meter;
     a case without a power figure gets value None ("n/a")."""
     several = len(runs) > 1
-    short = short_names(runs)
+    short = labels or short_names(runs)
     tpj, watts = [], []
     for run, records in runs:
         for r in plain(records):
@@ -273,12 +272,13 @@ def _side_marks(mixed: dict[str, Any], base: tuple[str, ...], side: str,
     return (*out, f"{FAILED}: {fail}") if fail else out
 
 
-def mixed_bars(runs: list[Run]) -> tuple[list[Bar], list[Bar]]:
+def mixed_bars(runs: list[Run], labels: dict[str, str] | None = None,
+               ) -> tuple[list[Bar], list[Bar]]:
     """(vision frames/s, LLM generation tokens/s) per placement, each alone and mixed; the
     series is the phase ("alone", "mixed"), the model axis the placement. Each side is marked
     simulated or FAILED by its own flags and failures (the case's labels speak for both)."""
     several = sum(any(r.get("mixed") for r in records) for _, records in runs) > 1
-    short = short_names(runs)
+    short = labels or short_names(runs)
     fps, tps = [], []
     for run, records in runs:
         for r in records:

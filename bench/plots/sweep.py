@@ -44,8 +44,10 @@ def _x(record: dict[str, Any], axis: Axis) -> int | None:
     return t if isinstance(t, int) else None
 
 
-def sweep_series(runs: list[tuple[str, list[dict[str, Any]]]], axis: Axis) -> list[Series]:
-    """The series of ``axis`` in the runs (see the module docstring)."""
+def sweep_series(runs: list[tuple[str, list[dict[str, Any]]]], axis: Axis,
+                 labels: dict[str, str] | None = None) -> list[Series]:
+    """The series of ``axis`` in the runs (see the module docstring); ``labels``: each
+    run's label (``bench.plots.context``), by default its folder name."""
     groups: dict[tuple[Any, ...], dict[int, dict[str, Any]]] = {}
     for run, records in runs:
         for r in records:
@@ -57,9 +59,9 @@ def sweep_series(runs: list[tuple[str, list[dict[str, Any]]]], axis: Axis) -> li
             w, b = r.get("workload") or {}, r.get("backend") or {}
             other = (f"d{w.get('depth') or 0}" if axis == "threads"
                      else f"t{b.get('threads', 'n/a')}")
-            key = (run if len(runs) > 1 else "", r["model"]["name"], b.get("type"),
-                   str(b.get("device", "n/a")), w.get("prompt_tokens"), w.get("gen_tokens"),
-                   other)
+            named = (labels or {}).get(run, run) if len(runs) > 1 else ""
+            key = (named, r["model"]["name"], b.get("type"), str(b.get("device", "n/a")),
+                   w.get("prompt_tokens"), w.get("gen_tokens"), other)
             groups.setdefault(key, {})[x] = r
     out = []
     for key, by_x in groups.items():
@@ -87,8 +89,11 @@ def sweep_figure(series: list[Series], axis: Axis, title: str) -> Any:
     """Two panels (generation, prompt processing): tokens/s against ``axis``."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    from bench.plots.layout import CAPTION_PT, DPI, LABEL_PT, WIDTH_IN, heading
+
+    fig = Figure(figsize=(WIDTH_IN, 5.2 + 0.2 * len(series)), dpi=DPI, layout="constrained")
     axes = fig.subplots(1, 2)
+    named: set[str] = set()
     for ax, (metric, what) in zip(axes, METRICS, strict=True):
         for s in series:
             pts = s.points.get(metric) or []
@@ -100,17 +105,26 @@ def sweep_figure(series: list[Series], axis: Axis, title: str) -> Any:
                    [max(0.0, (p.hi if p.hi is not None else p.value) - p.value) for p in pts]]
             shown = sorted(m for m in s.marks if m in SHOWN_MARKS)
             tag = f" ({', '.join(shown)})" if shown else ""
-            ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=s.label + tag)
+            named_now = s.label not in named
+            ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3,
+                        label=None if s.label in named else s.label + tag,
+                        color=f"C{series.index(s) % 10}")
+            if named_now:
+                named.add(s.label)
             for p in pts:
                 ax.annotate(f"n={p.n}", (p.x, p.value), textcoords="offset points",
-                            xytext=(4, 4), fontsize=7)
-        ax.set_xlabel("threads" if axis == "threads" else "depth (tokens already in the cache)")
-        ax.set_ylabel("tokens/s")
-        ax.set_title(f"{what}: median, error bars min..max")
+                            xytext=(4, 4), fontsize=7.5)
+        ax.set_xlabel("threads" if axis == "threads" else "depth (tokens already in the cache)",
+                      fontsize=LABEL_PT)
+        ax.set_ylabel("tokens/s", fontsize=LABEL_PT)
+        ax.set_title(f"{what}: median, error bars min..max", fontsize=LABEL_PT)
         ax.set_ylim(bottom=0)
+        ax.margins(x=0.08)  # room for the n= of the last point
         if axis == "threads":
             ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.legend(fontsize=7)
-    fig.suptitle(title + "\nharness clock (the same for every backend); "
-                 "generation excludes the first token", fontsize=10)
+    handles = [h for ax in axes for h in ax.get_legend_handles_labels()[0]]
+    heading(fig, title, handles, 2)
+    fig.supxlabel("Harness clock (the same for every backend); generation excludes the first "
+                  "token; n: repetitions behind a point.", fontsize=CAPTION_PT, x=0.01,
+                  ha="left")
     return fig

@@ -11,6 +11,7 @@ import textwrap
 from bench.plots import require_matplotlib
 from bench.plots.bars import FAILED_COLOR, PALETTE, tags
 from bench.plots.data import Timeline
+from bench.plots.layout import CAPTION_PT, DPI, LABEL_PT, TITLE_PT, WIDTH_IN
 
 require_matplotlib()
 
@@ -20,7 +21,8 @@ POWER_COLOR = "#dd8452"
 
 
 def timeline_figure(tl: Timeline, title: str) -> Figure:
-    fig = Figure(figsize=(10, 5.8), layout="constrained")
+    fig = Figure(figsize=(WIDTH_IN, 5.8 + 0.25 * title.count("\n")), dpi=DPI,
+                 layout="constrained")
     ax = fig.subplots()
     for i, (t, n) in enumerate(tl.others):  # from (0 s, 0 tokens): the wait is the TTFT
         ax.plot([0.0, *t], [0, *n], color="0.75", linewidth=1, drawstyle="steps-post",
@@ -35,8 +37,8 @@ def timeline_figure(tl: Timeline, title: str) -> Figure:
         ax.annotate(f"TTFT {tl.ttft_s:.3g} s", (tl.ttft_s, 0.5), xytext=(-4, 0),
                     xycoords=("data", "axes fraction"), textcoords="offset points",
                     ha="right", fontsize=8)
-    ax.set_xlabel("time since the request (s)")
-    ax.set_ylabel("tokens generated (cumulative)")
+    ax.set_xlabel("time since the request (s)", fontsize=LABEL_PT)
+    ax.set_ylabel("tokens generated (cumulative)", fontsize=LABEL_PT)
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
@@ -70,7 +72,7 @@ def timeline_figure(tl: Timeline, title: str) -> Figure:
                          "on the power clock: written before rep_t_request_s existed).")
     else:
         notes.append("No power samples in this case.")
-    ax.legend(handles, labels, loc="upper left", fontsize=8)
+    ax.legend(handles, labels, loc="upper left", fontsize=8.5)
     marks = tags(tl.marks)
     if marks:
         ax.text(0.99, 0.02, " · ".join(marks), transform=ax.transAxes, ha="right",
@@ -79,7 +81,7 @@ def timeline_figure(tl: Timeline, title: str) -> Figure:
                 gid=f"{tl.case_id}|marks")
     if tl.error:
         notes.append(f"FAILED: {tl.error[:160]}")
-    fig.suptitle(title, fontsize=11)
-    fig.supxlabel(textwrap.fill(" ".join(notes), 140), fontsize=8, x=0.01, ha="left",
+    fig.suptitle(title, fontsize=TITLE_PT)
+    fig.supxlabel(textwrap.fill(" ".join(notes), 150), fontsize=CAPTION_PT, x=0.01, ha="left",
                   multialignment="left")
     return fig

@@ -14,8 +14,9 @@ without the raw arrays that tables do not need.
   on disk, so no later record is a re-measurement of a failure). Each earlier record gets a
   warning. A partial record (status "interrupted": Ctrl-C during the case, its finished
   repetitions kept) gives way, without a warning, to the complete one its resume wrote;
-- unless ``keep_raw``, the per-token times (``reps[].token_t``, ``token_n``) and the power
-  samples (``power[].samples``) are cut from the line's text before it is parsed (they are 90 % of a
+- unless ``keep_raw``, the per-token times (``reps[].token_t``, ``token_n``), the power
+  samples (``power[].samples``) and the health polls (``health.samples``,
+  ``throttle_samples``) are cut from the line's text before it is parsed (they are 90 % of a
   long run's bytes; tables use the summaries) and the record carries ``_read_from`` (file,
   line, byte offset), so that ``full_record`` can read that one line again, whole, for a
   per-token timeline.
@@ -43,7 +44,7 @@ MAX_LINE = 64 << 20
 SHOWN = 20
 """Warnings shown per file; the rest are counted in one last line."""
 WHERE = "_read_from"
-_RAW_KEY = re.compile(rb'"(?:token_t|token_n|samples)":\[')
+_RAW_KEY = re.compile(rb'"(?:token_t|token_n|samples|throttle_samples)":\[')
 
 
 def cut_raw(line: bytes) -> bytes:
@@ -60,7 +61,7 @@ def cut_raw(line: bytes) -> bytes:
         start = m.end()
         if start <= pos:
             continue
-        pairs = m.group().startswith(b'"samples')
+        pairs = m.group().startswith((b'"samples', b'"throttle_samples'))
         if line[start:start + 1] == b"]":
             end = start
         else:
@@ -142,9 +143,11 @@ def _drop_raw(record: dict[str, Any]) -> None:
         for key in ("token_t", "token_n"):
             if rep.get(key) is not None:
                 rep[key] = None
-    for entry in record.get("power") or []:
-        if entry.get("samples") is not None:
-            entry["samples"] = None
+    health = record.get("health")
+    for entry in [*(record.get("power") or []), *([health] if isinstance(health, dict) else [])]:
+        for key in ("samples", "throttle_samples"):
+            if isinstance(entry, dict) and entry.get(key) is not None:
+                entry[key] = None
 
 
 def _usable(record: Any, strict: bool) -> str | None:
