@@ -39,6 +39,7 @@ from pydantic import Field
 from bench.backends.base import Options
 from bench.clock import Clock
 from bench.errors import MeterUnavailable
+from bench.meters.base import background
 from bench.meters.board import (
     BoardFacts,
     BoardReader,
@@ -224,11 +225,10 @@ class HealthMonitor:
         has_bits = self.sources.get("throttle") is not None
         self._before = self.poll_throttle() if has_bits else None
         self.poll()
-        stop = threading.Event()
         rate = max(self.throttle_rate_hz or 0.0, self.options.rate_hz)
         every = max(1, round(rate / self.options.rate_hz))  # full polls every n-th tick
 
-        def loop() -> None:
+        def loop(stop: threading.Event) -> None:
             cpu0, tick = time.thread_time(), 0
             while not stop.wait(1.0 / rate):
                 tick += 1
@@ -239,13 +239,10 @@ class HealthMonitor:
                         self.poll()
             self._cpu_s = time.thread_time() - cpu0
 
-        thread = threading.Thread(target=loop, name="health", daemon=True)
-        thread.start()
         try:
-            yield self
+            with background(loop, "health"):
+                yield self
         finally:
-            stop.set()
-            thread.join(timeout=5.0)
             self.poll()
             self._after = self.poll_throttle() if has_bits else None
 
