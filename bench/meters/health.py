@@ -6,9 +6,10 @@ under-voltage, ARM frequency capped, throttled, soft temperature limit *now*; bi
 same *since boot* (sticky, cleared only by a reboot or ``get_throttled <mask>``).
 
 Throttle detection: the current bits 0-3 are polled on their own at ``throttle_rate_hz``
-(default 10 Hz through the mailbox: one ioctl per poll, 0.03 ms of CPU on the Python side
-as measured by scripts/bench_sampler_cost.py --readings-only, so 0.03 % of one core; at
-``rate_hz`` when each reading is a vcgencmd process, about 2 ms of CPU each). The case is
+(default 10 Hz through the mailbox: one ioctl per poll, about 0.1 ms of CPU with real
+system calls around the fake kernel as measured by scripts/bench_sampler_cost.py
+--readings-only, so 0.1 % of one core; at ``rate_hz`` when each reading is a vcgencmd
+process, about 2 ms of CPU each). The case is
 flagged ``throttled`` when bits 0-3 are set in any poll, or a sticky bit becomes set
 between the readings before and after the case. When a sticky bit was already set before the
 case, a new event of that kind leaves no trace in it: the case is then known clean only if
