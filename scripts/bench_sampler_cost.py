@@ -243,7 +243,8 @@ def main() -> int:
             with HostLoad() as load:
                 s, rec = one_run(backend, request, sampler)
             speeds[cond].append(s)
-            if (ld := load.summary()) is not None:
+            ld = load.summary()
+            if ld is not None and ld["other_cpu_pct"] is not None:  # null: under 1 s
                 others.append(ld["other_cpu_pct"])
             if rec is not None and len(rec.samples) > 1:
                 span = rec.samples[-1].t - rec.samples[0].t
@@ -271,15 +272,16 @@ def main() -> int:
           f" {len(a):3d}")
     for cond, meter in meters.items():
         v = speeds[cond]
-        s = _stats(v)
-        cost = 100 * (1 - s["median"] / sa["median"])
+        st = _stats(v)
+        cost = 100 * (1 - st["median"] / sa["median"])
         paired = [100 * (1 - b / x) for x, b in zip(a, v, strict=True)]
         hz = statistics.median(achieved[cond]) if achieved[cond] else float("nan")
         cpu_pct = costs[cond[0]]["cpu_ms"] * meter.rate_hz / 10 / ncpu
-        print(f"{cond:9} {s['median']:10.2f} {s['min']:7.2f} {s['max']:7.2f} {s['stdev']:6.2f}"
+        print(f"{cond:9} {st['median']:10.2f} {st['min']:7.2f} {st['max']:7.2f}"
+              f" {st['stdev']:6.2f}"
               f" {len(v):3d} {cost:+7.2f} {statistics.median(paired):+9.2f}"
               f" {min(paired):+7.2f}..{max(paired):+6.2f} {hz:6.2f} {cpu_pct:6.3f}")
-        out["conditions"][cond] = {**s, "cost_pct": cost,
+        out["conditions"][cond] = {**st, "cost_pct": cost,
                                    "paired_cost_pct_median": statistics.median(paired),
                                    "paired_cost_pct_min": min(paired),
                                    "paired_cost_pct_max": max(paired),
