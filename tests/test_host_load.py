@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
@@ -71,27 +71,22 @@ def test_a_window_too_short_gives_null_figures_with_the_reason() -> None:
 
 
 def test_a_short_real_case_reads_host_load_na_in_every_table(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_config: Any) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from bench.report.markdown import render
     from bench.report.servers import server_table
     from bench.runner.session import start_run
-    from tests.conftest import COMPLETION_WORKLOADS
 
     monkeypatch.syspath_prepend(str(Path(__file__).parent / "fakes"))
     import servers  # tests/fakes/servers.py: a fake Ollama (its sources cited there)
 
     with servers.FakeServer("ollama", script=servers.Script(tokens=[" Paris", "."])) as srv:
-        cfg = write_config(f"""
-            name: t
-            repetitions: 2
-            warmup: 0
-            models:
-              - name: base
-                artifacts: {{srv: {{model: "qwen2.5:1.5b"}}}}
-            backends:
-              - {{name: srv, type: ollama, options: {{base_url: "{srv.url}"}}}}
-            {COMPLETION_WORKLOADS}
-        """)
+        cfg = tmp_path / "short.yaml"  # JSON is YAML
+        cfg.write_text(json.dumps({
+            "name": "short", "repetitions": 2, "warmup": 0,
+            "models": [{"name": "base", "artifacts": {"srv": {"model": "qwen2.5:1.5b"}}}],
+            "backends": [{"name": "srv", "type": "ollama", "options": {"base_url": srv.url}}],
+            "workloads": [{"name": "tg2", "kind": "throughput", "prompt_tokens": 4,
+                           "gen_tokens": 2}]}))
         result = start_run(cfg, output_dir=tmp_path / "out", quiet=True)
     assert result.exit_code == 0
     (rec,) = list(result.run_dir.cases())
