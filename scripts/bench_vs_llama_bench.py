@@ -160,8 +160,8 @@ def main() -> int:
                         else harness_round(opts, model, args.n_prompt, args.n_gen, args.reps,
                                            rnd * args.reps))
             a, b = got["a"], got["b"]
-            busy = [ld["other_cpu_pct"] for ld in (loads["a"].summary(), loads["b"].summary())
-                    if ld]
+            busy = [x for ld in (loads["a"].summary(), loads["b"].summary())
+                    if ld and (x := ld["other_cpu_pct"]) is not None]  # null: under 1 s
             others += busy
             for k in lb:
                 lb[k] += a[k]

@@ -12,14 +12,18 @@ from typing import Any
 
 import pytest
 
+from bench.doctor import system as board
 from bench.doctor.result import all_hold, render, write_bundle
 from bench.doctor.run import diagnose
 from bench.doctor.system import System
 from tests.conftest import hailo_fake
+from tests.fakes.pi5 import pi5_firmware, pi5_tree
+from tests.fakes.vcio import FakeFirmware, pi5_devices
 
-PMIC = ("   3V7_WL_SW_A current(0)=0.10000000A\n  VDD_CORE_A current(7)=2.50000000A\n"
-        "   3V7_WL_SW_V volt(8)=3.70000000V\n  VDD_CORE_V volt(15)=0.80000000V\n")
-
+# What a Pi 5 firmware answers `pmic_read_adc` (real-shaped: ../shared/reference/telemetry.md,
+# several real captures; raspberrypi/utils vcgencmd/vcgencmd.c at a30e7c7, main(), prints the
+# firmware's text as it comes), shared with the pi5-pmic meter's tests.
+PMIC = (Path(__file__).parent / "data" / "pmic_read_adc.txt").read_text()
 
 
 @pytest.fixture(params=["5.1.1", "5.2.0"])
@@ -29,25 +33,25 @@ def fake(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 
 def machine(tmp_path: Path, driver: str = "5.1.1", throttled: str = "0x0",
-            holder: str | None = None) -> System:
-    root = tmp_path / "root"
+            holder: str | None = None, firmware: FakeFirmware | None = None,
+            **system: Any) -> System:
+    """A Pi 5 (tests/fakes/pi5.py: its files, the pwmfan fan; its firmware behind the fake
+    vcio devices of tests/fakes/vcio.py) with the AI HAT+ 2's driver and device node."""
+    root = pi5_tree(tmp_path / "root")
     (root / "dev").mkdir(parents=True)
     (root / "dev" / "hailo0").write_text("")
     mod = root / "sys/module/hailo1x_pci"
     mod.mkdir(parents=True)
     (mod / "version").write_text(driver + "\n")
-    hw = root / "sys/class/hwmon/hwmon3"
-    hw.mkdir(parents=True)
-    (hw / "name").write_text("pwmfan\n")
-    (hw / "fan1_input").write_text("3100\n")
-    (root / "proc").mkdir()
     if holder:
         pid = root / "proc/4242"
         (pid / "fd").mkdir(parents=True)
         (pid / "comm").write_text(holder + "\n")
         os.symlink("/dev/hailo0", pid / "fd/7")
-    answers = {"pmic_read_adc": PMIC, "get_throttled": f"throttled={throttled}\n"}
-    return System(root=root, run=lambda cmd: answers.get(cmd[-1]))
+    if firmware is None:
+        firmware = pi5_firmware(throttled=int(throttled, 16))
+        firmware.answers["pmic_read_adc"] = PMIC
+    return System(root=root, io=firmware, **system)
 
 
 def _by_name(checks: list[Any]) -> dict[str, Any]:
@@ -193,3 +197,67 @@ def test_divergent_runtime_losing_the_restored_stop_tokens_is_named(
     assert gen.status == "failed" and "did not end within 64 tokens" in gen.detail
     # the model's own end token, generated while no stop token was set, is a token, not a fault
     assert "left in the counted text" not in gen.detail
+
+
+@pytest.mark.parametrize("transport", ["auto", "vcgencmd"])
+def test_board_checks_read_through_the_meters_transport(tmp_path: Path, transport: str) -> None:
+    fw = pi5_firmware(throttled=0x50000)
+    fw.answers["pmic_read_adc"] = PMIC
+    system = machine(tmp_path, firmware=fw, transport=transport, run=fw.vcgencmd)
+    try:
+        pmic, throttle, fan = (board.pmic(system), board.throttle(system), board.fan(system))
+    finally:
+        system.close()
+    via = "mailbox /dev/vcio_gencmd" if transport == "auto" else "vcgencmd"
+    assert (pmic.status, pmic.detail) == (
+        "ok", f"12 rails through {via} (note: they miss the HAT's 5 V draw)")
+    assert pmic.data == {"readings": 12}
+    # bits 16 and 18 (raspberrypi/utils vcgencmd/vcgencmd.1: "has occurred"), named as the
+    # health monitor names them in records
+    assert (throttle.status, throttle.detail) == (
+        "ok", "0x50000: under-voltage has occurred, throttled has occurred")
+    assert (fan.status, fan.data) == ("ok", {"rpm": 2712.0, "pwm": 75.0})
+    # every answer came from the firmware, through the devices the meters open
+    assert {c for _, c in fw.calls} >= {"pmic_read_adc", "get_throttled"}
+
+
+def test_no_fan_is_named_with_its_fix(tmp_path: Path) -> None:
+    system = machine(tmp_path)
+    (system.root / "sys/class/hwmon/hwmon2/name").write_text("something-else\n")
+    fan = board.fan(system)
+    system.close()
+    assert fan.status == "failed" and "Active Cooler" in (fan.fix or "")
+
+
+def _firmware(state: str) -> FakeFirmware:
+    fw = pi5_firmware(devices=pi5_devices(vcio=False, vcio_gencmd=state != "no device"))
+    if state == "rails":
+        fw.answers["pmic_read_adc"] = PMIC
+    elif state == "volts only":  # a firmware answering with EXT5V_V and BATT_V only
+        fw.answers["pmic_read_adc"] = "".join(
+            line + "\n" for line in PMIC.splitlines() if "_V volt" in line and
+            line.split()[0] in ("EXT5V_V", "BATT_V"))
+    return fw  # "unknown command": the firmware's -1 (tests/fakes/vcio.py NOT_REGISTERED)
+
+
+@pytest.mark.parametrize("state", ["rails", "volts only", "unknown command", "no device"])
+def test_doctor_and_the_meter_cannot_disagree(tmp_path: Path, state: str) -> None:
+    from bench.errors import MeterUnavailable
+    from bench.meters.gencmd import take_warnings
+    from bench.meters.pmic import PmicMeter, PmicOptions
+
+    fw = _firmware(state)
+    meter = PmicMeter(PmicOptions(), run=fw.vcgencmd, io=fw)
+    try:
+        meter.check()
+        why = None
+    except MeterUnavailable as exc:
+        why = str(exc)
+    finally:
+        meter.close()
+    system = machine(tmp_path, firmware=_firmware(state), run=fw.vcgencmd)
+    check = board.pmic(system)
+    take_warnings()
+    assert (check.status == "ok") == (why is None) == (state == "rails"), (check, why)
+    if why is not None:
+        assert check.detail == why and check.fix

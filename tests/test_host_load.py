@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from bench.report.markdown import legend
-from bench.runner.hostload import BUSY_PCT, HostLoad
+from bench.runner.hostload import BUSY_PCT, MIN_WINDOW_S, HostLoad
 
 SPIN = "import time\nt = time.monotonic() + {s}\nwhile time.monotonic() < t: pass\n"
 
@@ -59,10 +61,48 @@ def test_our_own_children_are_not_noise() -> None:
     assert s["other_cpu_pct"] - b["other_cpu_pct"] < 50 / cores, (b, s)
 
 
-def test_a_window_too_short_gives_no_figure() -> None:
+def test_a_window_too_short_gives_null_figures_with_the_reason() -> None:
     with HostLoad() as load:
         time.sleep(0.05)
-    assert load.summary() is None
+    s = load.summary()
+    assert s is not None and s["window_s"] < MIN_WINDOW_S
+    assert (s["other_cpu_pct"], s["steal_pct"], s["busy"], s["server"]) == (None, None, None, None)
+    assert s["reason"] is not None and "under 1 s" in s["reason"] and "10 ms ticks" in s["reason"]
+
+
+def test_a_short_real_case_reads_host_load_na_in_every_table(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.report.markdown import render
+    from bench.report.servers import server_table
+    from bench.runner.session import start_run
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "fakes"))
+    import servers  # tests/fakes/servers.py: a fake Ollama (its sources cited there)
+
+    with servers.FakeServer("ollama", script=servers.Script(tokens=[" Paris", "."])) as srv:
+        cfg = tmp_path / "short.yaml"  # JSON is YAML
+        cfg.write_text(json.dumps({
+            "name": "short", "repetitions": 2, "warmup": 0,
+            "models": [{"name": "base", "artifacts": {"srv": {"model": "qwen2.5:1.5b"}}}],
+            "backends": [{"name": "srv", "type": "ollama", "options": {"base_url": srv.url}}],
+            "workloads": [{"name": "tg2", "kind": "throughput", "prompt_tokens": 4,
+                           "gen_tokens": 2}]}))
+        result = start_run(cfg, output_dir=tmp_path / "out", quiet=True)
+    assert result.exit_code == 0
+    (rec,) = list(result.run_dir.cases())
+    load = rec["host_load"]
+    assert load["window_s"] < MIN_WINDOW_S, load  # two 2-token answers from a local fake
+    assert load["other_cpu_pct"] is None and load["busy"] is None
+    assert load["reason"].startswith("the measured repetitions lasted ")
+    assert "host load n/a" in rec["labels"] and "busy host" not in rec["labels"]
+    text = render([rec], "t")
+    bench_rows = [line for line in text.splitlines() if line.startswith("| base ")]
+    assert bench_rows and all("host load n/a" in line for line in bench_rows), text
+    assert "- host load n/a: the measured repetitions lasted under 1 s" in text
+    # the servers table (the one with an "other %" column) reads n/a, not a blank
+    table = server_table([rec]).splitlines()
+    col = [c.strip() for c in table[0].strip("|").split("|")].index("other %")
+    assert [c.strip() for c in table[2].strip("|").split("|")][col] == "n/a", table
 
 
 def test_busy_host_is_explained_in_the_legend() -> None:

@@ -214,3 +214,29 @@ def test_board_reader_asks_through_the_mailbox(tmp_path: Path) -> None:
     assert src["requested_clock"] is None and src["fan"] is None and src["ext5v"] is None
     assert (r.temp_c(), r.arm_mhz(), r.throttled()) == (61.5, 1800.0, 0x4)
     r.close()
+
+
+def test_the_default_rate_follows_the_transport_and_is_recorded() -> None:
+    from bench.meters.pmic import DEFAULT_RATE_HZ
+
+    fw = FakeFirmware({"get_throttled": "throttled=0x0", "pmic_read_adc": PMIC_OUTPUT})
+    mailbox = PmicMeter(PmicOptions(), io=fw)
+    assert mailbox.rate_hz == DEFAULT_RATE_HZ["vcgencmd"]  # transport unknown: the lower one
+    mailbox.check()
+    # the process's rate is the lower: a fork and an exec per reading on the measured cores
+    assert DEFAULT_RATE_HZ["vcgencmd"] < DEFAULT_RATE_HZ["mailbox"]
+    process = PmicMeter(PmicOptions(transport="vcgencmd"), io=fw, run=fw.vcgencmd)
+    process.check()
+    configured = PmicMeter(PmicOptions(transport="vcgencmd", rate_hz=3), io=fw,
+                           run=fw.vcgencmd)
+    configured.check()
+    for meter, rate, basis in (
+            (mailbox, DEFAULT_RATE_HZ["mailbox"], "default for the mailbox transport"),
+            (process, DEFAULT_RATE_HZ["vcgencmd"], "default for the vcgencmd transport"),
+            (configured, 3.0, "configured (rate_hz)")):
+        with meter.track() as rec:  # the sampling thread runs at the meter's rate
+            pass
+        assert rec.rate_hz == rate and rec.meta["rate_basis"].startswith(basis), rec.meta
+        assert rec.meta["transport"] == meter.describe()["transport"]
+        meter.close()
+    take_warnings()

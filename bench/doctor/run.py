@@ -27,5 +27,8 @@ def diagnose(machine: system.System, hef: Path | None, tokens: int,
     else:
         chosen = hef if hef is not None else runtime.default_hef(hef_dir.expanduser())
         generation = runtime.generation(genai, chosen, tokens)
-    return [hailort, driver, device, free, signatures, generation,
-            system.pmic(machine), system.throttle(machine), system.fan(machine)]
+    try:
+        board = [system.pmic(machine), system.throttle(machine), system.fan(machine)]
+    finally:
+        machine.close()
+    return [hailort, driver, device, free, signatures, generation, *board]

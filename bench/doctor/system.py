@@ -1,61 +1,38 @@
 """The machine's side of ``pibench doctor``: driver, device node, who holds the device, PMIC,
-throttling and fan. Everything is read through ``System`` (a root folder and a command runner),
-so tests point it at a folder of saved files."""
+throttling and fan. Files are read under ``System.root`` (tests point it at a folder of saved
+files); the PMIC, throttle and fan checks read the board through the code the meters run
+(bench.meters.pmic.check_pmic, bench.meters.board.BoardReader, bench.meters.health.flags_of),
+with the same transport (``System.transport``, ``run`` and ``io`` are its test seams), so the
+doctor and a run cannot disagree about what is readable."""
 
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.doctor.result import Check, failed, ok
+from bench.meters.board import BoardReader, find_fan
+from bench.meters.gencmd import MailboxIO, Transport
+from bench.meters.health import flags_of
+from bench.meters.pmic import PmicOptions, check_pmic
+from bench.meters.sources import RunCommand
 
 DRIVERS = ("hailo1x_pci", "hailo_pci")
 """Kernel modules: hailo1x_pci is the Hailo-10H's (package hailo-h10-all); hailo_pci is the
 Hailo-8/8L's (hailo-all), which cannot drive the 10H."""
 
-THROTTLE_BITS = {0: "under-voltage now", 1: "ARM frequency capped now", 2: "throttled now",
-                 3: "soft temperature limit now", 16: "under-voltage has occurred",
-                 17: "frequency capping has occurred", 18: "throttling has occurred",
-                 19: "soft temperature limit has occurred"}
-"""``vcgencmd get_throttled`` bits (Raspberry Pi documentation, "get_throttled")."""
-
-
-def _run(cmd: list[str]) -> str | None:
-    if not shutil.which(cmd[0]):
-        return None
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return r.stdout if r.returncode == 0 else None
-
-
-def _firmware(cmd: list[str]) -> str | None:
-    """``vcgencmd X`` the way pibench's meters ask it (the mailbox device when it opens, as
-    bench.meters.gencmd does), else the process; other commands as processes."""
-    if cmd and cmd[0] == "vcgencmd":
-        try:
-            from bench.meters.gencmd import open_gencmd
-
-            gencmd = open_gencmd("auto", ["vcgencmd"])
-            try:
-                return str(gencmd(" ".join(cmd[1:])))
-            finally:
-                gencmd.close()
-        except Exception:
-            return None
-    return _run(cmd)
-
 
 @dataclass
 class System:
     root: Path = Path("/")
-    run: Callable[[list[str]], str | None] = field(default=_firmware)
+    transport: Transport = "auto"
+    """How firmware questions are asked, as in a config's meter and health sections."""
+    run: RunCommand | None = None
+    """Runs vcgencmd when the transport is a process (None: the real program)."""
+    io: MailboxIO | None = None
+    """The mailbox's system calls (None: the real /dev/vcio_gencmd, /dev/vcio)."""
+    _board: BoardReader | None = field(default=None, init=False, repr=False)
 
     def path(self, p: str) -> Path:
         return self.root / p.lstrip("/")
@@ -65,6 +42,19 @@ class System:
             return self.path(p).read_text(encoding="utf-8", errors="replace").strip()
         except OSError:
             return None
+
+    def board(self) -> BoardReader:
+        """The health monitor's reader on this machine, its sources found (once)."""
+        if self._board is None:
+            self._board = BoardReader(sysfs_root=str(self.root), transport=self.transport,
+                                      run=self.run, io=self.io)
+            self._board.probe()
+        return self._board
+
+    def close(self) -> None:
+        if self._board is not None:
+            self._board.close()
+            self._board = None
 
 
 def driver(system: System, hailort: str | None) -> Check:
@@ -131,38 +121,42 @@ def holders(system: System) -> Check:
 
 
 def pmic(system: System) -> Check:
-    out = system.run(["vcgencmd", "pmic_read_adc"])
-    if out is None:
-        return failed("pmic", "vcgencmd pmic_read_adc gave nothing (not a Pi 5, or no "
-                      "access to /dev/vcio)", "run on the Pi 5 as a user in the video group")
-    rails = re.findall(r"^\s*(\S+)\s+(current|volt)\(\d+\)=([0-9.]+)([AV])", out, re.M)
-    if not rails:
-        return failed("pmic", "vcgencmd pmic_read_adc answered, but no rail could be read",
-                      "update the firmware: sudo rpi-eeprom-update -a", raw=out[:2000])
-    return ok("pmic", f"{len(rails)} PMIC readings (note: they miss the HAT's 5 V draw)",
-              readings=len(rails))
+    """What the ``pi5-pmic`` meter's own check says, through the same transport."""
+    readable, line = check_pmic(PmicOptions(transport=system.transport), run=system.run,
+                                io=system.io)
+    if not readable:
+        return failed("pmic", line, "run on the Pi 5 as a user who may open /dev/vcio_gencmd"
+                      " (README: the udev rule), or update the firmware:"
+                      " sudo rpi-eeprom-update -a")
+    return ok("pmic", f"{line} (note: they miss the HAT's 5 V draw)",
+              readings=int(line.split()[0]))
 
 
 def throttle(system: System) -> Check:
-    out = system.run(["vcgencmd", "get_throttled"])
-    m = re.search(r"throttled=(0x[0-9a-fA-F]+)", out or "")
-    if m is None:
-        return failed("throttle", "vcgencmd get_throttled gave nothing",
+    """``get_throttled`` as the health monitor reads it; the bits' names are its flags."""
+    board = system.board()
+    value = board.throttled()
+    if value is None:
+        via = board.transport or "vcgencmd"
+        return failed("throttle", f"vcgencmd get_throttled gave nothing (through {via})",
                       "run on the Pi 5 as a user in the video group")
-    value = int(m.group(1), 16)
-    flags = [text for bit, text in THROTTLE_BITS.items() if value & (1 << bit)]
-    if value & 0b1:
-        return failed("throttle", f"{m.group(1)}: {', '.join(flags)}",
-                      "use the official 27 W (5.1 V, 5 A) power supply", value=m.group(1),
-                      flags=flags)
-    detail = f"{m.group(1)}" + (f": {', '.join(flags)}" if flags else " (none)")
-    return ok("throttle", detail, value=m.group(1), flags=flags)
+    now, past = flags_of(value), flags_of(value >> 16 & 0xF)
+    hexed = f"0x{value:x}"
+    said = [f"{f} now" for f in now] + [f"{f} has occurred" for f in past]
+    if "under-voltage" in now:
+        return failed("throttle", f"{hexed}: {', '.join(said)}",
+                      "use the official 27 W (5.1 V, 5 A) power supply", value=hexed,
+                      flags=said)
+    return ok("throttle", hexed + (f": {', '.join(said)}" if said else " (none)"), value=hexed,
+              flags=said)
 
 
 def fan(system: System) -> Check:
-    for hwmon in sorted(system.path("/sys/class/hwmon").glob("hwmon*")):
-        if (system.read(str(hwmon.relative_to(system.root)) + "/name") or "") == "pwmfan":
-            rpm = system.read(str(hwmon.relative_to(system.root)) + "/fan1_input")
-            return ok("fan", f"fan present ({rpm or '?'} rpm)", rpm=rpm)
-    return failed("fan", "no fan or Active Cooler found (no pwmfan hwmon)",
-                  "fit the Active Cooler: without it the Pi 5 throttles under sustained load")
+    """The ``pwmfan`` hwmon device the health monitor reads (bench.meters.board.find_fan)."""
+    if find_fan(str(system.root)) is None:
+        return failed("fan", "no fan or Active Cooler found (no pwmfan hwmon)",
+                      "fit the Active Cooler: without it the Pi 5 throttles under sustained"
+                      " load")
+    rpm, pwm = system.board().fan()
+    shown = "?" if rpm is None else f"{rpm:.0f}"
+    return ok("fan", f"fan present ({shown} rpm)", rpm=rpm, pwm=pwm)

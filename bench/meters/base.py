@@ -28,6 +28,20 @@ from bench.backends.base import Options
 from bench.clock import Clock, RealClock
 
 
+@contextmanager
+def background(loop: Callable[[threading.Event], None], name: str) -> Iterator[None]:
+    """Run ``loop(stop)`` on a daemon thread for the ``with`` block; on leaving it, set
+    ``stop`` and wait for the thread (5 s at most: a hung reading never blocks the run)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=loop, args=(stop,), name=name, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5.0)
+
+
 class MeterOptions(Options):
     type: str
     optional: bool = False
@@ -82,6 +96,12 @@ class PowerMeter(ABC):
     def read_watts(self) -> float:
         """One reading in watts. Raise SensorGone if the sensor stopped answering."""
 
+    @property
+    def rate_hz(self) -> float:
+        """Samples per second while tracking: ``options.rate_hz`` (a meter whose cost depends
+        on how it reads may choose its own default when the rate is not configured)."""
+        return self.options.rate_hz
+
     def describe(self) -> dict[str, Any]:
         """Facts recorded with every result of this meter (basis, fit, device...)."""
         return {}
@@ -100,15 +120,15 @@ class PowerMeter(ABC):
 
     @contextmanager
     def track(self) -> Iterator[Recording]:
-        rec = Recording(self.label, self.covers, self.options.rate_hz, self.simulated)
+        rate = self.rate_hz
+        rec = Recording(self.label, self.covers, rate, self.simulated)
         rec.meta = {"kind": self.kind, **self.describe()}
-        stop = threading.Event()
-        period = 1.0 / self.options.rate_hz
+        period = 1.0 / rate
         now = self.clock.now
         read = self.read_watts
         append = rec.samples.append
 
-        def loop() -> None:
+        def loop(stop: threading.Event) -> None:
             while not stop.is_set():
                 t = now()
                 try:
@@ -121,11 +141,8 @@ class PowerMeter(ABC):
                 stop.wait(max(0.0, period - (now() - t)))
 
         rec.t_start = now()
-        thread = threading.Thread(target=loop, name=f"meter-{self.label}", daemon=True)
-        thread.start()
         try:
-            yield rec
+            with background(loop, f"meter-{self.label}"):
+                yield rec
         finally:
-            stop.set()
-            thread.join(timeout=5.0)
             rec.t_end = now()

@@ -6,9 +6,10 @@ under-voltage, ARM frequency capped, throttled, soft temperature limit *now*; bi
 same *since boot* (sticky, cleared only by a reboot or ``get_throttled <mask>``).
 
 Throttle detection: the current bits 0-3 are polled on their own at ``throttle_rate_hz``
-(default 10 Hz through the mailbox: one ioctl per poll, 0.03 ms of CPU on the Python side
-as measured by scripts/bench_sampler_cost.py --readings-only, so 0.03 % of one core; at
-``rate_hz`` when each reading is a vcgencmd process, about 2 ms of CPU each). The case is
+(default 10 Hz through the mailbox: one ioctl per poll, about 0.1 ms of CPU with real
+system calls around the fake kernel as measured by scripts/bench_sampler_cost.py
+--readings-only, so 0.1 % of one core; at ``rate_hz`` when each reading is a vcgencmd
+process, about 2 ms of CPU each). The case is
 flagged ``throttled`` when bits 0-3 are set in any poll, or a sticky bit becomes set
 between the readings before and after the case. When a sticky bit was already set before the
 case, a new event of that kind leaves no trace in it: the case is then known clean only if
@@ -39,6 +40,7 @@ from pydantic import Field
 from bench.backends.base import Options
 from bench.clock import Clock
 from bench.errors import MeterUnavailable
+from bench.meters.base import background
 from bench.meters.board import (
     BoardFacts,
     BoardReader,
@@ -233,11 +235,10 @@ class HealthMonitor:
         has_bits = self.sources.get("throttle") is not None
         self._before = self.poll_throttle() if has_bits else None
         self.poll()
-        stop = threading.Event()
         rate = max(self.throttle_rate_hz or 0.0, self.options.rate_hz)
         every = max(1, round(rate / self.options.rate_hz))  # full polls every n-th tick
 
-        def loop() -> None:
+        def loop(stop: threading.Event) -> None:
             cpu0, tick = time.thread_time(), 0
             while not stop.wait(1.0 / rate):
                 tick += 1
@@ -248,13 +249,10 @@ class HealthMonitor:
                         self.poll()
             self._cpu_s = time.thread_time() - cpu0
 
-        thread = threading.Thread(target=loop, name="health", daemon=True)
-        thread.start()
         try:
-            yield self
+            with background(loop, "health"):
+                yield self
         finally:
-            stop.set()
-            thread.join(timeout=5.0)
             self.poll()
             self._after = self.poll_throttle() if has_bits else None
 

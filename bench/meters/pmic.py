@@ -16,6 +16,11 @@ Transport (bench.meters.gencmd): by default the firmware is asked through the ma
 itself does; where no device opens or the start-up reading fails there, or
 ``transport: vcgencmd`` or a custom ``command`` is set, the command is run as a process per
 reading. scripts/bench_sampler_cost.py measures both costs.
+
+Rate: when ``rate_hz`` is not configured, the rate of the transport in use
+(``DEFAULT_RATE_HZ``): the highest rate whose cost stayed under 1 % of tokens/s with every core
+generating (scripts/bench_sampler_cost.py; the figures are in docs/results.md). The record's
+power entry gives ``rate_hz_target`` and ``meta.rate_basis`` (configured, or which default).
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ RAILS = (
     "0V8_SW", "VDD_CORE", "3V3_DAC", "3V3_ADC", "0V8_AON", "HDMI",
 )  # fmt: skip
 """The rails with both a current and a voltage reading (EXT5V_V and BATT_V are volts only)."""
+
+DEFAULT_RATE_HZ: dict[str, float] = {"mailbox": 10.0, "vcgencmd": 5.0}
+"""Samples per second when ``rate_hz`` is not set, by transport ("mailbox": one ioctl from this
+process; "vcgencmd": a process per reading). See docs/results.md for the measured costs."""
 
 _LINE = re.compile(
     r"^\s*(?P<rail>\S+?)_(?P<kind>[AV])\s+(?:current|volt)\(\d+\)=(?P<value>[-+0-9.eE]+)[AV]\s*$",
@@ -149,6 +158,25 @@ class PmicMeter(PowerMeter):
             self._gencmd.close()
             self._gencmd = None
 
+    def _transport_kind(self) -> str:
+        """"mailbox" or "vcgencmd"; before the first reading (transport not yet known) the
+        process, whose default rate is the lower one."""
+        t = self._gencmd.transport if self._gencmd is not None else "vcgencmd"
+        return "mailbox" if t.startswith("mailbox") else "vcgencmd"
+
+    @property
+    def rate_hz(self) -> float:
+        if "rate_hz" in self.opts.model_fields_set:
+            return self.opts.rate_hz
+        return DEFAULT_RATE_HZ[self._transport_kind()]
+
+    def rate_basis(self) -> str:
+        if "rate_hz" in self.opts.model_fields_set:
+            return "configured (rate_hz)"
+        kind = self._transport_kind()
+        return (f"default for the {kind} transport: under 1 % of tokens/s with every core"
+                " busy (scripts/bench_sampler_cost.py)")
+
     @property
     def covers(self) -> str:
         return "Pi 5 SoC board rails (PMIC): NOT the 5 V domain, so NOT the AI HAT+ 2 NPU or USB"
@@ -164,6 +192,7 @@ class PmicMeter(PowerMeter):
             "rails": list(self._rails),
             "command": self.opts.command,
             "transport": None if self._gencmd is None else self._gencmd.transport,
+            "rate_basis": self.rate_basis(),
             "includes_npu": False,
         }
 
@@ -215,9 +244,11 @@ class PmicMeter(PowerMeter):
         return (lambda w: fit.slope * w + fit.intercept), fit.model_dump()
 
 
-def check_pmic(options: PmicOptions | None = None) -> tuple[bool, str]:
-    """For a doctor: (readable, one line): the transport and rail count, or why not."""
-    meter = PmicMeter(options or PmicOptions())
+def check_pmic(options: PmicOptions | None = None, *, run: RunCommand | None = None,
+               io: MailboxIO | None = None) -> tuple[bool, str]:
+    """For ``pibench doctor``: (readable, one line): "12 rails through <transport>", or the
+    meter's own reason why not (``run`` / ``io``: the transport's test seams)."""
+    meter = PmicMeter(options or PmicOptions(), run=run, io=io)
     try:
         meter.check()
         d = meter.describe()

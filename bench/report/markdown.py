@@ -152,6 +152,10 @@ def legend(records: list[dict[str, Any]]) -> str:
         worst = f" (up to {max(busy):.0f} % of all cores)" if busy else ""
         notes.append("busy host: other processes used CPU time during the measured "
                      f"repetitions{worst}: those figures are likely low.")
+    if "host load n/a" in labels:
+        notes.append("host load n/a: the measured repetitions lasted under 1 s, too short to "
+                     "tell how much CPU time other processes used (the kernel counts it in "
+                     "10 ms ticks); the reason is in the record (host_load.reason).")
     if any(lab.startswith("prompt ") and lab.endswith(" tokens") for lab in labels):
         notes.append("prompt N tokens: the prompt the runtime counted (the server's own "
                      "count) differs from the workload's length (pp...): N is its real length.")

@@ -108,10 +108,11 @@ class HostLoad(_Open):
 
     window_s: Number
     cores: int
-    other_cpu_pct: Number
+    other_cpu_pct: Number | None  # null: window under 1 s, see reason
     steal_pct: Number | None
-    busy: bool
+    busy: bool | None  # null: window under 1 s
     server: dict[str, Any] | None = None
+    reason: str | None = None  # why other_cpu_pct is null; absent in records before it
 
 
 class CaseRecord(_Part):

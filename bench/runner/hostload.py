@@ -16,6 +16,11 @@ by bench.runner.serverproc): the generation happens there, it is the workload, a
 ``steal_pct`` is the hypervisor's stolen time (null where the kernel does not report it).
 A case where others used at least ``BUSY_PCT`` of the machine is labelled "busy host" in the
 results and in every table: its figures are likely low.
+
+A window under ``MIN_WINDOW_S`` is too short to tell (the kernel counts CPU time in 10 ms
+ticks): its summary keeps ``window_s`` and ``cores`` with ``other_cpu_pct``, ``steal_pct`` and
+``busy`` null and ``reason`` saying why; such a case is labelled "host load n/a" (real
+backends), so every table reads n/a instead of leaving it out.
 """
 
 from __future__ import annotations
@@ -39,14 +44,19 @@ MIN_WINDOW_S = 1.0
 class HostLoadSummary(TypedDict):
     window_s: float
     cores: int
-    other_cpu_pct: float
-    """CPU time used by processes other than pibench, % of all cores over the window."""
+    other_cpu_pct: float | None
+    """CPU time used by processes other than pibench, % of all cores over the window (null:
+    window under MIN_WINDOW_S, see ``reason``)."""
     steal_pct: float | None
-    """CPU time stolen by the hypervisor, % of all cores (null: not reported here)."""
-    busy: bool
+    """CPU time stolen by the hypervisor, % of all cores (null: not reported here, or window
+    too short)."""
+    busy: bool | None
+    """other_cpu_pct or steal_pct >= BUSY_PCT; null when the window was too short to tell."""
     server: ServerLoad | None
     """The backend's server (HTTP backends), its CPU time left out of other_cpu_pct;
     None for a backend that generates in pibench's own process."""
+    reason: str | None
+    """Why other_cpu_pct is null (the window was too short); null when it was measured."""
 
 
 def _machine() -> tuple[float, float | None]:
@@ -109,9 +119,16 @@ class HostLoad:
             server_s, now = self._server.stop()
             skip = set(now)
         ours1 = _ours(self._me, skip)
-        if window < MIN_WINDOW_S:
-            return
         cores = psutil.cpu_count() or 1
+        server = None if self._server is None else self._server.summary(
+            server_s if self._server.roots else None, window, cores)
+        if window < MIN_WINDOW_S:
+            self._result = {
+                "window_s": round(window, 3), "cores": cores, "other_cpu_pct": None,
+                "steal_pct": None, "busy": None, "server": server,
+                "reason": short_window(window),
+            }
+            return
         # a descendant that ended inside the window was reaped into children_* of its
         # parent; one that is still alive counts from its start value (0 if it is new)
         ours = sum(v - ours0.get(pid, 0.0) for pid, v in ours1.items() if pid not in skip)
@@ -124,10 +141,16 @@ class HostLoad:
             "other_cpu_pct": round(other, 2),
             "steal_pct": None if steal is None else round(steal, 2),
             "busy": other >= BUSY_PCT or (steal or 0.0) >= BUSY_PCT,
-            "server": None if self._server is None
-            else self._server.summary(server_s if self._server.roots else None, window, cores),
+            "server": server,
+            "reason": None,
         }
 
     def summary(self) -> HostLoadSummary | None:
-        """The figures, or None when the window was too short to tell."""
+        """The figures (null ones with a reason when the window was too short), or None when
+        the window never closed."""
         return self._result
+
+
+def short_window(window_s: float) -> str:
+    return (f"the measured repetitions lasted {window_s:.2f} s, under {MIN_WINDOW_S:g} s: too"
+            " short to tell other processes' CPU time (the kernel counts it in 10 ms ticks)")

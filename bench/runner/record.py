@@ -177,8 +177,11 @@ def _labels(case: Case, measured: Measured) -> list[str]:
     if any(p.get("simulated") for p in measured.power) and "simulated" not in labels:
         labels.append("simulated power")
     host_load = measured.host_load
-    if host_load and host_load["busy"] and not measured.backend.capabilities.simulated:
-        labels.append("busy host")
+    if host_load and not measured.backend.capabilities.simulated:
+        if host_load["busy"]:
+            labels.append("busy host")
+        elif host_load["other_cpu_pct"] is None:  # too short a window to tell
+            labels.append("host load n/a")
     if case.workload.kind == "throughput":
         label = prompt_label(case.workload.prompt_tokens, measured.reps)
         if label:
