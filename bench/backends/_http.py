@@ -1,5 +1,6 @@
-"""Shared pieces of the HTTP backends (ollama, openai): the client, streamed lines timed on the
-run's clock, errors as one line, and prompts fitted to a token count by a server's counts.
+"""Shared pieces of the HTTP backends (ollama, openai): their base class (client, server
+address, errors as one line), streamed lines timed on the run's clock, and prompts fitted to a
+token count by a server's counts.
 
 Timing is client side: a chunk's time is the clock reading when its line has been received and
 parsed, the same clock the meters use.
@@ -9,12 +10,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import ClassVar, TypeVar
 
 import httpx
 
+from bench.backends._server import ServerOptions, server_address
+from bench.backends.base import Backend, Message, ServerAddress
+from bench.clock import Clock
+from bench.common import JsonObject
 from bench.errors import BackendError, BackendUnavailable, GenerationTimeout
 from bench.workloads.prompts import FittedPrompt, filler_text, fit_prompt
+
+ServerOptionsT = TypeVar("ServerOptionsT", bound=ServerOptions)
 
 
 def make_client(base_url: str, connect_timeout_s: float, read_timeout_s: float,
@@ -63,7 +70,7 @@ def status_error(response: httpx.Response, who: str) -> str:
     return f"{who}: HTTP {response.status_code} from {response.request.url}: {body or 'no body'}"
 
 
-def iter_ndjson(response: httpx.Response) -> Iterator[dict[str, Any]]:
+def iter_ndjson(response: httpx.Response) -> Iterator[JsonObject]:
     """Objects of a newline-delimited JSON stream (Ollama)."""
     for line in response.iter_lines():
         if line.strip():
@@ -72,7 +79,7 @@ def iter_ndjson(response: httpx.Response) -> Iterator[dict[str, Any]]:
                 yield obj
 
 
-def iter_sse(response: httpx.Response) -> Iterator[dict[str, Any]]:
+def iter_sse(response: httpx.Response) -> Iterator[JsonObject]:
     """JSON payloads of a server-sent-events stream (OpenAI style), until ``data: [DONE]``."""
     for line in response.iter_lines():
         if not line.startswith("data:"):
@@ -119,3 +126,45 @@ def fit_with(count: Callable[[str], int] | None, fitter: RatioFitter, target: in
         fitted = fit_prompt(count, target, variant, base=base)
         return fitted.text, fitted
     return fitter.build(target, variant, base), None
+
+
+def chat_messages(messages: tuple[Message, ...]) -> list[JsonObject]:
+    """Chat messages as both APIs take them: [{"role": ..., "content": ...}]."""
+    return [{"role": m.role, "content": m.content} for m in messages]
+
+
+class HttpBackend(Backend[ServerOptionsT]):
+    """A backend whose server generates: the options' ``runs_on``, the server model's name
+    (set by ``load``), an httpx client, the server's address and one-line errors."""
+
+    who: ClassVar[str]
+    """The backend's name in messages, e.g. "ollama backend"."""
+    start_hint: ClassVar[str]
+    """What to do when the server does not answer, e.g. "start the server (`ollama serve`)"."""
+
+    def __init__(self, options: ServerOptionsT, *, clock: Clock | None = None) -> None:
+        super().__init__(options, clock=clock)
+        # what the config declares: nothing in these APIs says which device serves the model
+        self.runs_on = options.runs_on
+        self._client: httpx.Client | None = None
+        self._model: str | None = None
+        self._fitter = RatioFitter(options.tokens_per_word)
+
+    def _url(self, path: str) -> str:
+        return self.options.base_url.rstrip("/") + path
+
+    def _failed(self, exc: httpx.HTTPError, path: str, *, timed: bool = True) -> Exception:
+        """The one-line error for a request to ``path`` that failed (``timed``: name the read
+        timeout the options set)."""
+        return http_error(exc, self.who, self._url(path), self.start_hint,
+                          self.options.read_timeout_s if timed else None)
+
+    def _new_client(self, headers: dict[str, str] | None = None) -> httpx.Client:
+        return make_client(self.options.base_url, self.options.connect_timeout_s,
+                           self.options.read_timeout_s, headers)
+
+    def server(self) -> ServerAddress:
+        return server_address(self.options)
+
+    def _no_model(self) -> BackendError:
+        return BackendError(f"{self.who}: no model loaded")

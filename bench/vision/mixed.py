@@ -92,7 +92,7 @@ def _simulated_vision_power(vision: VisionOptions) -> Iterator[Callable[[VisionR
 
     def add_frames(run: VisionRun) -> None:
         for r in run.records:
-            dev.busy(r.t_start, r.t_end, float(watts))  # type: ignore[arg-type]
+            dev.busy(r.t_start, r.t_end, watts)
 
     simdev.register(dev)
     try:

@@ -39,6 +39,7 @@ from bench.backends.base import (
     Capabilities,
     GenerationRequest,
     GenerationStats,
+    InternalTimings,
     Message,
     ModelInfo,
     ModelRef,
@@ -300,18 +301,18 @@ class LlamaCppBackend(Backend):
                 raise BackendError(f"llama_decode failed with code {rc} after {i + 1} tokens")
         return "length"
 
-    def _perf_figures(self) -> dict[str, Any]:
+    def _perf_figures(self) -> InternalTimings:
         """llama.cpp's own counters since the last llama_perf_context_reset (read after a
         llama_synchronize)."""
         perf = llama_cpp.llama_perf_context(self._ctx)
-        return {
-            "source": "llama.cpp perf counters",
-            "prompt_ms": perf.t_p_eval_ms,
+        return InternalTimings(
+            source="llama.cpp perf counters",
+            prompt_ms=perf.t_p_eval_ms,
             # llama.cpp reports max(1, n): a count with no time booked is really 0
-            "prompt_tokens": perf.n_p_eval if perf.t_p_eval_ms > 0 else 0,
-            "gen_ms": perf.t_eval_ms,
-            "gen_tokens": perf.n_eval if perf.t_eval_ms > 0 else 0,
-        }
+            prompt_tokens=perf.n_p_eval if perf.t_p_eval_ms > 0 else 0,
+            gen_ms=perf.t_eval_ms,
+            gen_tokens=perf.n_eval if perf.t_eval_ms > 0 else 0,
+        )
 
     def tokenize(self, text: str) -> list[int]:
         """Token ids of plain ``text`` by the loaded model's tokenizer (no BOS, no specials)."""

@@ -45,6 +45,7 @@ from bench.backends.base import (
     Capabilities,
     GenerationRequest,
     GenerationStats,
+    InternalTimings,
     Message,
     ModelInfo,
     ModelRef,
@@ -198,16 +199,16 @@ class LlamaCppVLMBackend(LlamaCppBackend):
             gen_tokens_method="exact: llama.cpp tokenizer",
             stop_reason=stop,
             text=tokens.detokenize(self._vocab, out),
-            internal={
+            internal=InternalTimings(
                 **self._perf_figures(),
-                "images": len(bitmaps),
-                "image_tokens": image_tokens,
-                "text_tokens": n_prompt - image_tokens,
-                "image_preprocess_ms": round((t_tokenized - t_request) * 1000.0, 3),
-                "image_encode_ms": round(encode_s * 1000.0, 3),
-                "image_timing_source": "harness clock around mtmd_tokenize (text tokenizing "
+                images=len(bitmaps),
+                image_tokens=image_tokens,
+                text_tokens=n_prompt - image_tokens,
+                image_preprocess_ms=round((t_tokenized - t_request) * 1000.0, 3),
+                image_encode_ms=round(encode_s * 1000.0, 3),
+                image_timing_source="harness clock around mtmd_tokenize (text tokenizing "
                 "and image preprocessing) and mtmd_encode_chunk (vision tower)",
-            },
+            ),
         )
 
     def _bitmap(self, path: str) -> Any:
