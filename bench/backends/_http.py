@@ -141,6 +141,11 @@ class HttpBackend(Backend[ServerOptionsT]):
     """The backend's name in messages, e.g. "ollama backend"."""
     start_hint: ClassVar[str]
     """What to do when the server does not answer, e.g. "start the server (`ollama serve`)"."""
+    server_kind: ClassVar[str]
+    """What the server is, for the recorded device when the options name none, e.g.
+    "Ollama server"."""
+    api: ClassVar[str]
+    """The API it speaks, recorded as the runtime, e.g. "Ollama HTTP API"."""
 
     def __init__(self, options: ServerOptionsT, *, clock: Clock | None = None) -> None:
         super().__init__(options, clock=clock)
@@ -165,6 +170,18 @@ class HttpBackend(Backend[ServerOptionsT]):
 
     def server(self) -> ServerAddress:
         return server_address(self.options)
+
+    def _server_facts(self) -> JsonObject:
+        """The head of ``describe()``: device (declared, else the server and its URL), runtime
+        and URL."""
+        device = self.options.device or f"{self.server_kind} at {self.options.base_url}"
+        return {"device": device, "runtime": self.api, "base_url": self.options.base_url}
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        self._model = None
+        if client is not None:
+            client.close()
 
     def _no_model(self) -> BackendError:
         return BackendError(f"{self.who}: no model loaded")

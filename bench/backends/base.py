@@ -63,12 +63,10 @@ def require_file(path: str, what: str) -> None:
     from pathlib import Path
 
     from bench.errors import UserError
+    from bench.models.files import check_file
 
     p = Path(path).expanduser()
-    if not p.exists():
-        raise UserError(f"{what} not found: {p}")
-    if not p.is_file():
-        raise UserError(f"{what} is not a file: {p}")
+    check_file(p, what, UserError)
     try:
         with open(p, "rb") as f:
             f.read(1)
@@ -215,6 +213,10 @@ class GenerationStats:
     "prompt_ms": ..., "prompt_tokens": ..., "gen_ms": ..., "gen_tokens": ...}."""
 
 
+Generation = Generator[TokenEvent, None, GenerationStats]
+"""What ``Backend.generate`` returns: a generator of token events that returns the stats."""
+
+
 @dataclass(frozen=True)
 class ServerAddress:
     """Where a backend's server runs, so its processes can be found and their CPU time
@@ -291,7 +293,7 @@ class Backend(ABC, Generic[OptionsT]):
         """Load the model (the runner times this call). Raise ModelLoadError."""
 
     @abstractmethod
-    def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None, GenerationStats]:
+    def generate(self, request: GenerationRequest) -> Generation:
         """Yield token events as they arrive; return the GenerationStats."""
 
     def reset(self) -> None:
@@ -324,8 +326,7 @@ class Backend(ABC, Generic[OptionsT]):
         self.close()
 
 
-def collect(gen: Generator[TokenEvent, None, GenerationStats]
-            ) -> tuple[list[TokenEvent], GenerationStats]:
+def collect(gen: Generation) -> tuple[list[TokenEvent], GenerationStats]:
     """Run a generation to its end: every event, and the stats it returns."""
     events: list[TokenEvent] = []
     while True:

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from bench.clock import Clock
 from bench.common import JsonObject
@@ -24,6 +24,8 @@ from bench.vision.config import CameraSource, GeneratedSource, SourceOptions, Vi
 
 if TYPE_CHECKING:
     from bench.vision.detectors import Image
+
+SourceT = TypeVar("SourceT", GeneratedSource, VideoSource, CameraSource)
 
 
 class _Capture(Protocol):
@@ -82,8 +84,14 @@ class Pacer:
         return due, self.t0 + due / self.fps, dropped
 
 
-class FrameSource(ABC):
+class FrameSource(ABC, Generic[SourceT]):
+    """Base of the sources, generic in their options (``bench.vision.config``)."""
+
     kind: str
+
+    def __init__(self, options: SourceT, clock: Clock) -> None:
+        self.options: SourceT = options
+        self.clock = clock
 
     @abstractmethod
     def open(self) -> None:
@@ -93,7 +101,7 @@ class FrameSource(ABC):
     def take(self) -> Frame | None:
         """The newest frame due (waits for it); None when the source has ended."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release the file or camera."""
 
     @abstractmethod
@@ -112,13 +120,13 @@ def _cv2() -> ModuleType:
     return cv2
 
 
-class GeneratedFrames(FrameSource):
+class GeneratedFrames(FrameSource[GeneratedSource]):
     """Textured background and ``people`` upright figures walking on sinusoidal paths."""
 
     kind = "generated"
 
     def __init__(self, options: GeneratedSource, clock: Clock) -> None:
-        self.options = options
+        super().__init__(options, clock)
         self.pacer = Pacer(options.fps, clock)
         self._background: Image | None = None
         self._people: list[dict[str, float]] = []
@@ -184,16 +192,13 @@ class GeneratedFrames(FrameSource):
                 "people": o.people, "seed": o.seed}
 
 
-class VideoFrames(FrameSource):
+class VideoFrames(FrameSource[VideoSource]):
     kind = "video"
-
-    def __init__(self, options: VideoSource, clock: Clock) -> None:
-        self.options = options
-        self.clock = clock
-        self.pacer: Pacer | None = None
-        self._cap: _Capture | None = None
-        self._pos = -1  # index (in the pacer's count) of the last frame read from the file
-        self._file_fps: float | None = None
+    pacer: Pacer | None = None
+    _cap: _Capture | None = None
+    _pos = -1
+    """Index (in the pacer's count) of the last frame read from the file."""
+    _file_fps: float | None = None
 
     def open(self) -> None:
         cv2 = _cv2()
@@ -253,18 +258,14 @@ class VideoFrames(FrameSource):
                 "width": self.options.width, "height": self.options.height}
 
 
-class CameraFrames(FrameSource):
+class CameraFrames(FrameSource[CameraSource]):
     """Picamera2 on a Raspberry Pi. capture_array() blocks until the next frame; frames the
     camera delivered while the detector was busy are estimated from the gaps (``fps``)."""
 
     kind = "camera"
-
-    def __init__(self, options: CameraSource, clock: Clock) -> None:
-        self.options = options
-        self.clock = clock
-        self._cam: _Camera | None = None
-        self._last_t: float | None = None
-        self._index = -1
+    _cam: _Camera | None = None
+    _last_t: float | None = None
+    _index = -1
 
     def open(self) -> None:
         try:

@@ -18,24 +18,15 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import logging
-from collections.abc import Generator
 from pathlib import Path
 from types import ModuleType
 
-from bench.backends.base import (
-    Backend,
-    GenerationRequest,
-    GenerationStats,
-    ModelInfo,
-    ModelRef,
-    TokenEvent,
-)
+from bench.backends.base import Generation, GenerationRequest, GenerationStats, ModelInfo, ModelRef
 from bench.backends.hailo import device, errors
-from bench.backends.hailo.api import LLM, Prompt, VDevice
+from bench.backends.hailo.api import LLM, Prompt
 from bench.backends.hailo.config import CAPABILITIES, HailoArtifact, HailoOptions
 from bench.backends.hailo.stream import GEN_TOKENS_METHOD, StreamResult, read_stream
 from bench.backends.hailo.version import check_version, hailort_version
-from bench.clock import Clock
 from bench.common import JsonObject, assert_never
 from bench.errors import BackendError, GenerationTimeout
 from bench.models.files import sha256_file
@@ -52,20 +43,13 @@ def _import_genai() -> ModuleType:
         raise errors.import_error(e) from None
 
 
-class HailoBackend(Backend[HailoOptions]):
+class HailoBackend(device.HailoDeviceBackend[HailoOptions]):
     name = "hailo"
     capabilities = CAPABILITIES
-    runs_on = "npu"
-
-    def __init__(self, options: HailoOptions, *, clock: Clock | None = None) -> None:
-        super().__init__(options, clock=clock)
-        self._vdevice: VDevice | None = None
-        self._llm: LLM | None = None
-        self._hef: Path | None = None
-        self._broken: str | None = None
-        self._stop_tokens: list[str] | None = None
-        """The model's stop tokens as loaded (get_stop_tokens), put back for chat."""
-        self._stops_removed = False
+    _llm: LLM | None = None
+    _hef: Path | None = None
+    _broken: str | None = None
+    """Why the card is unusable (an earlier read failed other than by a timeout)."""
 
     # ---- load / close -------------------------------------------------------------------
 
@@ -96,7 +80,7 @@ class HailoBackend(Backend[HailoOptions]):
         self._hef = hef
         self._stops_removed = False
         try:
-            self._stop_tokens = list(llm.get_stop_tokens())
+            self._stop_tokens = tuple(llm.get_stop_tokens())
         except Exception as e:
             self.close()
             raise BackendError(f"hailo backend: get_stop_tokens() failed: {e}") from None
@@ -113,9 +97,8 @@ class HailoBackend(Backend[HailoOptions]):
                          sha256=sha, extra=extra)
 
     def close(self) -> None:
-        llm, vdevice = self._llm, self._vdevice
-        self._llm = self._vdevice = None
-        device.release(llm, vdevice, "hailo backend")
+        llm, self._llm = self._llm, None
+        self._release(llm)
 
     def reset(self) -> None:
         llm = self._require()
@@ -168,7 +151,7 @@ class HailoBackend(Backend[HailoOptions]):
         except Exception as e:
             raise BackendError(f"hailo backend: tokenize() failed: {e}") from None
 
-    def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None, GenerationStats]:
+    def generate(self, request: GenerationRequest) -> Generation:
         llm = self._require()
         prompt: Prompt
         prompt_tokens: int | None
@@ -227,8 +210,7 @@ class HailoBackend(Backend[HailoOptions]):
 
     def _set_stops(self, exact: bool) -> None:
         """Exact length: no stop token at all (throughput); otherwise the model's own."""
-        self._stops_removed = device.switch_stops(self._require(), exact, self._stops_removed,
-                                                  self._stop_tokens or [], "hailo backend")
+        self._exact_length(self._require(), exact)
 
 
 def sampling_kwargs(request: GenerationRequest) -> dict[str, float | int | bool]:
@@ -244,8 +226,5 @@ def sampling_kwargs(request: GenerationRequest) -> dict[str, float | int | bool]
         "max_generated_tokens": request.max_tokens, "seed": s.seed, "do_sample": s.temperature > 0}
     if s.temperature > 0:
         kwargs["temperature"] = s.temperature
-        if s.top_k is not None:
-            kwargs["top_k"] = s.top_k
-        if s.top_p is not None:
-            kwargs["top_p"] = s.top_p
+        kwargs.update({k: v for k, v in (("top_k", s.top_k), ("top_p", s.top_p)) if v is not None})
     return kwargs

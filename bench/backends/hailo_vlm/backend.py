@@ -15,26 +15,16 @@ validate_generator_params). Prompt tokens are counted with
 from __future__ import annotations
 
 import importlib
-from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.backends.base import (
-    Backend,
-    GenerationRequest,
-    GenerationStats,
-    Message,
-    ModelInfo,
-    ModelRef,
-    TokenEvent,
-)
+from bench.backends.base import Generation, GenerationRequest, GenerationStats, ModelInfo, ModelRef
 from bench.backends.hailo import device
-from bench.backends.hailo.api import VLM, VDevice
+from bench.backends.hailo.api import VLM
 from bench.backends.hailo.backend import sampling_kwargs
 from bench.backends.hailo.stream import GEN_TOKENS_METHOD, StreamResult, read_stream
 from bench.backends.hailo.version import check_version, hailort_version
 from bench.backends.hailo_vlm.config import CAPABILITIES, HailoVLMArtifact, HailoVLMOptions
-from bench.clock import Clock
 from bench.common import Json, JsonObject, assert_never
 from bench.errors import BackendError, BackendUnavailable, ModelLoadError, UserError
 
@@ -62,18 +52,12 @@ def load_frame(path: str, shape: list[int] | tuple[int, ...]) -> NDArray[np.uint
     return np.ascontiguousarray(cv2.cvtColor(resized, cv2.COLOR_BGR2RGB), dtype=np.uint8)
 
 
-class HailoVLMBackend(Backend[HailoVLMOptions]):
+class HailoVLMBackend(device.HailoDeviceBackend[HailoVLMOptions]):
     name = "hailo_vlm"
     capabilities = CAPABILITIES
-    runs_on = "npu"
-
-    def __init__(self, options: HailoVLMOptions, *, clock: Clock | None = None) -> None:
-        super().__init__(options, clock=clock)
-        self._vdevice: VDevice | None = None
-        self._vlm: VLM | None = None
-        self._shape: list[int] = []
-        self._stop_tokens: list[str] = []
-        self._stops_removed = False
+    _vlm: VLM | None = None
+    _shape: tuple[int, ...] = ()
+    """The VLM's input frame shape (height, width, channels), as loaded."""
 
     def load(self, model: ModelRef) -> ModelInfo:
         artifact = self.artifact(model, HailoVLMArtifact, "hef artifact")
@@ -87,8 +71,8 @@ class HailoVLMBackend(Backend[HailoVLMOptions]):
             self._vdevice = vdevice = device.open_vdevice(genai, self.options.group_id)
             self._vlm = vlm = genai.VLM(
                 vdevice, str(hef), optimize_memory_on_device=self.options.optimize_memory_on_device)
-            self._shape = [int(v) for v in vlm.input_frame_shape()]
-            self._stop_tokens = list(vlm.get_stop_tokens())
+            self._shape = tuple(int(v) for v in vlm.input_frame_shape())
+            self._stop_tokens = tuple(vlm.get_stop_tokens())
             self._stops_removed = False
         except TypeError as exc:  # HailoRT 5.0.x: VLM(vdevice, model_path)
             self.close()
@@ -99,28 +83,28 @@ class HailoVLMBackend(Backend[HailoVLMOptions]):
             self.close()
             raise ModelLoadError(f"HailoRT could not load the VLM {str(hef)!r}: {exc}") from exc
         return ModelInfo(weights="real", path=str(hef), file_bytes=hef.stat().st_size,
-                         architecture="vlm", extra={"input_frame_shape": self._shape})
+                         architecture="vlm", extra={"input_frame_shape": list(self._shape)})
 
     def _prompt(self, request: GenerationRequest) -> tuple[list[JsonObject], str]:
         """Structured chat messages (images first in the first user message) and their text."""
         images: list[Json] = [{"type": "image"} for _ in request.images]
         match request.kind:
             case "chat":
-                messages = list(request.messages)
+                turns = [(m.role, m.content) for m in request.messages]
             case "throughput":
-                messages = [Message("user", self._filler(request))]
+                turns = [("user", self._filler(request))]
             case "completion":  # declared: completion=False, so the plan never sends one
                 raise BackendError("hailo_vlm takes no completion workloads")
             case _:
                 assert_never(request.kind)
         out: list[JsonObject] = []
         text = []
-        for m in messages:
-            content: list[Json] = [{"type": "text", "text": m.content}]
-            if m.role == "user" and images:
+        for role, said in turns:
+            content: list[Json] = [{"type": "text", "text": said}]
+            if role == "user" and images:
                 content, images = images + content, []
-            out.append({"role": m.role, "content": content})
-            text.append(m.content)
+            out.append({"role": role, "content": content})
+            text.append(said)
         return out, "\n".join(text)
 
     def _filler(self, request: GenerationRequest) -> str:
@@ -135,13 +119,12 @@ class HailoVLMBackend(Backend[HailoVLMOptions]):
             i += 1
         return " ".join(text)
 
-    def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None, GenerationStats]:
+    def generate(self, request: GenerationRequest) -> Generation:
         vlm = self._require()
         frames = [load_frame(p, self._shape) for p in request.images]
         prompt, text = self._prompt(request)
         exact = request.kind == "throughput"  # exact length: no stop token at all
-        self._stops_removed = device.switch_stops(vlm, exact, self._stops_removed,
-                                                  self._stop_tokens, "hailo_vlm")
+        self._exact_length(vlm, exact)
         t_request = self.clock.now()
         try:
             completion = vlm.generate(prompt, frames=frames, **sampling_kwargs(request))
@@ -174,8 +157,7 @@ class HailoVLMBackend(Backend[HailoVLMOptions]):
 
     def close(self) -> None:
         vlm, self._vlm = self._vlm, None
-        vdevice, self._vdevice = self._vdevice, None
-        device.release(vlm, vdevice, "hailo_vlm backend")
+        self._release(vlm)
 
     def _require(self) -> VLM:
         if self._vlm is None:
@@ -184,7 +166,7 @@ class HailoVLMBackend(Backend[HailoVLMOptions]):
 
     def describe(self) -> JsonObject:
         return {"device": "Hailo-10H NPU", "api": "hailo_platform.genai.VLM",
-                "group_id": self.options.group_id, "input_frame_shape": self._shape,
+                "group_id": self.options.group_id, "input_frame_shape": list(self._shape),
                 "per_token_read_timeout_s": self.options.read_timeout_s,
                 "sampling": "temperature 0 -> do_sample=False and no temperature sent (the VLM "
                             "refuses temperature <= 0)",

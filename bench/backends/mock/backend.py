@@ -17,10 +17,17 @@ from __future__ import annotations
 
 import random
 import zlib
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 
 from bench import simdevice
-from bench.backends.base import Backend, GenerationRequest, GenerationStats, ModelInfo, ModelRef
+from bench.backends.base import (
+    Backend,
+    Generation,
+    GenerationRequest,
+    GenerationStats,
+    ModelInfo,
+    ModelRef,
+)
 from bench.backends.base import TokenEvent as Token
 from bench.backends.mock.config import CAPABILITIES, MockArtifact, MockOptions
 from bench.backends.mock.profile import ModelFigures, Profile, load_profile
@@ -102,7 +109,7 @@ class MockBackend(Backend[MockOptions]):
             return 1.0
         return c.slowdown
 
-    def generate(self, request: GenerationRequest) -> Generator[Token, None, GenerationStats]:
+    def generate(self, request: GenerationRequest) -> Generation:
         if self.figures is None or self.device is None:
             raise BackendError("mock: generate() before load()")
         fig = self.figures

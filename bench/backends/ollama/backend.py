@@ -13,12 +13,12 @@ prompt count it does not give is null, never guessed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
 
 import httpx
 
 from bench.backends._http import HttpBackend, chat_messages, iter_ndjson, status_error
 from bench.backends.base import (
+    Generation,
     GenerationRequest,
     GenerationStats,
     InternalTimings,
@@ -78,6 +78,8 @@ class OllamaBackend(HttpBackend[OllamaOptions]):
     capabilities = CAPABILITIES
     who = WHO
     start_hint = START_HINT
+    server_kind = "Ollama server"
+    api = "Ollama HTTP API"
 
     def __init__(self, options: OllamaOptions, *, clock: Clock | None = None) -> None:
         super().__init__(options, clock=clock)
@@ -181,23 +183,17 @@ class OllamaBackend(HttpBackend[OllamaOptions]):
 
     def close(self) -> None:
         client, model = self._client, self._model
-        self._client = None
-        self._model = None
-        if client is None:
-            return
         try:
-            if self.options.unload_after and model is not None:
+            if client is not None and model is not None and self.options.unload_after:
                 client.post("/api/generate", json={"model": model, "keep_alive": 0})
         except httpx.HTTPError as e:
             log.warning("%s: unloading %s failed: %s", WHO, model, e)
         finally:
-            client.close()
+            super().close()
 
     def describe(self) -> JsonObject:
         return {
-            "device": self.options.device or f"Ollama server at {self.options.base_url}",
-            "runtime": "Ollama HTTP API",
-            "base_url": self.options.base_url,
+            **self._server_facts(),
             "server_version": self._server_version,
             "timing": "client side, each streamed chunk timed on arrival; server duration "
                       "fields kept beside when present",
@@ -225,7 +221,7 @@ class OllamaBackend(HttpBackend[OllamaOptions]):
 
     # ---- generation ---------------------------------------------------------------------
 
-    def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None, GenerationStats]:
+    def generate(self, request: GenerationRequest) -> Generation:
         if self._model is None:
             raise self._no_model()
         s = request.sampling
@@ -319,13 +315,7 @@ class OllamaBackend(HttpBackend[OllamaOptions]):
             stop = "length"
         else:
             stop = "eos"
-        return GenerationStats(
-            t_request=t_request,
-            prompt_tokens=prompt_tokens,
-            prompt_tokens_method=prompt_method,
-            gen_tokens=gen_tokens,
-            gen_tokens_method=gen_method,
-            stop_reason=stop,
-            text="".join(parts),
-            internal=internal,
-        )
+        return GenerationStats(t_request=t_request, prompt_tokens=prompt_tokens,
+                               prompt_tokens_method=prompt_method, gen_tokens=gen_tokens,
+                               gen_tokens_method=gen_method, stop_reason=stop,
+                               text="".join(parts), internal=internal)

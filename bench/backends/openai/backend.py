@@ -15,12 +15,13 @@ llama-server's ``timings`` object, when present, is kept as the server's own vie
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 
 import httpx
 
 from bench.backends._http import HttpBackend, chat_messages, fit_with, iter_sse, status_error
 from bench.backends.base import (
+    Generation,
     GenerationRequest,
     GenerationStats,
     InternalTimings,
@@ -29,7 +30,6 @@ from bench.backends.base import (
     TokenEvent,
 )
 from bench.backends.openai.config import CAPABILITIES, OpenAIArtifact, OpenAIOptions
-from bench.clock import Clock
 from bench.common import Json, JsonObject, assert_never, json_object
 from bench.errors import BackendError, BackendUnavailable, ModelLoadError
 
@@ -101,13 +101,13 @@ class OpenAIBackend(HttpBackend[OpenAIOptions]):
     capabilities = CAPABILITIES
     who = WHO
     start_hint = START_HINT
-
-    def __init__(self, options: OpenAIOptions, *, clock: Clock | None = None) -> None:
-        super().__init__(options, clock=clock)
-        self._tokenizer: Tokenizer | None = None
-        self._added = 0
-        """Tokens the server adds to a throughput prompt beyond what its tokenize endpoint
-        counts: learned from the server's own count (warm-up), subtracted when fitting."""
+    server_kind = "OpenAI-compatible server"
+    api = "OpenAI-compatible HTTP API"
+    _tokenizer: Tokenizer | None = None
+    """The tokenize endpoint that answered at load (None: prompts sized by the ratio)."""
+    _added = 0
+    """Tokens the server adds to a throughput prompt beyond what its tokenize endpoint counts:
+    learned from the server's own count (warm-up), subtracted when fitting."""
 
     def _headers(self) -> dict[str, str]:
         env = self.options.api_key_env
@@ -191,16 +191,9 @@ class OpenAIBackend(HttpBackend[OpenAIOptions]):
         if r.status_code >= 400:
             raise BackendError(status_error(r, WHO))
 
-    def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
-
     def describe(self) -> JsonObject:
         return {
-            "device": self.options.device or f"OpenAI-compatible server at {self.options.base_url}",
-            "runtime": "OpenAI-compatible HTTP API",
-            "base_url": self.options.base_url,
+            **self._server_facts(),
             "api_key_env": self.options.api_key_env,
             "timing": "client side, each streamed chunk timed on arrival",
             "tokenize_endpoint": self._tokenizer[0] if self._tokenizer else None,
@@ -215,7 +208,7 @@ class OpenAIBackend(HttpBackend[OpenAIOptions]):
 
     # ---- generation ---------------------------------------------------------------------
 
-    def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None, GenerationStats]:
+    def generate(self, request: GenerationRequest) -> Generation:
         if self._client is None or self._model is None:
             raise self._no_model()
         s = request.sampling

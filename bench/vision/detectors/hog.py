@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bench.clock import Clock
 from bench.common import JsonObject
 from bench.errors import BackendUnavailable
 from bench.vision.config import HogDetectorOptions
@@ -20,11 +19,8 @@ if TYPE_CHECKING:
 
 class HogDetector(Detector[HogDetectorOptions]):
     kind = "hog"
-
-    def __init__(self, options: HogDetectorOptions, *, clock: Clock | None = None) -> None:
-        super().__init__(options, clock=clock)
-        self._cv2: Any = None
-        self._hog: Any = None
+    _cv2: Any = None  # OpenCV's stubs vary between 4.x releases
+    _hog: Any = None
 
     def load(self) -> JsonObject:
         try:

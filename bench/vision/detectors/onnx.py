@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.clock import Clock
 from bench.common import JsonObject
 from bench.errors import BackendUnavailable, ModelLoadError, UserError
 from bench.vision.config import OnnxDetectorOptions
@@ -21,12 +20,9 @@ from bench.vision.detectors.nms import decode_yolov8
 
 class OnnxDetector(Detector[OnnxDetectorOptions]):
     kind = "onnx"
-
-    def __init__(self, options: OnnxDetectorOptions, *, clock: Clock | None = None) -> None:
-        super().__init__(options, clock=clock)
-        self._session: Any = None
-        self._input_name = ""
-        self._cv2: Any = None
+    _session: Any = None
+    _input_name = ""
+    _cv2: Any = None
 
     def load(self) -> JsonObject:
         path = Path(self.options.model).expanduser()
