@@ -9,15 +9,22 @@ parsed, the same clock the meters use.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import ClassVar, TypeVar
 
 import httpx
 
 from bench.backends._server import ServerOptions, server_address
-from bench.backends.base import Backend, Message, ServerAddress
+from bench.backends.base import (
+    Backend,
+    GenerationRequest,
+    GenerationStats,
+    InternalTimings,
+    Message,
+    ServerAddress,
+)
 from bench.clock import Clock
-from bench.common import JsonObject
+from bench.common import Json, JsonObject
 from bench.errors import BackendError, BackendUnavailable, GenerationTimeout
 from bench.workloads.prompts import FittedPrompt, filler_text, fit_prompt
 
@@ -128,6 +135,27 @@ def fit_with(count: Callable[[str], int] | None, fitter: RatioFitter, target: in
     return fitter.build(target, variant, base), None
 
 
+STREAMED_CHUNKS = "streamed chunks (one token each, assumed)"
+"""The generated-token method when the server sends no count: one token per chunk."""
+
+
+def server_stats(request: GenerationRequest, t_request: float, prompt: tuple[int | None, str],
+                 gen: tuple[int, str], finish: Json, parts: list[str],
+                 internal: InternalTimings | None) -> GenerationStats:
+    """The stats of a streamed answer: ``prompt`` and ``gen`` are (count, method); the stop
+    reason is the server's ``finish`` reason ("length", or another: "eos"), or without one
+    "length" when max_tokens tokens came."""
+    gen_tokens, gen_method = gen
+    if finish == "length" or (finish is None and gen_tokens >= request.max_tokens):
+        stop = "length"
+    else:
+        stop = "eos"
+    return GenerationStats(t_request=t_request, prompt_tokens=prompt[0],
+                           prompt_tokens_method=prompt[1], gen_tokens=gen_tokens,
+                           gen_tokens_method=gen_method, stop_reason=stop,
+                           text="".join(parts), internal=internal)
+
+
 def chat_messages(messages: tuple[Message, ...]) -> list[JsonObject]:
     """Chat messages as both APIs take them: [{"role": ..., "content": ...}]."""
     return [{"role": m.role, "content": m.content} for m in messages]
@@ -137,8 +165,6 @@ class HttpBackend(Backend[ServerOptionsT]):
     """A backend whose server generates: the options' ``runs_on``, the server model's name
     (set by ``load``), an httpx client, the server's address and one-line errors."""
 
-    who: ClassVar[str]
-    """The backend's name in messages, e.g. "ollama backend"."""
     start_hint: ClassVar[str]
     """What to do when the server does not answer, e.g. "start the server (`ollama serve`)"."""
     server_kind: ClassVar[str]
@@ -154,6 +180,11 @@ class HttpBackend(Backend[ServerOptionsT]):
         self._client: httpx.Client | None = None
         self._model: str | None = None
         self._fitter = RatioFitter(options.tokens_per_word)
+
+    @property
+    def who(self) -> str:
+        """The backend in messages, e.g. "ollama backend"."""
+        return f"{self.name} backend"
 
     def _url(self, path: str) -> str:
         return self.options.base_url.rstrip("/") + path
@@ -182,6 +213,25 @@ class HttpBackend(Backend[ServerOptionsT]):
         self._model = None
         if client is not None:
             client.close()
+
+    def _objects(self, client: httpx.Client, path: str, body: JsonObject,
+                 read: Callable[[httpx.Response], Iterator[JsonObject]]
+                 ) -> Generator[tuple[float, JsonObject], None, None]:
+        """The JSON objects streamed back by a POST of ``body`` to ``path`` (``read``: NDJSON or
+        SSE), each with the clock reading once it was received and parsed. One-line errors for
+        a failed status, an error object in the stream, a transport failure. Close it (or read
+        it to the end) to end the request."""
+        try:
+            with client.stream("POST", path, json=body) as r:
+                if r.status_code >= 400:
+                    raise BackendError(status_error(r, self.who))
+                for obj in read(r):
+                    t = self.clock.now()
+                    if "error" in obj:
+                        raise BackendError(f"{self.who}: server error mid-stream: {obj['error']}")
+                    yield t, obj
+        except httpx.HTTPError as e:
+            raise self._failed(e, path) from None
 
     def _no_model(self) -> BackendError:
         return BackendError(f"{self.who}: no model loaded")

@@ -12,11 +12,19 @@ prompt count it does not give is null, never guessed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import httpx
 
-from bench.backends._http import HttpBackend, chat_messages, iter_ndjson, status_error
+from bench.backends._http import (
+    STREAMED_CHUNKS,
+    HttpBackend,
+    chat_messages,
+    iter_ndjson,
+    server_stats,
+    status_error,
+)
 from bench.backends.base import (
     Generation,
     GenerationRequest,
@@ -74,9 +82,10 @@ def server_timings(final: JsonObject) -> InternalTimings:
 
 
 class OllamaBackend(HttpBackend[OllamaOptions]):
+    """Ollama or hailo-ollama (``flavour``): /api/generate and /api/chat, streamed."""
+
     name = "ollama"
     capabilities = CAPABILITIES
-    who = WHO
     start_hint = START_HINT
     server_kind = "Ollama server"
     api = "Ollama HTTP API"
@@ -262,26 +271,18 @@ class OllamaBackend(HttpBackend[OllamaOptions]):
         chunks, parts = 0, []
         final: JsonObject | None = None
         t_request = self.clock.now()
-        try:
-            with client.stream("POST", path, json=body) as r:
-                if r.status_code >= 400:
-                    raise BackendError(status_error(r, WHO))
-                for obj in iter_ndjson(r):
-                    t = self.clock.now()
-                    if "error" in obj:
-                        raise BackendError(f"{WHO}: server error mid-stream: {obj['error']}")
-                    part = obj if path == "/api/generate" else json_object(obj.get("message"))
-                    piece = _text(part.get("thinking")) + _text(
-                        part.get("response" if path == "/api/generate" else "content"))
-                    if piece:
-                        chunks += 1
-                        parts.append(piece)
-                        yield TokenEvent(t=t, n=1, text=piece)
-                    if obj.get("done"):
-                        final = obj
-                        break
-        except httpx.HTTPError as e:
-            raise self._failed(e, path) from None
+        with contextlib.closing(self._objects(client, path, body, iter_ndjson)) as objects:
+            for t, obj in objects:
+                part = obj if path == "/api/generate" else json_object(obj.get("message"))
+                piece = _text(part.get("thinking")) + _text(
+                    part.get("response" if path == "/api/generate" else "content"))
+                if piece:
+                    chunks += 1
+                    parts.append(piece)
+                    yield TokenEvent(t=t, n=1, text=piece)
+                if obj.get("done"):
+                    final = obj
+                    break
         if final is None:
             raise BackendError(f"{WHO}: the stream from {self._url(path)} ended without a "
                                "final (done) chunk")
@@ -297,7 +298,7 @@ class OllamaBackend(HttpBackend[OllamaOptions]):
         if "gen_tokens" in internal:
             gen_tokens, gen_method = internal["gen_tokens"], "server eval_count"
         else:
-            gen_tokens, gen_method = chunks, "streamed chunks (one token each, assumed)"
+            gen_tokens, gen_method = chunks, STREAMED_CHUNKS
         gen_method += flavour.length_note(gen_tokens, request.max_tokens)
         if prompt_tokens is not None:
             prompt_method = "server prompt_eval_count"
@@ -310,12 +311,5 @@ class OllamaBackend(HttpBackend[OllamaOptions]):
             prompt_method = "unknown: the server does not report prompt_eval_count"
         if self._flavour.templated_generate and request.kind != "chat":
             prompt_method += flavour.TEMPLATED_METHOD
-        reason = final.get("done_reason")
-        if reason == "length" or (reason is None and gen_tokens >= request.max_tokens):
-            stop = "length"
-        else:
-            stop = "eos"
-        return GenerationStats(t_request=t_request, prompt_tokens=prompt_tokens,
-                               prompt_tokens_method=prompt_method, gen_tokens=gen_tokens,
-                               gen_tokens_method=gen_method, stop_reason=stop,
-                               text="".join(parts), internal=internal)
+        return server_stats(request, t_request, (prompt_tokens, prompt_method),
+                            (gen_tokens, gen_method), final.get("done_reason"), parts, internal)

@@ -19,11 +19,18 @@ from collections.abc import Callable
 
 import httpx
 
-from bench.backends._http import HttpBackend, chat_messages, fit_with, iter_sse, status_error
+from bench.backends._http import (
+    STREAMED_CHUNKS,
+    HttpBackend,
+    chat_messages,
+    fit_with,
+    iter_sse,
+    server_stats,
+    status_error,
+)
 from bench.backends.base import (
     Generation,
     GenerationRequest,
-    GenerationStats,
     InternalTimings,
     ModelInfo,
     ModelRef,
@@ -97,9 +104,11 @@ def _llama_server_timings(obj: JsonObject) -> InternalTimings | None:
 
 
 class OpenAIBackend(HttpBackend[OpenAIOptions]):
+    """An OpenAI-compatible server: /v1/completions and /v1/chat/completions, streamed (SSE);
+    prompts sized by its tokenize endpoint when one answers."""
+
     name = "openai"
     capabilities = CAPABILITIES
-    who = WHO
     start_hint = START_HINT
     server_kind = "OpenAI-compatible server"
     api = "OpenAI-compatible HTTP API"
@@ -250,34 +259,24 @@ class OpenAIBackend(HttpBackend[OpenAIOptions]):
         finish: str | None = None
         internal: InternalTimings | None = None
         t_request = self.clock.now()
-        try:
-            with self._client.stream("POST", path, json=body) as r:
-                if r.status_code >= 400:
-                    raise BackendError(status_error(r, WHO))
-                for obj in iter_sse(r):
-                    t = self.clock.now()
-                    if "error" in obj:
-                        raise BackendError(f"{WHO}: server error mid-stream: {obj['error']}")
-                    if isinstance(got := obj.get("usage"), dict):
-                        usage = got
-                    internal = _llama_server_timings(obj) or internal
-                    if isinstance(got := obj.get("timings"), dict):
-                        timings = got
-                    choices = obj.get("choices")
-                    for choice in map(json_object, choices if isinstance(choices, list) else []):
-                        if path == "/v1/completions":
-                            piece = _text(choice.get("text"))
-                        else:
-                            delta = json_object(choice.get("delta"))
-                            piece = _text(delta.get("reasoning_content")) + _text(
-                                delta.get("content"))
-                        finish = _text(choice.get("finish_reason")) or finish
-                        if piece:
-                            chunks += 1
-                            parts.append(piece)
-                            yield TokenEvent(t=t, n=1, text=piece)
-        except httpx.HTTPError as e:
-            raise self._failed(e, path) from None
+        for t, obj in self._objects(self._client, path, body, iter_sse):
+            if isinstance(got := obj.get("usage"), dict):
+                usage = got
+            internal = _llama_server_timings(obj) or internal
+            if isinstance(got := obj.get("timings"), dict):
+                timings = got
+            choices = obj.get("choices")
+            for choice in map(json_object, choices if isinstance(choices, list) else []):
+                if path == "/v1/completions":
+                    piece = _text(choice.get("text"))
+                else:
+                    delta = json_object(choice.get("delta"))
+                    piece = _text(delta.get("reasoning_content")) + _text(delta.get("content"))
+                finish = _text(choice.get("finish_reason")) or finish
+                if piece:
+                    chunks += 1
+                    parts.append(piece)
+                    yield TokenEvent(t=t, n=1, text=piece)
 
         prompt_tokens, prompt_method = server_prompt_count(usage, timings)
         if prompt_tokens is not None:
@@ -300,12 +299,6 @@ class OpenAIBackend(HttpBackend[OpenAIOptions]):
         if isinstance(completion_tokens, int):
             gen_tokens, gen_method = completion_tokens, "server usage.completion_tokens"
         else:
-            gen_tokens, gen_method = chunks, "streamed chunks (one token each, assumed)"
-        if finish == "length" or (finish is None and gen_tokens >= request.max_tokens):
-            stop = "length"
-        else:
-            stop = "eos"
-        return GenerationStats(t_request=t_request, prompt_tokens=prompt_tokens,
-                               prompt_tokens_method=prompt_method, gen_tokens=gen_tokens,
-                               gen_tokens_method=gen_method, stop_reason=stop,
-                               text="".join(parts), internal=internal)
+            gen_tokens, gen_method = chunks, STREAMED_CHUNKS
+        return server_stats(request, t_request, (prompt_tokens, prompt_method),
+                            (gen_tokens, gen_method), finish, parts, internal)
