@@ -247,10 +247,13 @@ class ModelInfo:
     weights: Literal["real", "synthetic", "simulated"]
     """"synthetic": random weights in a real model's shape (speed only)."""
     path: str | None = None
+    """The model file loaded (GGUF, HEF); null for a server's model."""
     file_bytes: int | None = None
     sha256: str | None = None
+    """Of the file, when the backend hashes it (null: not computed, never guessed)."""
     architecture: str | None = None
     params: int | None = None
+    """Parameter count, from the file's tensors or metadata."""
     quant: str | None = None
     extra: JsonObject = field(default_factory=dict)
     """Further facts about the file or the served model (GGUF metadata, server details...)."""
