@@ -28,7 +28,7 @@ from bench.backends.llama_cpp_vlm.config import (  # noqa: E402
 )
 from bench.errors import ModelLoadError, UserError  # noqa: E402
 from bench.models.presets import PRESETS  # noqa: E402
-from bench.models.synth import SynthResult, synthesize_preset  # noqa: E402
+from bench.models.synth import SynthResult, synthesize  # noqa: E402
 from bench.workloads.images import generated_image  # noqa: E402
 
 pytestmark = pytest.mark.llama
@@ -47,7 +47,7 @@ QUESTION = (Message("user", "What is in this picture?"),)
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
     out = tmp_path_factory.mktemp("vlm") / "tiny-qwen2-vl-q4_k_m.gguf"
-    made = synthesize_preset(TINY, "Q4_K_M", out=out)
+    made = synthesize(TINY, "Q4_K_M", out=out)
     assert made.mmproj is not None and made.mmproj.is_file()
     return made
 

@@ -103,7 +103,7 @@ def test_length_stop_and_flush_between_repetitions(servers: Any) -> None:
         backend.reset()
         _, second = run(backend.generate(CHAT))
         # without the flush the same prompt would be served from the cached prefix
-        backend.opts.__dict__["fresh_context"] = "none"
+        backend.options.__dict__["fresh_context"] = "none"
         backend.reset()
         _, third = run(backend.generate(CHAT))
         backend.close()

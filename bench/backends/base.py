@@ -19,10 +19,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Generic, Literal, TypedDict, TypeVar
 
 from bench.clock import Clock, RealClock
-from bench.common import Strict, WorkloadKind, assert_never
+from bench.common import JsonObject, Strict, WorkloadKind, assert_never
 
 RunsOn = Literal["cpu", "npu", "unknown"]
 """Where a backend's generation runs: a CPU ("cpu"), the Hailo-10H NPU ("npu"), or
@@ -63,12 +63,10 @@ def require_file(path: str, what: str) -> None:
     from pathlib import Path
 
     from bench.errors import UserError
+    from bench.models.files import check_file
 
     p = Path(path).expanduser()
-    if not p.exists():
-        raise UserError(f"{what} not found: {p}")
-    if not p.is_file():
-        raise UserError(f"{what} is not a file: {p}")
+    check_file(p, what, UserError)
     try:
         with open(p, "rb") as f:
             f.read(1)
@@ -175,6 +173,28 @@ class TokenEvent:
     text: str = ""
 
 
+class InternalTimings(TypedDict, total=False):
+    """A runtime's own view of one generation (``GenerationStats.internal``), beside the
+    harness clock; a key is present only when the runtime gave the figure."""
+
+    source: str  # where the figures come from, e.g. "llama.cpp perf counters"
+    prompt_ms: int | float
+    prompt_tokens: int
+    cached_tokens: int  # llama-server: prompt tokens reused from the cache (cache_n)
+    gen_ms: int | float
+    gen_tokens: int
+    total_ms: int | float  # Ollama total_duration
+    load_ms: int | float  # Ollama load_duration
+    fields_present: list[str]  # Ollama: the final chunk's duration/count fields it filled
+    fields_missing: list[str]
+    images: int  # llama_cpp_vlm: images in the prompt, their tokens and timings
+    image_tokens: int
+    text_tokens: int
+    image_preprocess_ms: float
+    image_encode_ms: float
+    image_timing_source: str
+
+
 @dataclass
 class GenerationStats:
     """What a backend knows after a generation. Counts are exact unless the method says."""
@@ -188,13 +208,17 @@ class GenerationStats:
     stop_reason: str = "length"
     """"length" (max_tokens reached), "eos" (end of generation), "error"."""
     text: str | None = None
-    internal: dict[str, Any] | None = None
+    internal: InternalTimings | None = None
     """The runtime's own timings, e.g. {"source": "llama.cpp perf counters",
     "prompt_ms": ..., "prompt_tokens": ..., "gen_ms": ..., "gen_tokens": ...}."""
     prompt_cached_tokens: int | None = None
     """Prompt tokens the runtime reused from its cache instead of processing them (a server's
     prompt cache); None when it does not say. More than 0: the prompt was not all processed,
     so no prompt speed is derived from this generation."""
+
+
+Generation = Generator[TokenEvent, None, GenerationStats]
+"""What ``Backend.generate`` returns: a generator of token events that returns the stats."""
 
 
 @dataclass(frozen=True)
@@ -227,17 +251,27 @@ class ModelInfo:
     weights: Literal["real", "synthetic", "simulated"]
     """"synthetic": random weights in a real model's shape (speed only)."""
     path: str | None = None
+    """The model file loaded (GGUF, HEF); null for a server's model."""
     file_bytes: int | None = None
     sha256: str | None = None
+    """Of the file, when the backend hashes it (null: not computed, never guessed)."""
     architecture: str | None = None
     params: int | None = None
+    """Parameter count, from the file's tensors or metadata."""
     quant: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: JsonObject = field(default_factory=dict)
+    """Further facts about the file or the served model (GGUF metadata, server details...)."""
 
 
-class Backend(ABC):
-    """Base class. Subclasses set ``name`` and ``capabilities`` and implement the three
-    abstract methods. Use as a context manager: ``close()`` always runs."""
+OptionsT = TypeVar("OptionsT", bound=Options)
+"""A backend's own options model (its ``config.py``): ``self.options`` has that type."""
+ArtifactT = TypeVar("ArtifactT", bound=Options)
+
+
+class Backend(ABC, Generic[OptionsT]):
+    """Base class, generic in the backend's options (``class X(Backend[XOptions])``).
+    Subclasses set ``name`` and ``capabilities`` and implement the three abstract methods.
+    Use as a context manager: ``close()`` always runs."""
 
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities]
@@ -247,22 +281,32 @@ class Backend(ABC):
     profile, a server's ``runs_on`` option). Mixed mode uses it to know whether the LLM shares
     the vision side's device."""
 
-    def __init__(self, options: Options, *, clock: Clock | None = None) -> None:
-        self.options = options
+    def __init__(self, options: OptionsT, *, clock: Clock | None = None) -> None:
+        self.options: OptionsT = options
         self.clock: Clock = clock or RealClock()
+
+    def artifact(self, model: ModelRef, cls: type[ArtifactT], what: str) -> ArtifactT:
+        """The model's artifact as this backend's artifact model ``cls``; ModelLoadError
+        ("<backend> backend: model 'x' has no <what>") when the config gave another."""
+        artifact = model.artifact
+        if not isinstance(artifact, cls):
+            from bench.errors import ModelLoadError
+
+            raise ModelLoadError(f"{self.name} backend: model {model.name!r} has no {what}")
+        return artifact
 
     @abstractmethod
     def load(self, model: ModelRef) -> ModelInfo:
         """Load the model (the runner times this call). Raise ModelLoadError."""
 
     @abstractmethod
-    def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None, GenerationStats]:
+    def generate(self, request: GenerationRequest) -> Generation:
         """Yield token events as they arrive; return the GenerationStats."""
 
-    def reset(self) -> None:  # noqa: B027 - optional hook
+    def reset(self) -> None:
         """Clear the model's context (KV cache) between repetitions."""
 
-    def set_co_tenant(self, active: Callable[[], bool] | None) -> None:  # noqa: B027
+    def set_co_tenant(self, active: Callable[[], bool] | None) -> None:
         """Mixed mode: a vision load shares this backend's device (``runs_on``) and
         ``active()`` says whether it is running at this moment; None: nothing shares it.
         Only a simulated backend uses it (to slow down by its profile's contention factor);
@@ -278,19 +322,18 @@ class Backend(ABC):
     def close(self) -> None:
         """Release the model and the device. Safe to call twice."""
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JsonObject:
         """Settings to record with each result: device, threads, versions, ..."""
         return {"device": "unknown"}
 
-    def __enter__(self) -> Backend:
+    def __enter__(self) -> Backend[OptionsT]:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def collect(gen: Generator[TokenEvent, None, GenerationStats]
-            ) -> tuple[list[TokenEvent], GenerationStats]:
+def collect(gen: Generation) -> tuple[list[TokenEvent], GenerationStats]:
     """Run a generation to its end: every event, and the stats it returns."""
     events: list[TokenEvent] = []
     while True:

@@ -19,12 +19,14 @@ from typing import Any
 
 import yaml
 
+from bench.cli import SubParsers
+
 
 def _csv(value: str) -> list[str]:
     return [v for v in (s.strip() for s in value.split(",")) if v]
 
 
-def register(sub: Any) -> None:
+def register(sub: SubParsers) -> None:
     p = sub.add_parser(
         "bench", help="llama-bench-like run of GGUF files, no config needed",
         description="Measure GGUF files on this CPU like llama-bench: every combination of "

@@ -12,10 +12,11 @@ the JSON bundle to attach to a bug report (docs/doctor.md).
 from __future__ import annotations
 
 import argparse
-from typing import Any
+
+from bench.cli import SubParsers
 
 
-def register(sub: Any) -> None:
+def register(sub: SubParsers) -> None:
     p = sub.add_parser("doctor", help="check a Pi with the AI HAT+ 2 against what pibench needs",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--hef", help="the HEF for the short generation (default: the first zoo "

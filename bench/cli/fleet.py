@@ -23,12 +23,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.cli import SubParsers
+
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = SOURCE_ROOT / "fleet" / "site.yml"
 ANSIBLE_CFG = SOURCE_ROOT / "fleet" / "ansible.cfg"
 
 
-def register(sub: Any) -> None:
+def register(sub: SubParsers) -> None:
     p = sub.add_parser("fleet", help="run one config on several Pis at once (Ansible)",
                        description="Run one config on every Pi of an Ansible inventory at "
                        "once, fetch the run folders and merge them into one report.")

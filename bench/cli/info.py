@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-from typing import Any, get_args
+from typing import get_args
 
+from bench.cli import SubParsers
 from bench.common import WorkloadKind
 
 
-def register(sub: Any) -> None:
+def register(sub: SubParsers) -> None:
     b = sub.add_parser("backends", help="list the backends and whether they can run here")
     b.set_defaults(func=backends_cmd)
     m = sub.add_parser("meters", help="list the meter types (see `pibench sensors` to probe)")

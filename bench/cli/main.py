@@ -12,34 +12,20 @@ Exit codes: 0 done, 1 a case failed or internal error, 2 a user error, 130 inter
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from bench import __version__
+from bench.cli import Parser, SubParsers
 from bench.errors import PibenchError
 from bench.registry import Registry
 
-COMMANDS: Registry[Callable[[Any], None]] = Registry("command module", {
+COMMANDS: Registry[Callable[[SubParsers], None]] = Registry("command module", {
     name: f"bench.cli.{name}:register"
     for name in ("run", "bench", "report", "plot", "models", "sensors", "info", "doctor", "fleet")
 })
 """Command modules by name: each entry is the module's ``register(sub)``."""
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with "did you mean" for a mistyped sub-command or choice (``pibench rnu``);
-    the parsers of the sub-commands are of this class too."""
-
-    def error(self, message: str) -> NoReturn:
-        m = re.search(r"invalid choice: '?([^'\s]*)'? \(choose from (.*)\)", message)
-        if m:
-            from bench.registry import did_you_mean
-
-            choices = [c.strip().strip("'\"") for c in m.group(2).split(",")]
-            message = f"{message}: {did_you_mean(m.group(1), choices)}"
-        super().error(message)
 
 
 def _all_options(parser: argparse.ArgumentParser) -> list[str]:
@@ -53,7 +39,8 @@ def _all_options(parser: argparse.ArgumentParser) -> list[str]:
     return out
 
 
-def _command_parser(parser: argparse.ArgumentParser, args: Any) -> argparse.ArgumentParser:
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace
+                    ) -> argparse.ArgumentParser:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             chosen = action.choices.get(getattr(args, "command", None) or "")
@@ -62,7 +49,8 @@ def _command_parser(parser: argparse.ArgumentParser, args: Any) -> argparse.Argu
     return parser
 
 
-def _unknown(parser: argparse.ArgumentParser, args: Any, extras: list[str]) -> NoReturn:
+def _unknown(parser: argparse.ArgumentParser, args: argparse.Namespace,
+             extras: list[str]) -> NoReturn:
     """"unrecognized arguments" with a "did you mean" for each mistyped option."""
     import difflib
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+
+from bench.cli import SubParsers
 
 
-def register(sub: Any) -> None:
+def register(sub: SubParsers) -> None:
     p = sub.add_parser(
         "models",
         help="make, install, fetch and list models",
@@ -128,6 +129,7 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
+    from bench.common import json_object
     from bench.errors import ModelLoadError, UserError
     from bench.models.files import human_size, sha256_file
     from bench.models.gguf_info import inspect_gguf
@@ -137,6 +139,7 @@ def _info(args: argparse.Namespace) -> int:
     except ModelLoadError as exc:
         raise UserError(str(exc)) from None
     bpt = info.extra.get("bytes_per_token")
+    tensor_types = info.extra.get("tensor_types")
     rows = [
         ("path", info.path),
         ("weights", info.weights + (" (speed only)" if info.weights == "synthetic" else "")),
@@ -144,8 +147,9 @@ def _info(args: argparse.Namespace) -> int:
         ("parameters", f"{info.params:,}" if info.params else "n/a"),
         ("quantization", f"{info.quant} ({info.extra.get('quant_llama_cpp')})"),
         ("file size", f"{human_size(info.file_bytes)} ({info.file_bytes} bytes)"),
-        ("bytes/token", f"{human_size(bpt)} (weights read per generated token)"),
-        ("tensor types", ", ".join(f"{k} x{v}" for k, v in info.extra["tensor_types"].items())),
+        ("bytes/token", f"{human_size(bpt if isinstance(bpt, int) else None)} "
+                        "(weights read per generated token)"),
+        ("tensor types", ", ".join(f"{k} x{v}" for k, v in json_object(tensor_types).items())),
     ]
     if args.sha256:
         try:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+
+from bench.cli import SubParsers
 
 
-def register(sub: Any) -> None:
+def register(sub: SubParsers) -> None:
     p = sub.add_parser("plot", help="plots of run folders (PNG or SVG; needs pibench[plots])",
                        description="Plot one or more runs: generation and prompt tokens/s, "
                        "time to first token, power (where measured), a per-token timeline "

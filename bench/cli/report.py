@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.cli import SubParsers
 
-def register(sub: Any) -> None:
+
+def register(sub: SubParsers) -> None:
     p = sub.add_parser("report", help="tables from run folders (Markdown, CSV, JSON)",
                        description="Print a Markdown report of one or more runs and write "
                        "report.md/.csv/.json (never overwriting).")

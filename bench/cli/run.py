@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.cli import SubParsers
+
 
 def _csv(value: str) -> list[str]:
     return [v for v in (s.strip() for s in value.split(",")) if v]
@@ -46,7 +48,7 @@ def overrides_from(args: argparse.Namespace) -> Any:
         sets=tuple(getattr(args, "set", None) or ()))
 
 
-def register(sub: Any) -> None:
+def register(sub: SubParsers) -> None:
     p = sub.add_parser("run", help="run a config: every model x backend x workload",
                        description="Run the matrix of a config and write a results folder.")
     p.add_argument("config", nargs="?", help="the YAML config (e.g. configs/quickstart.yaml)")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bench.cli import SubParsers
 
-def register(sub: Any) -> None:
+
+def register(sub: SubParsers) -> None:
     p = sub.add_parser(
         "sensors",
         help="list the power meters and health readings found here, read each once or --watch",

@@ -13,10 +13,19 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 _CHUNK = 4 * 1024 * 1024
+
+
+def check_file(path: Path, what: str, error: Callable[[str], Exception]) -> None:
+    """Raise ``error`` with one line naming ``path`` ("<what> not found: ...", "<what> is not
+    a file: ...") unless it is an existing regular file."""
+    if not path.exists():
+        raise error(f"{what} not found: {path}")
+    if not path.is_file():
+        raise error(f"{what} is not a file: {path}")
 
 
 def cache_dir() -> Path:

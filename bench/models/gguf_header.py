@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import ModelLoadError
+from bench.models.files import check_file
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
@@ -341,10 +342,7 @@ def read_header(path: str | Path, full_arrays: bool = False) -> GGUFHeader:
     foreign, truncated or corrupt file, in time and memory bounded by the file's size (see
     the limits above). Long arrays (vocabularies) are skipped unless ``full_arrays``."""
     p = Path(path).expanduser()
-    if not p.exists():
-        raise ModelLoadError(f"model file not found: {p}")
-    if not p.is_file():
-        raise ModelLoadError(f"{p} is not a file")
+    check_file(p, "model file", ModelLoadError)
     try:
         with p.open("rb") as f:
             size = os.fstat(f.fileno()).st_size

@@ -239,28 +239,19 @@ def default_path(p: Preset, quant: str) -> Path:
 
 
 def synthesize(
-    name: str,
+    preset: str | Preset,
     quant: str = "Q4_K_M",
     out: Path | None = None,
     seed: int = 0,
     force: bool = False,
 ) -> SynthResult:
-    """Make (or reuse) the synthetic GGUF of preset ``name`` at ``quant`` (and, for a
-    vision-language preset, its F16 mmproj beside it: ``bench.models.synth_vlm``).
+    """Make (or reuse) the synthetic GGUF of ``preset`` (a name, or a Preset: tests use reduced
+    shapes of real presets) at ``quant`` (and, for a vision-language preset, its F16 mmproj
+    beside it: ``bench.models.synth_vlm``).
 
     Files appear atomically: an interrupted run leaves no partial file at ``out``.
     """
-    return synthesize_preset(get_preset(name), quant, out=out, seed=seed, force=force)
-
-
-def synthesize_preset(
-    p: Preset,
-    quant: str = "Q4_K_M",
-    out: Path | None = None,
-    seed: int = 0,
-    force: bool = False,
-) -> SynthResult:
-    """``synthesize`` for a Preset object (tests use reduced shapes of real presets)."""
+    p = get_preset(preset) if isinstance(preset, str) else preset
     q = normalize_quant(quant)
     path = (out or default_path(p, q)).expanduser()
     mmproj: Path | None = None

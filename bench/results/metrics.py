@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from bench.backends.base import GenerationStats, TokenEvent
+from bench.backends.base import GenerationStats, InternalTimings, TokenEvent
 from bench.results.schema import UNITS, RepRecord, Summary
 from bench.stats import summarize
 
@@ -42,22 +40,21 @@ def rep_record(rep: int, stats: GenerationStats, events: list[TokenEvent],
     rec["e2e_s"] = _r(events[-1].t - t0) if events else None
     internal = stats.internal
     rec["internal"] = internal
-    rec["internal_prompt_tps"] = _rate(internal, "prompt_tokens", "prompt_ms")
+    internal = internal or InternalTimings()
+    rec["internal_prompt_tps"] = _rate(internal.get("prompt_tokens"), internal.get("prompt_ms"))
+    rec["internal_gen_tps"] = _rate(internal.get("gen_tokens"), internal.get("gen_ms"))
     cached = stats.prompt_cached_tokens
     if cached is not None:
         rec["prompt_cached_tokens"] = cached
         if cached > 0:  # part of the prompt came from a cache: no prompt speed to derive
             rec["prompt_tps"] = None
             rec["internal_prompt_tps"] = None
-    rec["internal_gen_tps"] = _rate(internal, "gen_tokens", "gen_ms")
     rec["text"] = stats.text[:2000] if keep_text and stats.text else None
     return rec
 
 
-def _rate(internal: dict[str, Any] | None, tokens: str, ms: str) -> float | None:
-    if not internal:
-        return None
-    n, t = internal.get(tokens), internal.get(ms)
+def _rate(n: int | None, t: int | float | None) -> float | None:
+    """Tokens per second from a runtime's own count and milliseconds, when both are given."""
     if not n or not t or t <= 0:
         return None
     return round(n / (t / 1000.0), 4)
@@ -84,11 +81,11 @@ def case_summary(reps: list[RepRecord], internal_source: str | None) -> dict[str
         for key in ("internal_prompt_tps", "internal_gen_tps"):
             out[key] = summarize(_values(reps, key), UNITS[key], internal_source)
     for key in ("image_encode_ms", "image_preprocess_ms"):  # vision-language backends
-        values = [_number((r.get("internal") or {}).get(key)) for r in reps]
+        values = [_number((r.get("internal") or InternalTimings()).get(key)) for r in reps]
         if any(v is not None for v in values):
             out[key] = summarize(values, UNITS[key], HARNESS)
     return out
 
 
-def _number(v: Any) -> float | None:
+def _number(v: object) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None

@@ -30,7 +30,10 @@ Summaries (``summary.<metric>``) are over the measured repetitions (warm-ups exc
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
+
+if TYPE_CHECKING:
+    from bench.backends.base import InternalTimings
 
 SCHEMA_VERSION = 1
 
@@ -73,7 +76,7 @@ class RepRecord(TypedDict, total=False):
     prompt_tps: float | None
     gen_tps: float | None
     e2e_s: float | None
-    internal: dict[str, Any] | None  # the runtime's own timings, as reported
+    internal: InternalTimings | None  # the runtime's own timings, as reported
     internal_prompt_tps: float | None
     internal_gen_tps: float | None
     prompt_cached_tokens: int  # only when the runtime says; > 0: prompt speeds are null

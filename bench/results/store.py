@@ -29,10 +29,12 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from bench.common import Json, JsonObject, json_object
 from bench.errors import UserError
 from bench.results.lock import RunLock
 from bench.results.safe_io import (
@@ -54,11 +56,11 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _json_text(data: Any) -> str:
+def _json_text(data: Json) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def _sanitize(value: Any, where: str, notes: list[str], depth: int = 0) -> Any:
+def _sanitize(value: object, where: str, notes: list[str], depth: int = 0) -> Json:
     """``value`` with what JSON cannot hold replaced: non-finite floats by null, unknown
     objects by their repr, non-text keys by text; each change noted in ``notes``."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -79,14 +81,14 @@ def _sanitize(value: Any, where: str, notes: list[str], depth: int = 0) -> Any:
     return repr(value)[:200]
 
 
-def encode_record(record: dict[str, Any]) -> str:
+def encode_record(record: Mapping[str, object]) -> str:
     """The JSON line of a case; values JSON cannot hold are set to null and listed under
     ``sanitized`` instead of losing the case."""
     try:
         return json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n"
     except (ValueError, TypeError, OverflowError, RecursionError):
         notes: list[str] = []
-        fixed = _sanitize(record, "", notes)
+        fixed = json_object(_sanitize(record, "", notes))
         fixed["sanitized"] = notes[:50]
         return json.dumps(fixed, separators=(",", ":"), allow_nan=False) + "\n"
 
@@ -112,9 +114,10 @@ class RunDir:
         return self.lock
 
     def release(self) -> None:
-        if self.lock is not None:
-            self.lock.release()
-            self.lock = None
+        """Unlock the folder (safe twice)."""
+        lock, self.lock = self.lock, None
+        if lock is not None:
+            lock.release()
 
     @property
     def cases_path(self) -> Path:
@@ -123,9 +126,9 @@ class RunDir:
     # -- creation ---------------------------------------------------------------------
     @classmethod
     def create(cls, output_dir: Path, name: str, config_file: Path,
-               resolved: dict[str, Any], fingerprint: str,
-               meta: dict[str, Any] | None = None,
-               environment: dict[str, Any] | None = None) -> RunDir:
+               resolved: JsonObject, fingerprint: str,
+               meta: JsonObject | None = None,
+               environment: JsonObject | None = None) -> RunDir:
         """A new run folder, complete (config.yaml, resolved.json, run.json with ``meta``
         added, environment.json, empty cases.jsonl) and locked by this process, or nothing
         at all: it is built under a hidden name and renamed into place."""
@@ -199,15 +202,15 @@ class RunDir:
                             f"{type(data).__name__}, not an object)")
         return data
 
-    def write_meta(self, data: dict[str, Any]) -> None:
+    def write_meta(self, data: JsonObject) -> None:
         write_atomic(self.path / "run.json", _json_text(data))
 
-    def update_meta(self, **changes: Any) -> None:
+    def update_meta(self, **changes: Json) -> None:
         data = self.meta()
         data.update(changes)
         self.write_meta(data)
 
-    def write_environment(self, env: dict[str, Any]) -> None:
+    def write_environment(self, env: JsonObject) -> None:
         name = "environment.json"
         if os.path.lexists(self.path / name):  # a resumed run keeps the first, adds its own
             k = 2
@@ -217,7 +220,7 @@ class RunDir:
         write_new(self.path / name, _json_text(env))
 
     # -- cases ------------------------------------------------------------------------
-    def append_case(self, record: dict[str, Any]) -> None:
+    def append_case(self, record: Mapping[str, object]) -> None:
         append_line(self.cases_path, encode_record(record).encode("utf-8"))
 
     def repair(self) -> int:

@@ -118,7 +118,7 @@ def llm_case(run: MixedRun, backend: Backend, case: Case, first_call: int
         result.gen_tps_median = summary["gen_tps"]["median"]
         result.prompt_tps_median = summary["prompt_tps"]["median"]
         result.ttft_median = summary["ttft_s"]["median"]
-        result.per_run = [dict(x) for x in records]
+        result.per_run = [x.copy() for x in records]
         return result
 
     return measure

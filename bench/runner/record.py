@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bench.backends.base import Backend, ModelInfo
+from bench.common import json_number
 from bench.errors import PibenchError
 from bench.results.metrics import case_summary
 from bench.results.record import CaseRecord, ErrorRecord
@@ -205,7 +206,7 @@ def roofline(backend: Backend, info: ModelInfo | None, reps: list[RepRecord],
     """Fraction of the memory-bandwidth bound that generation reached (CPU backends)."""
     if not backend.capabilities.host_cpu or info is None or not reps:
         return None
-    per_token = info.extra.get("bytes_per_token")
+    per_token = json_number(info.extra.get("bytes_per_token"))
     if not per_token:
         return None
     from bench.roofline import get_bandwidth, roofline_fraction

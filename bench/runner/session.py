@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.clock import Clock, RealClock, VirtualClock
+from bench.common import JsonObject
 from bench.config.loader import ConfigErrors, ResolvedConfig, load_config
 from bench.config.overrides import Overrides
 from bench.errors import PibenchError, UserError
@@ -168,11 +169,12 @@ def start_run(config_path: str | Path, filters: Filters | None = None,
             progress.message(line)
         out = Path(output_dir) if output_dir is not None else Path(cfg.run.output_dir)
         inputs = input_hashes(cfg, cases)
-        meta = {"filters": filters.as_dict(),
-                "planned": [c.case_id for c in cases] + [m.case_id for m in mixed],
-                "skipped": [{"case_id": s.case_id, "reason": s.reason} for s in skipped],
-                "config_fingerprint": cfg.fingerprint(), "inputs": inputs,
-                "overrides": cfg.overrides.as_dict()}
+        meta: JsonObject = {
+            "filters": filters.as_dict(),
+            "planned": [c.case_id for c in cases] + [m.case_id for m in mixed],
+            "skipped": [{"case_id": s.case_id, "reason": s.reason} for s in skipped],
+            "config_fingerprint": cfg.fingerprint(), "inputs": inputs,
+            "overrides": cfg.overrides.as_dict()}
         run_dir = RunDir.create(out, cfg.run.name, cfg.path, resolved_dict(cfg),
                                 fingerprint(cfg.fingerprint(), inputs), meta,
                                 _environment(cfg, cases))

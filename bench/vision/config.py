@@ -22,7 +22,7 @@ table row. Every model here refuses unknown keys (``Options``).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypedDict
 
 from pydantic import Field, model_validator
 
@@ -154,17 +154,35 @@ class MockDetectorOptions(Options):
             )
         return self
 
-    def resolved(self) -> dict[str, object]:
+    def resolved(self) -> MockProfile:
         """The profile with this detector's overrides applied."""
-        out: dict[str, object] = dict(MOCK_PROFILES[self.profile])
-        for key in ("latency_ms", "jitter_ms", "power_w", "device", "shared_slowdown"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
+        out = MockProfile(**MOCK_PROFILES[self.profile])
+        if self.latency_ms is not None:
+            out["latency_ms"] = self.latency_ms
+        if self.jitter_ms is not None:
+            out["jitter_ms"] = self.jitter_ms
+        if self.power_w is not None:
+            out["power_w"] = self.power_w
+        if self.device is not None:
+            out["device"] = self.device
+        if self.shared_slowdown is not None:
+            out["shared_slowdown"] = self.shared_slowdown
         return out
 
 
-MOCK_PROFILES: dict[str, dict[str, object]] = {
+class MockProfile(TypedDict):
+    """A simulated detector's figures (MOCK_PROFILES), recorded with its results."""
+
+    latency_ms: float
+    jitter_ms: float
+    power_w: float  # what a frame in the detector adds to the simulated device's power
+    device: Literal["npu", "cpu"]
+    shared_slowdown: float  # latency factor while an LLM runs on the same device
+    source: str
+    assumption: str
+
+
+MOCK_PROFILES: dict[str, MockProfile] = {
     # The Jan 2026 review: YOLO at about 30 fps on the 10H, about 10x the Pi CPU. power_w is
     # what the detector adds, while a frame is in the detector, to the simulated devices' power
     # (the mock meter sums them; on a mock LLM's device the sum is capped at that profile's busy
@@ -200,7 +218,7 @@ def detector_device(detector: HogDetectorOptions | OnnxDetectorOptions | HailoDe
     if isinstance(detector, HailoDetectorOptions):
         return "npu"
     if isinstance(detector, MockDetectorOptions):
-        return str(detector.resolved()["device"])
+        return detector.resolved()["device"]
     return "cpu"
 
 

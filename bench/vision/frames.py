@@ -14,11 +14,37 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from bench.clock import Clock
+from bench.common import JsonObject
 from bench.errors import BackendUnavailable, UserError
 from bench.vision.config import CameraSource, GeneratedSource, SourceOptions, VideoSource
+
+if TYPE_CHECKING:
+    from bench.vision.detectors import Image
+
+SourceT = TypeVar("SourceT", GeneratedSource, VideoSource, CameraSource)
+
+
+class _Capture(Protocol):
+    """The part of OpenCV's ``cv2.VideoCapture`` a video source uses."""
+
+    def isOpened(self) -> bool: ...
+    def get(self, prop: int) -> float: ...
+    def set(self, prop: int, value: float) -> bool: ...
+    def grab(self) -> bool: ...
+    def read(self) -> tuple[bool, Image | None]: ...
+    def release(self) -> None: ...
+
+
+class _Camera(Protocol):
+    """The part of ``picamera2.Picamera2`` the camera source uses."""
+
+    def capture_array(self, name: str) -> Image: ...
+    def stop(self) -> None: ...
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -26,7 +52,7 @@ class Frame:
     index: int
     t: float
     """Clock time the frame was due (scheduled sources) or captured (camera), seconds."""
-    image: Any
+    image: Image
     """numpy uint8 array (height, width, 3), B, G, R."""
     dropped_before: int = 0
     """Frames delivered since the previous take() and never taken."""
@@ -58,8 +84,14 @@ class Pacer:
         return due, self.t0 + due / self.fps, dropped
 
 
-class FrameSource(ABC):
+class FrameSource(ABC, Generic[SourceT]):
+    """Base of the sources, generic in their options (``bench.vision.config``)."""
+
     kind: str
+
+    def __init__(self, options: SourceT, clock: Clock) -> None:
+        self.options: SourceT = options
+        self.clock = clock
 
     @abstractmethod
     def open(self) -> None:
@@ -69,15 +101,15 @@ class FrameSource(ABC):
     def take(self) -> Frame | None:
         """The newest frame due (waits for it); None when the source has ended."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release the file or camera."""
 
     @abstractmethod
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JsonObject:
         """What to record: kind, size, fps, file."""
 
 
-def _cv2() -> Any:
+def _cv2() -> ModuleType:
     try:
         import cv2
     except ImportError:
@@ -88,15 +120,15 @@ def _cv2() -> Any:
     return cv2
 
 
-class GeneratedFrames(FrameSource):
+class GeneratedFrames(FrameSource[GeneratedSource]):
     """Textured background and ``people`` upright figures walking on sinusoidal paths."""
 
     kind = "generated"
 
     def __init__(self, options: GeneratedSource, clock: Clock) -> None:
-        self.options = options
+        super().__init__(options, clock)
         self.pacer = Pacer(options.fps, clock)
-        self._background: Any = None
+        self._background: Image | None = None
         self._people: list[dict[str, float]] = []
 
     def open(self) -> None:
@@ -122,8 +154,9 @@ class GeneratedFrames(FrameSource):
             for _ in range(o.people)
         ]
 
-    def render(self, index: int) -> Any:
+    def render(self, index: int) -> Image:
         """Frame ``index`` (the same image for the same options and index)."""
+        assert self._background is not None, "open() first"
         cv2 = _cv2()
         o = self.options
         img = self._background.copy()
@@ -153,63 +186,61 @@ class GeneratedFrames(FrameSource):
         index, t, dropped = self.pacer.next()
         return Frame(index, t, self.render(index), dropped)
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JsonObject:
         o = self.options
         return {"kind": self.kind, "width": o.width, "height": o.height, "fps": o.fps,
                 "people": o.people, "seed": o.seed}
 
 
-class VideoFrames(FrameSource):
+class VideoFrames(FrameSource[VideoSource]):
     kind = "video"
-
-    def __init__(self, options: VideoSource, clock: Clock) -> None:
-        self.options = options
-        self.clock = clock
-        self.pacer: Pacer | None = None
-        self._cap: Any = None
-        self._pos = -1  # index (in the pacer's count) of the last frame read from the file
-        self._file_fps: float | None = None
+    pacer: Pacer | None = None
+    _cap: _Capture | None = None
+    _pos = -1
+    """Index (in the pacer's count) of the last frame read from the file."""
+    _file_fps: float | None = None
 
     def open(self) -> None:
         cv2 = _cv2()
         path = Path(self.options.path).expanduser()
         if not path.is_file():
             raise UserError(f"vision source: video file {str(path)!r} not found; fix source.path")
-        self._cap = cv2.VideoCapture(str(path))
-        if not self._cap.isOpened():
+        self._cap = cap = cv2.VideoCapture(str(path))
+        if not cap.isOpened():
             raise UserError(f"vision source: OpenCV cannot open the video {str(path)!r}")
-        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self._file_fps = fps if fps > 0 else None
         rate = self.options.fps or self._file_fps
         if rate is None:
             raise UserError(f"vision source: {str(path)!r} has no frame rate; set source.fps")
         self.pacer = Pacer(rate, self.clock)
 
-    def _restart(self, index: int) -> Any:
+    def _restart(self, cap: _Capture, index: int) -> Image | None:
         """End of file: start the file again (loop) or end the source (None)."""
         if not self.options.loop:
             return None
-        self._cap.set(_cv2().CAP_PROP_POS_FRAMES, 0)
-        ok, img = self._cap.read()
+        cap.set(_cv2().CAP_PROP_POS_FRAMES, 0)
+        ok, img = cap.read()
         if not ok:
             raise UserError(f"vision source: no frame can be read from {self.options.path!r}")
         self._pos = index
         return img
 
     def take(self) -> Frame | None:
-        assert self.pacer is not None, "open() first"
+        cap = self._cap
+        assert self.pacer is not None and cap is not None, "open() first"
         index, t, dropped = self.pacer.next()
-        img: Any = None
+        img: Image | None = None
         while self._pos < index - 1:  # frames that went by: skip them (grab, no decode)
-            if not self._cap.grab():
-                img = self._restart(index)
+            if not cap.grab():
+                img = self._restart(cap, index)
                 break
             self._pos += 1
         if img is None and self._pos == index - 1:
-            ok, img = self._cap.read()
+            ok, img = cap.read()
             self._pos = index
             if not ok:
-                img = self._restart(index)
+                img = self._restart(cap, index)
         if img is None:
             return None
         if self.options.width and self.options.height:
@@ -221,24 +252,20 @@ class VideoFrames(FrameSource):
             self._cap.release()
             self._cap = None
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JsonObject:
         return {"kind": self.kind, "path": self.options.path, "file_fps": self._file_fps,
                 "fps": self.pacer.fps if self.pacer else self.options.fps,
                 "width": self.options.width, "height": self.options.height}
 
 
-class CameraFrames(FrameSource):
+class CameraFrames(FrameSource[CameraSource]):
     """Picamera2 on a Raspberry Pi. capture_array() blocks until the next frame; frames the
     camera delivered while the detector was busy are estimated from the gaps (``fps``)."""
 
     kind = "camera"
-
-    def __init__(self, options: CameraSource, clock: Clock) -> None:
-        self.options = options
-        self.clock = clock
-        self._cam: Any = None
-        self._last_t: float | None = None
-        self._index = -1
+    _cam: _Camera | None = None
+    _last_t: float | None = None
+    _index = -1
 
     def open(self) -> None:
         try:
@@ -259,6 +286,7 @@ class CameraFrames(FrameSource):
         self._cam = cam
 
     def take(self) -> Frame | None:
+        assert self._cam is not None, "open() first"
         img = self._cam.capture_array("main")
         t = self.clock.now()
         dropped = 0
@@ -278,7 +306,7 @@ class CameraFrames(FrameSource):
                 self._cam.close()
                 self._cam = None
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JsonObject:
         o = self.options
         return {"kind": self.kind, "width": o.width, "height": o.height, "fps": o.fps,
                 "camera_num": o.camera_num, "dropped_method": "estimated from frame gaps"}

@@ -4,7 +4,9 @@ the case that fills them (bench.runner.mixed.llm_case)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+
+from bench.common import JsonObject
+from bench.results.schema import RepRecord
 
 
 @dataclass
@@ -27,8 +29,9 @@ class LLMSideResult:
     t_start: float | None = None
     t_end: float | None = None
     """Clock times the case started and ended (the window the vision figures are cut to)."""
-    per_run: list[dict[str, Any]] = field(default_factory=list)
+    per_run: list[RepRecord] = field(default_factory=list)
     """Raw figures per repetition: ttft_s, gen_tokens, gen_s, prompt_tokens, methods."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> JsonObject:
+        out: JsonObject = asdict(self)
+        return out

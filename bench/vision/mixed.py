@@ -25,15 +25,43 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass
 
 from bench.clock import Clock
+from bench.common import Json, JsonObject, json_number, json_object
 from bench.errors import UserError
 from bench.meters.base import PowerMeter, Recording
 from bench.vision.config import MockDetectorOptions, VisionOptions
 from bench.vision.llm_side import LLMSideResult
 from bench.vision.stats import figure, summarize
 from bench.vision.worker import VisionRun, VisionWorker
+
+
+@dataclass
+class _Phase:
+    """A phase with the vision side running: its worker (started, settled), the meters'
+    recordings, and the VisionRun its ``worker.stop()`` returned (set by the phase)."""
+
+    t_start: float
+    worker: VisionWorker
+    recordings: list[Recording]
+    run: VisionRun | None = None
+
+
+@contextlib.contextmanager
+def _vision_phase(vision: VisionOptions, meters: Sequence[PowerMeter], clock: Clock,
+                  settle_s: float) -> Iterator[_Phase]:
+    """Meters running, the vision worker started and given ``settle_s``; the body sets
+    ``phase.run = phase.worker.stop()``. After the worker, a mock detector's frames are drawn
+    on the simulated device before the meters stop."""
+    with _simulated_vision_power(vision) as add_frames, _metered(meters) as recordings:
+        phase = _Phase(clock.now(), VisionWorker(vision, clock=clock), recordings)
+        with phase.worker:
+            phase.worker.start()
+            clock.sleep(settle_s)
+            yield phase
+        if phase.run is not None:
+            add_frames(phase.run)
 
 
 def _call_llm(llm_case: Callable[[], LLMSideResult], clock: Clock) -> LLMSideResult:
@@ -59,7 +87,7 @@ def _metered(meters: Sequence[PowerMeter]) -> Iterator[list[Recording]]:
         yield [stack.enter_context(m.track()) for m in meters]
 
 
-def _power(recordings: list[Recording], t0: float, t1: float) -> list[dict[str, Any]]:
+def _power(recordings: list[Recording], t0: float, t1: float) -> list[JsonObject]:
     out = []
     for rec in recordings:
         watts = [s.watts for s in rec.samples if s.watts is not None and t0 <= s.t <= t1]
@@ -92,7 +120,7 @@ def _simulated_vision_power(vision: VisionOptions) -> Iterator[Callable[[VisionR
 
     def add_frames(run: VisionRun) -> None:
         for r in run.records:
-            dev.busy(r.t_start, r.t_end, float(watts))  # type: ignore[arg-type]
+            dev.busy(r.t_start, r.t_end, watts)
 
     simdev.register(dev)
     try:
@@ -108,7 +136,7 @@ def same_device(vision_device: str, llm_device: str | None) -> bool | None:
     return llm_device == vision_device
 
 
-def _vision_side(run: VisionRun, t0: float, t1: float) -> dict[str, Any]:
+def _vision_side(run: VisionRun, t0: float, t1: float) -> JsonObject:
     end = t1
     if run.failure is not None and run.failure.t < t1:
         end = max(t0, run.failure.t)
@@ -119,15 +147,23 @@ def _vision_side(run: VisionRun, t0: float, t1: float) -> dict[str, Any]:
     return out
 
 
-def _ratio(mixed: float | None, alone: float | None, unit: str, n: int) -> dict[str, Any]:
+def _ratio(mixed: float | None, alone: float | None, unit: str, n: int) -> JsonObject:
     value = mixed / alone if mixed is not None and alone else None
     return figure(value, unit, n, method="mixed / alone")
 
 
-def _live(side: dict[str, Any], phase: str) -> str:
+def _value(side: JsonObject, name: str) -> float | None:
+    """The value of the figure ``name`` of a phase's vision figures (None: not measured)."""
+    return json_number(json_object(side.get(name)).get("value"))
+
+
+def _count(value: Json) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _live(side: JsonObject, phase: str) -> str:
     """The vision figures of a phase for the live display: fps and detector latency."""
-    fps = (side.get("fps") or {}).get("value")
-    med = (side.get("latency_median") or {}).get("value")
+    fps, med = _value(side, "fps"), _value(side, "latency_median")
     text = f"vision {phase}: " + (f"{fps:.1f} fps" if fps is not None else "fps n/a")
     return text + (f", detector {med:.1f} ms (median)" if med is not None else "")
 
@@ -145,7 +181,7 @@ def run_mixed(
     llm_alone: LLMSideResult | None = None,
     llm_co_tenant: Callable[[Callable[[], bool] | None], None] | None = None,
     on_phase: Callable[[str, str | None], None] | None = None,
-) -> dict[str, Any]:
+) -> JsonObject:
     """One placement through phases (a), (b), (c). ``llm_device`` ("npu", "cpu", or
     "unknown"/None: not declared) is where the LLM runs, compared with the detector's device
     to simulate contention; ``llm_co_tenant`` (the backend's ``set_co_tenant``) is told when a
@@ -155,9 +191,9 @@ def run_mixed(
     vision figures of the phase that ended (fps, detector latency) or None."""
     tell = on_phase or (lambda name, figures: None)
     shared = same_device(vision.device, llm_device)
-    failures: list[dict[str, Any]] = []
-    phases: dict[str, list[float]] = {}
-    power: dict[str, list[dict[str, Any]]] = {}
+    failures: list[Json] = []
+    phases: dict[str, Json] = {}
+    power: dict[str, Json] = {}
 
     def note(side: str, phase: str, t: float | None, t_phase: float, kind: str, msg: str) -> None:
         failures.append({"side": side, "phase": phase, "t": t,
@@ -166,23 +202,18 @@ def run_mixed(
 
     # (a) vision alone
     tell("vision alone", None)
-    with _simulated_vision_power(vision) as add_frames, _metered(meters) as recs:
-        ta = clock.now()
-        worker = VisionWorker(vision, clock=clock)
-        with worker:
-            worker.start()
-            clock.sleep(settle_s)
-            a0 = clock.now()
-            while clock.now() - a0 < vision_alone_s and worker.alive:
-                clock.sleep(min(0.1, vision_alone_s - (clock.now() - a0)))
-            a1 = clock.now()
-            run_a = worker.stop()
-        add_frames(run_a)
+    with _vision_phase(vision, meters, clock, settle_s) as phase_a:
+        worker = phase_a.worker
+        a0 = clock.now()
+        while clock.now() - a0 < vision_alone_s and worker.alive:
+            clock.sleep(min(0.1, vision_alone_s - (clock.now() - a0)))
+        a1 = clock.now()
+        run_a = phase_a.run = worker.stop()
     phases["vision_alone"] = [a0, a1]
-    power["vision_alone"] = _power(recs, a0, a1)
+    power["vision_alone"] = _power(phase_a.recordings, a0, a1)
     if run_a.failure:
         f = run_a.failure
-        note("vision", "vision_alone", f.t, ta, f.kind, f.message)
+        note("vision", "vision_alone", f.t, phase_a.t_start, f.kind, f.message)
 
     # (b) LLM alone
     tell("LLM alone", _live(_vision_side(run_a, a0, a1), "alone"))
@@ -198,27 +229,23 @@ def run_mixed(
 
     # (c) both
     tell("vision + LLM", None)
-    with _simulated_vision_power(vision) as add_frames, _metered(meters) as recs:
-        tc = clock.now()
-        worker = VisionWorker(vision, clock=clock)
-        with worker:
-            worker.start()
-            clock.sleep(settle_s)
-            if shared:
-                worker.set_llm_busy(True)
-                if llm_co_tenant is not None:
-                    llm_co_tenant(lambda: worker.alive)
-            try:
-                llm_c = _call_llm(llm_case, clock)
-            finally:
-                worker.set_llm_busy(False)
-                if shared and llm_co_tenant is not None:
-                    llm_co_tenant(None)
-            run_c = worker.stop()
-        add_frames(run_c)
+    with _vision_phase(vision, meters, clock, settle_s) as phase_c:
+        both = phase_c.worker
+        if shared:
+            both.set_llm_busy(True)
+            if llm_co_tenant is not None:
+                llm_co_tenant(lambda: both.alive)
+        try:
+            llm_c = _call_llm(llm_case, clock)
+        finally:
+            both.set_llm_busy(False)
+            if shared and llm_co_tenant is not None:
+                llm_co_tenant(None)
+        run_c = phase_c.run = both.stop()
+    tc = phase_c.t_start
     c0, c1 = llm_c.t_start or tc, llm_c.t_end or clock.now()
     phases["mixed"] = [c0, c1]
-    power["mixed"] = _power(recs, c0, c1)
+    power["mixed"] = _power(phase_c.recordings, c0, c1)
     if run_c.failure:
         f = run_c.failure
         note("vision", "mixed", f.t, tc, f.kind, f.message)
@@ -237,8 +264,8 @@ def run_mixed(
         "vision": {"alone": vision_a, "mixed": vision_c},
         "llm": {"alone": llm_b.to_dict(), "mixed": llm_c.to_dict()},
         "interference": {
-            "vision_fps": _ratio(vision_c["fps"]["value"], vision_a["fps"]["value"], "ratio",
-                                 vision_c["frames"]),
+            "vision_fps": _ratio(_value(vision_c, "fps"), _value(vision_a, "fps"), "ratio",
+                                 _count(vision_c.get("frames"))),
             "llm_gen_tps": _ratio(llm_c.gen_tps_median, llm_b.gen_tps_median, "ratio", llm_c.n),
             "llm_prompt_tps": _ratio(llm_c.prompt_tps_median, llm_b.prompt_tps_median, "ratio",
                                      llm_c.n),

@@ -9,23 +9,26 @@ whose backend did not declare its device reads "unknown".
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+from bench.common import Json, JsonObject, json_number, json_object
 from bench.report.columns import Column, dig, markdown
 
 NA = "n/a"
 
 
-def _num(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return NA
-    return f"{float(value):.{digits}f}"
+def _num(value: Json, digits: int = 1) -> str:
+    number = json_number(value)
+    return NA if number is None else f"{number:.{digits}f}"
 
 
-def _watts(result: dict[str, Any]) -> str:
-    figures = dig(result, "power", "mixed") or []
+def _list(value: Json) -> list[JsonObject]:
+    """The objects of a list of a result (failures, power figures); [] when absent."""
+    return [json_object(v) for v in value] if isinstance(value, list) else []
+
+
+def _watts(result: JsonObject) -> str:
     shown = []
-    for f in figures:
+    for f in _list(dig(result, "power", "mixed")):
         if f.get("value") is not None:
             sim = ", simulated" if f.get("simulated") else ""
             count = f", n={f['n']}" if f.get("n") is not None else ""
@@ -33,10 +36,10 @@ def _watts(result: dict[str, Any]) -> str:
     return "; ".join(shown) if shown else NA
 
 
-def _failures(result: dict[str, Any]) -> str:
+def _failures(result: JsonObject) -> str:
     items = []
-    for f in result.get("failures", []):
-        when = f.get("t_in_phase_s")
+    for f in _list(result.get("failures")):
+        when = json_number(f.get("t_in_phase_s"))
         at = f" at {when:.1f} s" if when is not None else ""
         msg = str(f.get("message", "")).replace("|", "/").replace("\n", " ")
         if len(msg) > 70:
@@ -45,17 +48,17 @@ def _failures(result: dict[str, Any]) -> str:
     return "; ".join(items) if items else "none"
 
 
-def _label(r: dict[str, Any]) -> str:
+def _label(r: JsonObject) -> str:
     marks = _simulated(r)
     return str(r.get("placement", "?")) + (f" (simulated: {', '.join(marks)})" if marks else "")
 
 
-def _simulated(r: dict[str, Any]) -> list[str]:
-    sim = r.get("simulated", {})
+def _simulated(r: JsonObject) -> list[str]:
+    sim = json_object(r.get("simulated"))
     return [side for side in ("vision", "llm") if sim.get(side)]
 
 
-def _p99(r: dict[str, Any]) -> str:
+def _p99(r: JsonObject) -> str:
     return (f"{_num(dig(r, 'vision', 'alone', 'latency_p99', 'value'))} / "
             f"{_num(dig(r, 'vision', 'mixed', 'latency_p99', 'value'))}")
 
@@ -64,15 +67,15 @@ def _text(value: object) -> str:
     return str(value or NA)
 
 
-def _n1(value: Any) -> str:
+def _n1(value: Json) -> str:
     return _num(value)
 
 
-def _n2(value: Any) -> str:
+def _n2(value: Json) -> str:
     return _num(value, 2)
 
 
-MIXED: list[Column[dict[str, Any]]] = [
+MIXED: list[Column[JsonObject]] = [
     Column("placement", _label),
     Column("vision", lambda r: r.get("vision_device"), fmt=_text),
     Column("LLM", lambda r: r.get("llm_device"), fmt=_text),
@@ -91,7 +94,7 @@ MIXED: list[Column[dict[str, Any]]] = [
 """One row per placement of a mixed run (``run_mixed`` results)."""
 
 
-def render_mixed_table(results: Sequence[dict[str, Any]]) -> str:
+def render_mixed_table(results: Sequence[JsonObject]) -> str:
     """Markdown table of placements; a note under it says which figures are simulated."""
     lines = markdown(MIXED, results, padded=False).split("\n")
     any_sim = any(_simulated(r) for r in results)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from typing import Any
 
+from bench.common import Json, JsonObject
 from bench.vision.loop import FrameRecord
 
 
-def figure(value: float | None, unit: str, n: int, **extra: Any) -> dict[str, Any]:
+def figure(value: float | None, unit: str, n: int, **extra: Json) -> JsonObject:
+    """A figure: its value, unit and sample count, then what else describes it (method,
+    source, "simulated": true, ...) in the order given."""
     return {"value": value, "unit": unit, "n": n, **extra}
 
 
@@ -34,12 +36,12 @@ def in_window(records: Sequence[FrameRecord], t0: float, t1: float) -> list[Fram
 
 def summarize(
     records: Sequence[FrameRecord], t0: float, t1: float, *, simulated: bool = False
-) -> dict[str, Any]:
+) -> JsonObject:
     """Figures of the frames finished within [t0, t1] (the window is the phase's duration)."""
     frames = in_window(records, t0, t1)
     n = len(frames)
     span = t1 - t0
-    label = {"simulated": True} if simulated else {}
+    label: dict[str, Json] = {"simulated": True} if simulated else {}
     fps = n / span if span > 0 and n else None
     per_second = _per_second(frames, t0, t1)
     latency = [1000.0 * (r.t_end - r.t_start) for r in frames]

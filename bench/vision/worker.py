@@ -27,9 +27,12 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event
 
 from bench.clock import Clock, RealClock
+from bench.common import Json, JsonObject
 from bench.errors import UserError
 from bench.vision.config import VisionOptions
 from bench.vision.loop import FrameRecord
@@ -53,7 +56,7 @@ class VisionFailure:
 @dataclass
 class VisionRun:
     records: list[FrameRecord] = field(default_factory=list)
-    info: dict[str, Any] = field(default_factory=dict)
+    info: JsonObject = field(default_factory=dict)
     failure: VisionFailure | None = None
     ended: str = "not started"
     """"stopped", "source ended", "failed"."""
@@ -75,8 +78,8 @@ class VisionWorker:
         self._ctx = mp.get_context("spawn")
         self._stop = self._ctx.Event()
         self._llm_busy = self._ctx.Event()
-        self._proc: Any = None
-        self._conn: Any = None
+        self._proc: BaseProcess | None = None
+        self._conn: Connection | None = None
         self._reader: threading.Thread | None = None
         self._ready = threading.Event()
         self._finished = threading.Event()
@@ -86,18 +89,28 @@ class VisionWorker:
         self._user_error: str | None = None
         self._stopping = False
 
+    @property
+    def _process(self) -> BaseProcess:
+        assert self._proc is not None, "start() first"
+        return self._proc
+
+    @property
+    def _pipe(self) -> Connection:
+        assert self._conn is not None, "start() first"
+        return self._conn
+
     # ---- parent API ------------------------------------------------------------------------
 
     def start(self) -> bool:
         """Spawn the process and wait until it is ready; False if it failed (see run.failure)."""
         parent_conn, child_conn = self._ctx.Pipe(duplex=False)
         self._conn = parent_conn
-        self._proc = self._ctx.Process(
+        self._proc = proc = self._ctx.Process(
             target=child_main, name="pibench-vision", daemon=True,
             args=(self.options.model_dump_json(), child_conn, self._stop, self._llm_busy),
         )
         self._last_msg = self.clock.now()
-        self._proc.start()
+        proc.start()
         child_conn.close()
         self._reader = threading.Thread(target=self._read, name="vision-reader", daemon=True)
         self._reader.start()
@@ -148,16 +161,16 @@ class VisionWorker:
     def _read(self) -> None:
         try:
             while not self._finished.is_set():
-                if self._conn.poll(0.1):
+                if self._pipe.poll(0.1):
                     try:
-                        msg = json.loads(self._conn.recv_bytes())
+                        msg = json.loads(self._pipe.recv_bytes())
                     except (EOFError, OSError):
                         self._ended_without_done()
                         return
                     self._last_msg = self.clock.now()
                     self._handle(msg)
                     continue
-                if not self._proc.is_alive():
+                if not self._process.is_alive():
                     self._drain()
                     if not self._finished.is_set():
                         self._ended_without_done()
@@ -171,37 +184,41 @@ class VisionWorker:
                                f"while {what} (limit {limit:g} s); killed")
                     return
         finally:
-            self._conn.close()
+            self._pipe.close()
 
     def _drain(self) -> None:
         try:
-            while self._conn.poll(0):
-                self._handle(json.loads(self._conn.recv_bytes()))
+            while self._pipe.poll(0):
+                self._handle(json.loads(self._pipe.recv_bytes()))
         except (EOFError, OSError):
             pass
 
-    def _handle(self, msg: dict[str, Any]) -> None:
+    def _handle(self, msg: JsonObject) -> None:
+        """One message of the vision process (``child_main``'s ``send``)."""
         kind = msg.get("type")
         if kind == "frames":
+            rows = msg.get("rows")
             with self._lock:
-                self.run.records.extend(FrameRecord.from_row(r) for r in msg["rows"])
+                self.run.records.extend(FrameRecord.from_row(_floats(r))
+                                        for r in (rows if isinstance(rows, list) else []))
         elif kind == "ready":
             self.run.info = {k: v for k, v in msg.items() if k != "type"}
             self._ready.set()
         elif kind == "error":
-            self._child_error = (msg.get("where", "run"), msg["message"])
+            message = str(msg.get("message"))
+            self._child_error = (str(msg.get("where", "run")), message)
             if msg.get("user_error"):
-                self._user_error = msg["message"]
+                self._user_error = message
         elif kind == "done":
-            self.run.ended = msg.get("reason", "stopped")
-            self._proc.join(10.0)
+            self.run.ended = str(msg.get("reason", "stopped"))
+            self._process.join(10.0)
             self._released()
             self._finished.set()
 
     def _ended_without_done(self) -> None:
         """The process is gone (or its pipe closed) without saying done: a crash."""
-        self._proc.join(5.0)
-        code = self._proc.exitcode
+        self._process.join(5.0)
+        code = self._process.exitcode
         if code is not None and code < 0:
             try:
                 how = f"killed by signal {signal.Signals(-code).name}"
@@ -216,10 +233,10 @@ class VisionWorker:
         self._fail(kind, text, code)
 
     def _kill(self, kind: str, message: str) -> None:
-        if self._proc.is_alive():
-            self._proc.kill()
-        self._proc.join(5.0)
-        self._fail(kind, message, self._proc.exitcode)
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join(5.0)
+        self._fail(kind, message, self._process.exitcode)
 
     def _fail(self, kind: str, message: str, code: int | None) -> None:
         if self.run.failure is None:
@@ -229,7 +246,7 @@ class VisionWorker:
         self._finished.set()
 
     def _released(self) -> None:
-        code = self._proc.exitcode
+        code = self._process.exitcode
         if code is None:
             self.run.device_released = "unknown: the vision process could not be ended"
         else:
@@ -242,7 +259,12 @@ class VisionWorker:
 # ---- the child process ---------------------------------------------------------------------
 
 
-def child_main(options_json: str, conn: Any, stop: Any, llm_busy: Any) -> None:
+def _floats(row: Json) -> list[float]:
+    """A frame row as sent (numbers); a damaged row fails in FrameRecord.from_row."""
+    return [float(v) for v in row if isinstance(v, int | float)] if isinstance(row, list) else []
+
+
+def child_main(options_json: str, conn: Connection, stop: Event, llm_busy: Event) -> None:
     """Entry point of the vision process (spawned: imports everything itself)."""
     from bench.errors import UserError as _UserError
     from bench.vision.detectors import make_detector
@@ -254,7 +276,7 @@ def child_main(options_json: str, conn: Any, stop: Any, llm_busy: Any) -> None:
     clock = RealClock()
     options = VisionOptions.model_validate_json(options_json)
 
-    def send(msg: dict[str, Any]) -> None:
+    def send(msg: JsonObject) -> None:
         conn.send_bytes(json.dumps(msg).encode())
 
     def error(where: str, exc: BaseException) -> None:

@@ -18,26 +18,17 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import logging
-from collections.abc import Generator
 from pathlib import Path
-from typing import Any, ClassVar
+from types import ModuleType
 
-from bench.backends.base import (
-    Backend,
-    Capabilities,
-    GenerationRequest,
-    GenerationStats,
-    ModelInfo,
-    ModelRef,
-    TokenEvent,
-)
-from bench.backends.hailo import errors
+from bench.backends.base import Generation, GenerationRequest, GenerationStats, ModelInfo, ModelRef
+from bench.backends.hailo import device, errors
+from bench.backends.hailo.api import LLM, Prompt
 from bench.backends.hailo.config import CAPABILITIES, HailoArtifact, HailoOptions
 from bench.backends.hailo.stream import GEN_TOKENS_METHOD, StreamResult, read_stream
 from bench.backends.hailo.version import check_version, hailort_version
-from bench.clock import Clock
-from bench.common import assert_never
-from bench.errors import BackendError, GenerationTimeout, ModelLoadError
+from bench.common import JsonObject, assert_never
+from bench.errors import BackendError, GenerationTimeout
 from bench.models.files import sha256_file
 from bench.workloads.prompts import fit_prompt
 
@@ -45,57 +36,40 @@ log = logging.getLogger(__name__)
 
 
 
-def _import_genai() -> Any:
+def _import_genai() -> ModuleType:
     try:
         return importlib.import_module("hailo_platform.genai")
     except Exception as e:  # MissingPyHRTLib, version mismatch ImportError, ...
         raise errors.import_error(e) from None
 
 
-class HailoBackend(Backend):
+class HailoBackend(device.HailoDeviceBackend[HailoOptions]):
     name = "hailo"
-    capabilities: ClassVar[Capabilities] = CAPABILITIES
-    runs_on = "npu"
-
-    def __init__(self, options: HailoOptions, *, clock: Clock | None = None) -> None:
-        super().__init__(options, clock=clock)
-        self.opts = options
-        self._genai: Any = None
-        self._vdevice: Any = None
-        self._llm: Any = None
-        self._hef: Path | None = None
-        self._broken: str | None = None
-        self._stop_tokens: list[str] | None = None
-        """The model's stop tokens as loaded (get_stop_tokens), put back for chat."""
-        self._stops_removed = False
+    capabilities = CAPABILITIES
+    _llm: LLM | None = None
+    _hef: Path | None = None
+    _broken: str | None = None
+    """Why the card is unusable (an earlier read failed other than by a timeout)."""
 
     # ---- load / close -------------------------------------------------------------------
 
     def load(self, model: ModelRef) -> ModelInfo:
-        artifact = model.artifact
-        if not isinstance(artifact, HailoArtifact):
-            raise ModelLoadError(f"hailo backend: model {model.name!r} has no hef artifact")
-        hef = Path(artifact.hef).expanduser()
-        if not hef.is_file():
-            raise ModelLoadError(
-                f"hailo backend: HEF for {model.name} not found: {hef} "
-                "(download it with scripts/fetch-pi-models.sh)"
-            )
-        genai = self._genai = _import_genai()
+        artifact = self.artifact(model, HailoArtifact, "hef artifact")
+        hef = device.hef_file(artifact.hef, "hailo backend", model.name)
+        genai = _import_genai()
         check_version(hailort_version(), "hailo backend")
-        sha = sha256_file(hef) if self.opts.hash_model else None
+        sha = sha256_file(hef) if self.options.hash_model else None
         self.close()
         self._broken = None
         t0 = self.clock.now()
         try:
-            params = genai.VDevice.create_params()
-            params.group_id = self.opts.group_id
-            self._vdevice = genai.VDevice(params)
+            self._vdevice = vdevice = device.open_vdevice(genai, self.options.group_id)
         except Exception as e:
             raise errors.load_error(e, hef, "creating the VDevice") from None
         try:
-            self._llm = genai.LLM(self._vdevice, str(hef), lora_name=self.opts.lora_name,
-                                  optimize_memory_on_device=self.opts.optimize_memory_on_device)
+            self._llm = llm = genai.LLM(
+                vdevice, str(hef), lora_name=self.options.lora_name,
+                optimize_memory_on_device=self.options.optimize_memory_on_device)
         except TypeError as e:  # HailoRT 5.0.x: LLM(vdevice, model_path, lora_name="")
             self.close()
             raise errors.signature_error(e, "LLM") from None
@@ -106,32 +80,25 @@ class HailoBackend(Backend):
         self._hef = hef
         self._stops_removed = False
         try:
-            self._stop_tokens = list(self._llm.get_stop_tokens())
+            self._stop_tokens = tuple(llm.get_stop_tokens())
         except Exception as e:
             self.close()
             raise BackendError(f"hailo backend: get_stop_tokens() failed: {e}") from None
-        extra: dict[str, Any] = {
+        extra: JsonObject = {
             "hef_name": hef.name,
             "device_load_s": t1 - t0,
             "device_load_s_source": "VDevice() + LLM() on the run's clock (hashing excluded)",
         }
         try:
-            extra["max_context_tokens"] = int(self._llm.max_context_capacity())
+            extra["max_context_tokens"] = int(llm.max_context_capacity())
         except Exception as e:  # informative only
             log.warning("hailo: max_context_capacity() failed: %s", e)
         return ModelInfo(weights="real", path=str(hef), file_bytes=hef.stat().st_size,
                          sha256=sha, extra=extra)
 
     def close(self) -> None:
-        llm, vdevice = self._llm, self._vdevice
-        self._llm = self._vdevice = None
-        for obj, what in ((llm, "LLM"), (vdevice, "VDevice")):
-            if obj is None:
-                continue
-            try:
-                obj.release()
-            except Exception as e:  # the card may be gone: releasing must not stop the run
-                log.warning("hailo: %s.release() failed: %s", what, e)
+        llm, self._llm = self._llm, None
+        self._release(llm)
 
     def reset(self) -> None:
         llm = self._require()
@@ -140,16 +107,16 @@ class HailoBackend(Backend):
         except Exception as e:
             raise BackendError(f"hailo backend: clear_context() failed: {e}") from None
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JsonObject:
         return {
             "device": "Hailo-10H",
             "runtime": "HailoRT GenAI (hailo_platform.genai.LLM)",
             "hailort_version": hailort_version(),
-            "group_id": self.opts.group_id,
-            "first_read_timeout_s": self.opts.first_read_timeout_s,
-            "read_timeout_s": self.opts.read_timeout_s,
-            "optimize_memory_on_device": self.opts.optimize_memory_on_device,
-            "lora_name": self.opts.lora_name,
+            "group_id": self.options.group_id,
+            "first_read_timeout_s": self.options.first_read_timeout_s,
+            "read_timeout_s": self.options.read_timeout_s,
+            "optimize_memory_on_device": self.options.optimize_memory_on_device,
+            "lora_name": self.options.lora_name,
             "timing": "client side, each stream item timed as read() returns (HailoRT has no "
                       "timing API)",
             "gen_tokens_method": GEN_TOKENS_METHOD,
@@ -169,7 +136,7 @@ class HailoBackend(Backend):
 
     # ---- generation ---------------------------------------------------------------------
 
-    def _require(self) -> Any:
+    def _require(self) -> LLM:
         if self._broken:
             raise BackendError(f"hailo backend: unusable after an earlier failure ({self._broken})")
         if self._llm is None:
@@ -184,9 +151,9 @@ class HailoBackend(Backend):
         except Exception as e:
             raise BackendError(f"hailo backend: tokenize() failed: {e}") from None
 
-    def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None, GenerationStats]:
+    def generate(self, request: GenerationRequest) -> Generation:
         llm = self._require()
-        prompt: str | list[dict[str, str]]
+        prompt: Prompt
         prompt_tokens: int | None
         match request.kind:
             case "throughput":
@@ -218,7 +185,8 @@ class HailoBackend(Backend):
             raise BackendError(f"hailo backend: generate() refused the request: {e}") from None
 
         def read(index: int) -> str:
-            timeout_s = self.opts.first_read_timeout_s if index == 0 else self.opts.read_timeout_s
+            opts = self.options
+            timeout_s = opts.first_read_timeout_s if index == 0 else opts.read_timeout_s
             try:
                 return str(completion.read(timeout_ms=int(timeout_s * 1000)))
             except Exception as e:
@@ -242,17 +210,10 @@ class HailoBackend(Backend):
 
     def _set_stops(self, exact: bool) -> None:
         """Exact length: no stop token at all (throughput); otherwise the model's own."""
-        llm = self._require()
-        if exact == self._stops_removed:
-            return
-        try:
-            llm.set_stop_tokens([] if exact else list(self._stop_tokens or []))
-        except Exception as e:
-            raise BackendError(f"hailo backend: set_stop_tokens() failed: {e}") from None
-        self._stops_removed = exact
+        self._exact_length(self._require(), exact)
 
 
-def sampling_kwargs(request: GenerationRequest) -> dict[str, Any]:
+def sampling_kwargs(request: GenerationRequest) -> dict[str, float | int | bool]:
     """HailoRT's generate() keywords. HailoRT checks temperature > 0, 0 <= top_p <= 1 and
     top_k >= 1 whatever do_sample says (llm.cpp/vlm.cpp validate_generator_params): greedy is
     ``do_sample=False`` with no temperature (the model's default, > 0, stays)."""
@@ -261,12 +222,9 @@ def sampling_kwargs(request: GenerationRequest) -> dict[str, Any]:
         raise BackendError(f"hailo backend: top_k {s.top_k}: HailoRT takes top_k >= 1")
     if s.top_p is not None and not 0 <= s.top_p <= 1:
         raise BackendError(f"hailo backend: top_p {s.top_p}: HailoRT takes 0 <= top_p <= 1")
-    kwargs: dict[str, Any] = {"max_generated_tokens": request.max_tokens, "seed": s.seed,
-                              "do_sample": s.temperature > 0}
+    kwargs: dict[str, float | int | bool] = {
+        "max_generated_tokens": request.max_tokens, "seed": s.seed, "do_sample": s.temperature > 0}
     if s.temperature > 0:
         kwargs["temperature"] = s.temperature
-        if s.top_k is not None:
-            kwargs["top_k"] = s.top_k
-        if s.top_p is not None:
-            kwargs["top_p"] = s.top_p
+        kwargs.update({k: v for k, v in (("top_k", s.top_k), ("top_p", s.top_p)) if v is not None})
     return kwargs

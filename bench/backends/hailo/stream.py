@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any
 
 from bench.backends.base import TokenEvent
+from bench.backends.hailo.api import Completion
 
 GEN_TOKENS_METHOD = (
     "exact: one HailoRT stream item per token (empty items for incomplete UTF-8 counted), "
@@ -33,7 +33,7 @@ GEN_TOKENS_METHOD = (
 STOP = {"LOGICAL_END_OF_GENERATION": "eos", "MAX_TOKENS_REACHED": "length", "ABORTED": "error"}
 
 
-def status_name(completion: Any) -> str:
+def status_name(completion: Completion) -> str:
     status = completion.generation_status
     return str(getattr(status, "name", status)).rsplit(".", 1)[-1]
 
@@ -57,7 +57,7 @@ class StreamResult:
         return "".join(self.parts)
 
 
-def read_stream(completion: Any, max_tokens: int, now: Callable[[], float],
+def read_stream(completion: Completion, max_tokens: int, now: Callable[[], float],
                 read: Callable[[int], str], result: StreamResult
                 ) -> Generator[TokenEvent, None, StreamResult]:
     """Yield one TokenEvent per generated token; fill and return ``result``.

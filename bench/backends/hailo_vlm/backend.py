@@ -15,25 +15,22 @@ validate_generator_params). Prompt tokens are counted with
 from __future__ import annotations
 
 import importlib
-from collections.abc import Generator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING
 
-from bench.backends.base import (
-    Backend,
-    Capabilities,
-    GenerationRequest,
-    GenerationStats,
-    ModelInfo,
-    ModelRef,
-    TokenEvent,
-)
+from bench.backends.base import Generation, GenerationRequest, GenerationStats, ModelInfo, ModelRef
+from bench.backends.hailo import device
+from bench.backends.hailo.api import VLM
 from bench.backends.hailo.backend import sampling_kwargs
 from bench.backends.hailo.stream import GEN_TOKENS_METHOD, StreamResult, read_stream
 from bench.backends.hailo.version import check_version, hailort_version
 from bench.backends.hailo_vlm.config import CAPABILITIES, HailoVLMArtifact, HailoVLMOptions
-from bench.common import assert_never
+from bench.common import Json, JsonObject, assert_never
 from bench.errors import BackendError, BackendUnavailable, ModelLoadError, UserError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 NO_GENAI = (
     "hailo_platform.genai (HailoRT >= 5.1.0) is not installed: on Raspberry Pi OS, "
@@ -41,7 +38,7 @@ NO_GENAI = (
 )
 
 
-def load_frame(path: str, shape: list[int] | tuple[int, ...]) -> Any:
+def load_frame(path: str, shape: list[int] | tuple[int, ...]) -> NDArray[np.uint8]:
     """An image file as an RGB uint8 array of ``shape`` (height, width, 3)."""
     import cv2
     import numpy as np
@@ -55,40 +52,27 @@ def load_frame(path: str, shape: list[int] | tuple[int, ...]) -> Any:
     return np.ascontiguousarray(cv2.cvtColor(resized, cv2.COLOR_BGR2RGB), dtype=np.uint8)
 
 
-class HailoVLMBackend(Backend):
-    name: ClassVar[str] = "hailo_vlm"
-    capabilities: ClassVar[Capabilities] = CAPABILITIES
-    runs_on = "npu"
-    options: HailoVLMOptions
-
-    def __init__(self, options: HailoVLMOptions, **kw: Any) -> None:
-        super().__init__(options, **kw)
-        self._vdevice: Any = None
-        self._vlm: Any = None
-        self._shape: list[int] = []
-        self._stop_tokens: list[str] = []
-        self._stops_removed = False
+class HailoVLMBackend(device.HailoDeviceBackend[HailoVLMOptions]):
+    name = "hailo_vlm"
+    capabilities = CAPABILITIES
+    _vlm: VLM | None = None
+    _shape: tuple[int, ...] = ()
+    """The VLM's input frame shape (height, width, channels), as loaded."""
 
     def load(self, model: ModelRef) -> ModelInfo:
-        artifact = model.artifact
-        if not isinstance(artifact, HailoVLMArtifact):
-            raise ModelLoadError(f"hailo_vlm backend: model {model.name!r} has no hef artifact")
-        hef = Path(artifact.hef).expanduser()
-        if not hef.is_file():
-            raise ModelLoadError(f"VLM HEF {str(hef)!r} not found (model {model.name})")
+        artifact = self.artifact(model, HailoVLMArtifact, "hef artifact")
+        hef = device.hef_file(artifact.hef, "hailo_vlm backend", model.name)
         try:
             genai = importlib.import_module("hailo_platform.genai")
         except ImportError:
             raise BackendUnavailable(NO_GENAI) from None
         check_version(hailort_version(), "hailo_vlm backend")
         try:
-            params = genai.VDevice.create_params()
-            params.group_id = self.options.group_id
-            self._vdevice = genai.VDevice(params)
-            self._vlm = genai.VLM(self._vdevice, str(hef),
-                                  optimize_memory_on_device=self.options.optimize_memory_on_device)
-            self._shape = [int(v) for v in self._vlm.input_frame_shape()]
-            self._stop_tokens = list(self._vlm.get_stop_tokens())
+            self._vdevice = vdevice = device.open_vdevice(genai, self.options.group_id)
+            self._vlm = vlm = genai.VLM(
+                vdevice, str(hef), optimize_memory_on_device=self.options.optimize_memory_on_device)
+            self._shape = tuple(int(v) for v in vlm.input_frame_shape())
+            self._stop_tokens = tuple(vlm.get_stop_tokens())
             self._stops_removed = False
         except TypeError as exc:  # HailoRT 5.0.x: VLM(vdevice, model_path)
             self.close()
@@ -99,58 +83,51 @@ class HailoVLMBackend(Backend):
             self.close()
             raise ModelLoadError(f"HailoRT could not load the VLM {str(hef)!r}: {exc}") from exc
         return ModelInfo(weights="real", path=str(hef), file_bytes=hef.stat().st_size,
-                         architecture="vlm", extra={"input_frame_shape": self._shape})
+                         architecture="vlm", extra={"input_frame_shape": list(self._shape)})
 
-    def _prompt(self, request: GenerationRequest) -> tuple[list[dict[str, Any]], str]:
+    def _prompt(self, request: GenerationRequest) -> tuple[list[JsonObject], str]:
         """Structured chat messages (images first in the first user message) and their text."""
-        images = [{"type": "image"} for _ in request.images]
+        images: list[Json] = [{"type": "image"} for _ in request.images]
         match request.kind:
             case "chat":
-                messages = list(request.messages)
+                turns = [(m.role, m.content) for m in request.messages]
             case "throughput":
-                from bench.backends.base import Message
-
-                messages = [Message("user", self._filler(request))]
+                turns = [("user", self._filler(request))]
             case "completion":  # declared: completion=False, so the plan never sends one
                 raise BackendError("hailo_vlm takes no completion workloads")
             case _:
                 assert_never(request.kind)
-        out: list[dict[str, Any]] = []
+        out: list[JsonObject] = []
         text = []
-        for m in messages:
-            content: list[dict[str, Any]] = [{"type": "text", "text": m.content}]
-            if m.role == "user" and images:
+        for role, said in turns:
+            content: list[Json] = [{"type": "text", "text": said}]
+            if role == "user" and images:
                 content, images = images + content, []
-            out.append({"role": m.role, "content": content})
-            text.append(m.content)
+            out.append({"role": role, "content": content})
+            text.append(said)
         return out, "\n".join(text)
 
     def _filler(self, request: GenerationRequest) -> str:
         """A text of at least ``prompt_tokens`` tokens (by the model's tokenizer) from filler."""
+        vlm = self._require()
         words = (request.filler or "Describe what you see in this picture.").split()
         target = request.prompt_tokens or 1
         text: list[str] = []
         i = request.variant
-        while len(self._vlm.tokenize(" ".join(text))) < target:
+        while len(vlm.tokenize(" ".join(text))) < target:
             text.append(words[i % len(words)])
             i += 1
         return " ".join(text)
 
-    def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None, GenerationStats]:
-        if self._vlm is None:
-            raise BackendError("hailo_vlm: generate() before load()")
+    def generate(self, request: GenerationRequest) -> Generation:
+        vlm = self._require()
         frames = [load_frame(p, self._shape) for p in request.images]
         prompt, text = self._prompt(request)
         exact = request.kind == "throughput"  # exact length: no stop token at all
-        if exact != self._stops_removed:
-            try:
-                self._vlm.set_stop_tokens([] if exact else self._stop_tokens)
-            except Exception as exc:
-                raise BackendError(f"hailo_vlm: set_stop_tokens() failed: {exc}") from None
-            self._stops_removed = exact
+        self._exact_length(vlm, exact)
         t_request = self.clock.now()
         try:
-            completion = self._vlm.generate(prompt, frames=frames, **sampling_kwargs(request))
+            completion = vlm.generate(prompt, frames=frames, **sampling_kwargs(request))
         except Exception as exc:
             raise BackendError(f"hailo_vlm: generate() refused the request: {exc}") from None
 
@@ -166,7 +143,7 @@ class HailoVLMBackend(Backend):
                                             StreamResult())
         return GenerationStats(
             t_request=t_request,
-            prompt_tokens=len(self._vlm.tokenize(text)),
+            prompt_tokens=len(vlm.tokenize(text)),
             prompt_tokens_method="VLM.tokenize() on the prompt text; image tokens not counted",
             gen_tokens=result.tokens,
             gen_tokens_method=GEN_TOKENS_METHOD,
@@ -180,17 +157,16 @@ class HailoVLMBackend(Backend):
 
     def close(self) -> None:
         vlm, self._vlm = self._vlm, None
-        vdevice, self._vdevice = self._vdevice, None
-        try:
-            if vlm is not None:
-                vlm.release()
-        finally:
-            if vdevice is not None:
-                vdevice.release()
+        self._release(vlm)
 
-    def describe(self) -> dict[str, Any]:
+    def _require(self) -> VLM:
+        if self._vlm is None:
+            raise BackendError("hailo_vlm: generate() before load()")
+        return self._vlm
+
+    def describe(self) -> JsonObject:
         return {"device": "Hailo-10H NPU", "api": "hailo_platform.genai.VLM",
-                "group_id": self.options.group_id, "input_frame_shape": self._shape,
+                "group_id": self.options.group_id, "input_frame_shape": list(self._shape),
                 "per_token_read_timeout_s": self.options.read_timeout_s,
                 "sampling": "temperature 0 -> do_sample=False and no temperature sent (the VLM "
                             "refuses temperature <= 0)",

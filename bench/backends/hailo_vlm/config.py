@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from pydantic import Field
 
-from bench.backends.base import Capabilities, Options, require_file
+from bench.backends.base import Capabilities, Options
+from bench.backends.hailo.config import HailoArtifact
 
 
 class HailoVLMOptions(Options):
@@ -19,14 +18,9 @@ class HailoVLMOptions(Options):
     and the prefill."""
 
 
-class HailoVLMArtifact(Options):
-    model_files: ClassVar[tuple[str, ...]] = ("hef",)
-
-    hef: str
-    """Path to the VLM HEF, e.g. ~/.cache/pibench/hef/Qwen2-VL-2B-Instruct.hef."""
-
-    def preflight(self) -> None:
-        require_file(self.hef, "HEF file")
+class HailoVLMArtifact(HailoArtifact):
+    """A VLM's HEF, like the hailo backend's artifact: ``hef``, e.g.
+    ~/.cache/pibench/hef/Qwen2-VL-2B-Instruct.hef."""
 
 
 CAPABILITIES = Capabilities(

@@ -31,18 +31,18 @@ import ctypes
 import platform
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import llama_cpp
 from bench.backends.base import (
     Backend,
-    Capabilities,
+    Generation,
     GenerationRequest,
     GenerationStats,
+    InternalTimings,
     Message,
     ModelInfo,
     ModelRef,
-    Options,
     TokenEvent,
 )
 from bench.backends.llama_cpp import files, logs, tokens
@@ -94,17 +94,29 @@ def cpu_name() -> str:
     return found.get("model name") or found.get("Model") or platform.processor() or "unknown"
 
 
-class LlamaCppBackend(Backend):
-    name: ClassVar[str] = "llama_cpp"
-    capabilities: ClassVar[Capabilities] = CAPABILITIES
-    runs_on = "cpu"
+H = TypeVar("H")
 
-    def __init__(self, options: Options | None = None, *, clock: Clock | None = None) -> None:
-        opts = options if options is not None else LlamaCppOptions()
-        if not isinstance(opts, LlamaCppOptions):
-            opts = LlamaCppOptions.model_validate(opts.model_dump())
+
+def free_handle(handle: H | None, free: Callable[[H], object]) -> None:
+    """Free a llama.cpp/libmtmd handle with its own ``free`` function unless it is None."""
+    if handle is not None:
+        free(handle)
+
+
+class LlamaCppBackend(Backend[LlamaCppOptions]):
+    name = "llama_cpp"
+    capabilities = CAPABILITIES
+    runs_on = "cpu"
+    options_type: ClassVar[type[LlamaCppOptions]] = LlamaCppOptions
+    """The options this class takes (a subclass's own, e.g. llama_cpp_vlm's); options of
+    another type are read again as this one, the defaults when none are given."""
+
+    def __init__(self, options: LlamaCppOptions | None = None, *,
+                 clock: Clock | None = None) -> None:
+        opts = options if options is not None else self.options_type()
+        if not isinstance(opts, self.options_type):
+            opts = self.options_type.model_validate(opts.model_dump())
         super().__init__(opts, clock=clock)
-        self.opts: LlamaCppOptions = opts
         self.threads = opts.threads or physical_cores()
         self.threads_batch = opts.threads_batch or self.threads
         self._model: Any = None
@@ -139,9 +151,9 @@ class LlamaCppBackend(Backend):
         mparams = llama_cpp.llama_model_default_params()
         mparams.n_gpu_layers = 0
         mode = llama_cpp.LLAMA_LOAD_MODE_NONE
-        if self.opts.mmap:
+        if self.options.mmap:
             mode |= llama_cpp.LLAMA_LOAD_MODE_MMAP
-        if self.opts.mlock:
+        if self.options.mlock:
             mode |= llama_cpp.LLAMA_LOAD_MODE_MLOCK
         mparams.load_mode = mode
         logs.clear()
@@ -179,7 +191,7 @@ class LlamaCppBackend(Backend):
         return raw.decode("utf-8", "replace") if raw else None
 
     def _new_context(self, path: Path) -> None:
-        o = self.opts
+        o = self.options
         n_ctx_train = llama_cpp.llama_model_n_ctx_train(self._model)
         cparams = llama_cpp.llama_context_default_params()
         cparams.n_ctx = min(o.n_ctx, n_ctx_train) if n_ctx_train > 0 else o.n_ctx
@@ -202,13 +214,10 @@ class LlamaCppBackend(Backend):
         self._flash_attn_resolved = _flash_attn_from_log(logs.lines(), o.flash_attn)
 
     def close(self) -> None:
-        if self._ctx is not None:
-            llama_cpp.llama_free(self._ctx)
-            self._ctx = None
-        if self._model is not None:
-            llama_cpp.llama_model_free(self._model)
-            self._model = None
-        self._vocab = None
+        ctx, model = self._ctx, self._model
+        self._ctx = self._model = self._vocab = None
+        free_handle(ctx, llama_cpp.llama_free)
+        free_handle(model, llama_cpp.llama_model_free)
         self._filler_cache.clear()
 
     def reset(self) -> None:
@@ -220,7 +229,7 @@ class LlamaCppBackend(Backend):
 
     # -- generation ----------------------------------------------------------------------
 
-    def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None, GenerationStats]:
+    def generate(self, request: GenerationRequest) -> Generation:
         if self._ctx is None:
             raise BackendError("llama_cpp backend: generate() called before load()")
         ctx, vocab = self._ctx, self._vocab
@@ -300,18 +309,18 @@ class LlamaCppBackend(Backend):
                 raise BackendError(f"llama_decode failed with code {rc} after {i + 1} tokens")
         return "length"
 
-    def _perf_figures(self) -> dict[str, Any]:
+    def _perf_figures(self) -> InternalTimings:
         """llama.cpp's own counters since the last llama_perf_context_reset (read after a
         llama_synchronize)."""
         perf = llama_cpp.llama_perf_context(self._ctx)
-        return {
-            "source": "llama.cpp perf counters",
-            "prompt_ms": perf.t_p_eval_ms,
+        return InternalTimings(
+            source="llama.cpp perf counters",
+            prompt_ms=perf.t_p_eval_ms,
             # llama.cpp reports max(1, n): a count with no time booked is really 0
-            "prompt_tokens": perf.n_p_eval if perf.t_p_eval_ms > 0 else 0,
-            "gen_ms": perf.t_eval_ms,
-            "gen_tokens": perf.n_eval if perf.t_eval_ms > 0 else 0,
-        }
+            prompt_tokens=perf.n_p_eval if perf.t_p_eval_ms > 0 else 0,
+            gen_ms=perf.t_eval_ms,
+            gen_tokens=perf.n_eval if perf.t_eval_ms > 0 else 0,
+        )
 
     def tokenize(self, text: str) -> list[int]:
         """Token ids of plain ``text`` by the loaded model's tokenizer (no BOS, no specials)."""
@@ -322,7 +331,7 @@ class LlamaCppBackend(Backend):
     def _decode_prompt(self, ids: list[int]) -> None:
         arr = (llama_cpp.llama_token * len(ids))(*ids)
         size = ctypes.sizeof(llama_cpp.llama_token)
-        step = self.opts.n_batch
+        step = self.options.n_batch
         for start in range(0, len(ids), step):
             n = min(step, len(ids) - start)
             ptr = ctypes.cast(ctypes.byref(arr, start * size), llama_cpp.llama_token_p)
@@ -332,7 +341,7 @@ class LlamaCppBackend(Backend):
                 raise BackendError(f"llama_decode failed on the prompt: {why}")
 
     def _sampler(self, request: GenerationRequest, *, suppress_eog: bool) -> Any:
-        seed = self.opts.seed if self.opts.seed is not None else request.sampling.seed
+        seed = self.options.seed if self.options.seed is not None else request.sampling.seed
         return sampler_chain(
             request.sampling,
             seed=seed,
@@ -400,7 +409,7 @@ class LlamaCppBackend(Backend):
     # -- description ---------------------------------------------------------------------
 
     def describe(self) -> dict[str, Any]:
-        o = self.opts
+        o = self.options
         return {
             # the CPU by name, cores and clock ("Cortex-A76 ×4, 2.4 GHz"), as simulated rows
             # name their hardware; "cpu" only when /proc/cpuinfo says nothing

@@ -13,6 +13,7 @@ from typing import Any
 
 from bench.backends.base import ModelInfo
 from bench.errors import ModelLoadError, PibenchError
+from bench.models.files import check_file
 
 GGUF_MAGIC = b"GGUF"
 
@@ -35,10 +36,7 @@ def resolve_path(spec: str) -> Path:
 
 def check_gguf(path: Path) -> None:
     """Raise ModelLoadError (one line, naming the file) unless ``path`` starts like a GGUF."""
-    if not path.exists():
-        raise ModelLoadError(f"model file not found: {path}")
-    if not path.is_file():
-        raise ModelLoadError(f"model path is not a file: {path}")
+    check_file(path, "model file", ModelLoadError)
     try:
         with path.open("rb") as f:
             head = f.read(4)

@@ -34,32 +34,28 @@ in ``llama_cpp``; chat requests stop at end of generation.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Generator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import llama_cpp
 from llama_cpp import mtmd_cpp as mtmd
 
 from bench.backends.base import (
-    Capabilities,
+    Generation,
     GenerationRequest,
     GenerationStats,
     Message,
     ModelInfo,
     ModelRef,
-    Options,
-    TokenEvent,
 )
 from bench.backends.llama_cpp import logs, tokens
-from bench.backends.llama_cpp.backend import FLASH_ATTN_TYPES, LlamaCppBackend
+from bench.backends.llama_cpp.backend import FLASH_ATTN_TYPES, LlamaCppBackend, free_handle
 from bench.backends.llama_cpp_vlm.config import (
     CAPABILITIES,
     LlamaCppVLMArtifact,
     LlamaCppVLMOptions,
 )
 from bench.backends.llama_cpp_vlm.mmproj import check_mmproj, mmproj_facts, resolve_mmproj
-from bench.clock import Clock
 from bench.common import assert_never
 from bench.errors import BackendError, ModelLoadError, UserError
 
@@ -68,18 +64,18 @@ _NO_CALLBACK = mtmd.mtmd_helper_post_decode_callback(0)  # a NULL function point
 
 
 class LlamaCppVLMBackend(LlamaCppBackend):
-    name: ClassVar[str] = "llama_cpp_vlm"
-    capabilities: ClassVar[Capabilities] = CAPABILITIES
+    name = "llama_cpp_vlm"
+    capabilities = CAPABILITIES
+    options_type = LlamaCppVLMOptions
+    _mtmd: Any = None
+    _batch: Any = None
+    _mmproj: Path | None = None
 
-    def __init__(self, options: Options | None = None, *, clock: Clock | None = None) -> None:
-        opts = options if options is not None else LlamaCppVLMOptions()
-        if not isinstance(opts, LlamaCppVLMOptions):
-            opts = LlamaCppVLMOptions.model_validate(opts.model_dump())
-        super().__init__(opts, clock=clock)
-        self.vlm_opts: LlamaCppVLMOptions = opts
-        self._mtmd: Any = None
-        self._batch: Any = None
-        self._mmproj: Path | None = None
+    @property
+    def vlm_opts(self) -> LlamaCppVLMOptions:
+        """The options as this backend's own model (``options_type`` made them so)."""
+        assert isinstance(self.options, LlamaCppVLMOptions)
+        return self.options
 
     # -- load / close --------------------------------------------------------------------
 
@@ -99,7 +95,7 @@ class LlamaCppVLMBackend(LlamaCppBackend):
             self.close()
             raise ModelLoadError(str(exc)) from None
         self._mmproj = path
-        self._batch = llama_cpp.llama_batch_init(self.opts.n_batch, 0, 1)
+        self._batch = llama_cpp.llama_batch_init(self.options.n_batch, 0, 1)
         facts = mmproj_facts(path)
         info.extra["text_params"] = info.params
         info.extra["mmproj"] = facts
@@ -132,17 +128,15 @@ class LlamaCppVLMBackend(LlamaCppBackend):
             raise ModelLoadError(f"the mmproj {path} has no vision encoder (an audio projector?)")
 
     def close(self) -> None:
-        if self._mtmd is not None:
-            mtmd.mtmd_free(self._mtmd)
-            self._mtmd = None
-        if self._batch is not None:
-            llama_cpp.llama_batch_free(self._batch)
-            self._batch = None
+        ctx, batch = self._mtmd, self._batch
+        self._mtmd = self._batch = None
+        free_handle(ctx, mtmd.mtmd_free)
+        free_handle(batch, llama_cpp.llama_batch_free)
         super().close()
 
     # -- generation ----------------------------------------------------------------------
 
-    def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None, GenerationStats]:
+    def generate(self, request: GenerationRequest) -> Generation:
         if self._mtmd is None:
             raise BackendError("llama_cpp_vlm backend: generate() called before load()")
         if request.kind == "completion":
@@ -190,6 +184,15 @@ class LlamaCppVLMBackend(LlamaCppBackend):
             mtmd.mtmd_input_chunks_free(chunks)
             for b in bitmaps:
                 mtmd.mtmd_bitmap_free(b)
+        internal = self._perf_figures()
+        internal["images"] = len(bitmaps)
+        internal["image_tokens"] = image_tokens
+        internal["text_tokens"] = n_prompt - image_tokens
+        internal["image_preprocess_ms"] = round((t_tokenized - t_request) * 1000.0, 3)
+        internal["image_encode_ms"] = round(encode_s * 1000.0, 3)
+        internal["image_timing_source"] = ("harness clock around mtmd_tokenize (text tokenizing "
+                                           "and image preprocessing) and mtmd_encode_chunk "
+                                           "(vision tower)")
         return GenerationStats(
             t_request=t_request,
             prompt_tokens=n_prompt,
@@ -198,16 +201,7 @@ class LlamaCppVLMBackend(LlamaCppBackend):
             gen_tokens_method="exact: llama.cpp tokenizer",
             stop_reason=stop,
             text=tokens.detokenize(self._vocab, out),
-            internal={
-                **self._perf_figures(),
-                "images": len(bitmaps),
-                "image_tokens": image_tokens,
-                "text_tokens": n_prompt - image_tokens,
-                "image_preprocess_ms": round((t_tokenized - t_request) * 1000.0, 3),
-                "image_encode_ms": round(encode_s * 1000.0, 3),
-                "image_timing_source": "harness clock around mtmd_tokenize (text tokenizing "
-                "and image preprocessing) and mtmd_encode_chunk (vision tower)",
-            },
+            internal=internal,
         )
 
     def _bitmap(self, path: str) -> Any:
@@ -291,7 +285,7 @@ class LlamaCppVLMBackend(LlamaCppBackend):
         """Decode every chunk into the context, text as tokens and images as their
         embeddings, at libmtmd's positions; return the next position (``n_past``)."""
         n = mtmd.mtmd_input_chunks_size(chunks)
-        n_past, n_batch = 0, self.opts.n_batch
+        n_past, n_batch = 0, self.options.n_batch
         for i in range(n):
             chunk = mtmd.mtmd_input_chunks_get(chunks, i)
             new_past = llama_cpp.llama_pos(n_past)  # in/out: libmtmd adds to it
@@ -313,7 +307,7 @@ class LlamaCppVLMBackend(LlamaCppBackend):
 
     def _decode_ids(self, ids: list[int], n_past: int) -> int:
         """Decode ``ids`` at positions from ``n_past`` (logits for the last one only)."""
-        b, step = self._batch, self.opts.n_batch
+        b, step = self._batch, self.options.n_batch
         for start in range(0, len(ids), step):
             part = ids[start : start + step]
             for j, tok in enumerate(part):

@@ -32,12 +32,10 @@ def resolve_mmproj(artifact: LlamaCppVLMArtifact, model_path: Path) -> Path:
 
 def check_mmproj(path: Path) -> None:
     """ModelLoadError (one line, naming the file) unless ``path`` is a GGUF vision projector."""
+    from bench.models.files import check_file
     from bench.models.gguf_info import read_header
 
-    if not path.exists():
-        raise ModelLoadError(f"mmproj (vision projector) file not found: {path}")
-    if not path.is_file():
-        raise ModelLoadError(f"mmproj path is not a file: {path}")
+    check_file(path, "mmproj (vision projector) file", ModelLoadError)
     try:
         meta = read_header(path).metadata  # not a GGUF, truncated, corrupt header
     except ModelLoadError as exc:

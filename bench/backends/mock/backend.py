@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import random
 import zlib
-from collections.abc import Callable, Generator
-from typing import Any, ClassVar
+from collections.abc import Callable
 
 from bench import simdevice
 from bench.backends.base import (
     Backend,
-    Capabilities,
+    Generation,
     GenerationRequest,
     GenerationStats,
     ModelInfo,
@@ -32,7 +31,8 @@ from bench.backends.base import (
 from bench.backends.base import TokenEvent as Token
 from bench.backends.mock.config import CAPABILITIES, MockArtifact, MockOptions
 from bench.backends.mock.profile import ModelFigures, Profile, load_profile
-from bench.common import assert_never
+from bench.clock import Clock
+from bench.common import JsonObject, assert_never
 from bench.errors import BackendError, GenerationTimeout, ModelLoadError
 
 _WORDS = (
@@ -41,13 +41,12 @@ _WORDS = (
 )
 
 
-class MockBackend(Backend):
+class MockBackend(Backend[MockOptions]):
     name = "mock"
-    capabilities: ClassVar[Capabilities] = CAPABILITIES
+    capabilities = CAPABILITIES
 
-    def __init__(self, options: MockOptions, **kw: Any) -> None:
-        super().__init__(options, **kw)
-        self.opts = options
+    def __init__(self, options: MockOptions, *, clock: Clock | None = None) -> None:
+        super().__init__(options, clock=clock)
         self.profile: Profile = load_profile(options.profile)
         self.runs_on = self.profile.runs_on
         self._co_tenant: Callable[[], bool] | None = None
@@ -62,7 +61,7 @@ class MockBackend(Backend):
         self.history: list[GenerationRequest] = []
 
     def _fails(self, where: str) -> bool:
-        f = self.opts.fail
+        f = self.options.fail
         if f is None or f.at != where:
             return False
         if f.models is not None and self.model_name not in f.models:
@@ -82,7 +81,7 @@ class MockBackend(Backend):
         self.clock.sleep(self.figures.load_s)
         self.device.busy(t0, self.clock.now(), self.profile.busy_w)
         if self._fails("load"):
-            raise ModelLoadError(f"{self.opts.fail.message if self.opts.fail else ''} "
+            raise ModelLoadError(f"{self.options.fail.message if self.options.fail else ''} "
                                  f"(mock: failing at load of {model.name})".strip())
         return ModelInfo(
             weights="simulated",
@@ -92,7 +91,7 @@ class MockBackend(Backend):
         )
 
     def _rng(self) -> random.Random:
-        key = f"{self.opts.seed}:{self.model_name}:{self.calls}".encode()
+        key = f"{self.options.seed}:{self.model_name}:{self.calls}".encode()
         return random.Random(zlib.crc32(key))
 
     def _interval(self, rng: random.Random, base: float) -> float:
@@ -110,7 +109,7 @@ class MockBackend(Backend):
             return 1.0
         return c.slowdown
 
-    def generate(self, request: GenerationRequest) -> Generator[Token, None, GenerationStats]:
+    def generate(self, request: GenerationRequest) -> Generation:
         if self.figures is None or self.device is None:
             raise BackendError("mock: generate() before load()")
         fig = self.figures
@@ -126,7 +125,7 @@ class MockBackend(Backend):
             case "chat" | "completion":
                 text = " ".join(m.content for m in request.messages)
                 n_prompt = len(text.split())
-                n_gen = min(request.max_tokens, self.opts.chat_reply_tokens)
+                n_gen = min(request.max_tokens, self.options.chat_reply_tokens)
                 method = "simulated: one token per word"
             case _:
                 assert_never(request.kind)
@@ -139,14 +138,15 @@ class MockBackend(Backend):
             n_prompt_reported = n_prompt
         t_request = self.clock.now()
         ttft = fig.ttft_s + (n_prompt / fig.prompt_tps if fig.prompt_tps else 0.0)
-        fail = self.opts.fail
+        fail = self.options.fail
         words: list[str] = []
         try:
             for i in range(n_gen):
                 if fail is not None and i == fail.token and self._fails("hang"):
-                    self.clock.sleep(self.opts.read_timeout_s)
+                    self.clock.sleep(self.options.read_timeout_s)
                     raise GenerationTimeout(
-                        f"mock: no token within the read timeout of {self.opts.read_timeout_s} s "
+                        f"mock: no token within the read timeout of "
+                        f"{self.options.read_timeout_s} s "
                         f"(simulated hang after {i} tokens)")
                 if fail is not None and i == fail.token and self._fails("token"):
                     raise BackendError(f"{fail.message} (mock: failing at token {i})")
@@ -170,13 +170,13 @@ class MockBackend(Backend):
             simdevice.unregister(self.device)
             self.device = None
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JsonObject:
         c = self.profile.contention
         return {"device": self.profile.device, "profile": self.profile.name,
-                "profile_file": self.opts.profile if self.opts.profile.endswith(
+                "profile_file": self.options.profile if self.options.profile.endswith(
                     (".yaml", ".yml")) else None,
                 "profile_source": self.profile.source, "jitter": self.jitter,
-                "seed": self.opts.seed,
+                "seed": self.options.seed,
                 "simulated": True, "power_covers": self.profile.covers,
                 "contention": None if c is None else {
                     "slowdown": c.slowdown, "assumption": c.assumption,

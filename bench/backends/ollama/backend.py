@@ -12,28 +12,32 @@ prompt count it does not give is null, never guessed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Generator
-from typing import Any, ClassVar
 
 import httpx
 
-from bench.backends._http import RatioFitter, http_error, iter_ndjson, make_client, status_error
-from bench.backends._server import server_address
+from bench.backends._http import (
+    STREAMED_CHUNKS,
+    HttpBackend,
+    chat_messages,
+    iter_ndjson,
+    server_stats,
+    status_error,
+)
 from bench.backends.base import (
-    Backend,
-    Capabilities,
+    Generation,
     GenerationRequest,
     GenerationStats,
+    InternalTimings,
     ModelInfo,
     ModelRef,
-    ServerAddress,
     TokenEvent,
 )
 from bench.backends.ollama import flavour
 from bench.backends.ollama.config import CAPABILITIES, OllamaArtifact, OllamaOptions
 from bench.clock import Clock
-from bench.common import assert_never
+from bench.common import Json, JsonObject, assert_never, json_number, json_object
 from bench.errors import BackendError, ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -45,63 +49,67 @@ COUNTS = ("prompt_eval_count", "eval_count")
 FLUSH_PROMPT = "Flush."
 
 
+def _text(value: Json) -> str:
+    """A streamed text field ("response", "content", "thinking"): "" when absent or null."""
+    return value if isinstance(value, str) else ""
+
+
 def _full_name(name: str) -> str:
     return name if ":" in name else f"{name}:latest"
 
 
-def server_timings(final: dict[str, Any]) -> dict[str, Any]:
+def server_timings(final: JsonObject) -> InternalTimings:
     """The server's own figures from the final chunk, ns -> ms, and which fields it filled."""
-    present = [k for k in (*DURATIONS, *COUNTS) if isinstance(final.get(k), int | float)]
-    out: dict[str, Any] = {
-        "source": "server duration fields of the final chunk (ns, shown in ms)",
-        "fields_present": present,
-        "fields_missing": [k for k in (*DURATIONS, *COUNTS) if k not in present],
-    }
-    names = {"total_duration": "total_ms", "load_duration": "load_ms",
-             "prompt_eval_duration": "prompt_ms", "eval_duration": "gen_ms"}
-    for field, key in names.items():
-        if field in present:
-            out[key] = final[field] / 1e6
-    if "prompt_eval_count" in present:
-        out["prompt_tokens"] = int(final["prompt_eval_count"])
-    if "eval_count" in present:
-        out["gen_tokens"] = int(final["eval_count"])
+    numbers = {k: n for k in (*DURATIONS, *COUNTS) if (n := json_number(final.get(k))) is not None}
+    present = list(numbers)
+    out = InternalTimings(
+        source="server duration fields of the final chunk (ns, shown in ms)",
+        fields_present=present,
+        fields_missing=[k for k in (*DURATIONS, *COUNTS) if k not in present])
+    if "total_duration" in numbers:
+        out["total_ms"] = numbers["total_duration"] / 1e6
+    if "load_duration" in numbers:
+        out["load_ms"] = numbers["load_duration"] / 1e6
+    if "prompt_eval_duration" in numbers:
+        out["prompt_ms"] = numbers["prompt_eval_duration"] / 1e6
+    if "eval_duration" in numbers:
+        out["gen_ms"] = numbers["eval_duration"] / 1e6
+    if "prompt_eval_count" in numbers:
+        out["prompt_tokens"] = int(numbers["prompt_eval_count"])
+    if "eval_count" in numbers:
+        out["gen_tokens"] = int(numbers["eval_count"])
     return out
 
 
-class OllamaBackend(Backend):
+class OllamaBackend(HttpBackend[OllamaOptions]):
+    """Ollama or hailo-ollama (``flavour``): /api/generate and /api/chat, streamed."""
+
     name = "ollama"
-    capabilities: ClassVar[Capabilities] = CAPABILITIES
+    capabilities = CAPABILITIES
+    start_hint = START_HINT
+    server_kind = "Ollama server"
+    api = "Ollama HTTP API"
 
     def __init__(self, options: OllamaOptions, *, clock: Clock | None = None) -> None:
         super().__init__(options, clock=clock)
-        self.opts = options
-        # what the config declares: Ollama and hailo-ollama answer the same API, nothing in it
-        # says which device serves the model
-        self.runs_on = options.runs_on
-        self._client: httpx.Client | None = None
-        self._model: str | None = None
         self._server_version: str | None = None
-        self._fitter = RatioFitter(options.tokens_per_word)
         self._last_fields: list[str] = []
         self._flavour = flavour.FLAVOURS.get(options.flavour, flavour.OLLAMA)
         self._dropped: list[str] = []
 
     # ---- plumbing -----------------------------------------------------------------------
 
-    def _url(self, path: str) -> str:
-        return self.opts.base_url.rstrip("/") + path
-
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _request(self, method: str, path: str, body: JsonObject | None = None) -> JsonObject:
+        """The server's answer to a request (a JSON object; {} for any other JSON)."""
         client = self._require_client()
         try:
-            r = client.request(method, path, **kwargs)
+            r = client.request(method, path, json=body)
         except httpx.HTTPError as e:
-            raise http_error(e, WHO, self._url(path), START_HINT,
-                             self.opts.read_timeout_s) from None
+            raise self._failed(e, path) from None
         if r.status_code >= 400:
             cls = ModelLoadError if r.status_code == 404 else BackendError
             raise cls(status_error(r, WHO))
+        answer: Json
         try:
             answer = r.json()
         except ValueError:
@@ -109,29 +117,25 @@ class OllamaBackend(Backend):
             objs = list(iter_ndjson(r))
             answer = objs[-1] if objs else {}
         flavour.error_in_body(answer, WHO, f"{method} {path}")  # hailo-ollama: 200 + error
-        return answer
+        return json_object(answer)
 
     def _require_client(self) -> httpx.Client:
         if self._client is None:
-            self._client = make_client(self.opts.base_url, self.opts.connect_timeout_s,
-                                       self.opts.read_timeout_s)
+            self._client = self._new_client()
         return self._client
 
-    def _with_keep_alive(self, body: dict[str, Any]) -> dict[str, Any]:
-        if self.opts.keep_alive is not None:
-            body["keep_alive"] = flavour.keep_alive(self.opts.keep_alive, self._flavour)
+    def _with_keep_alive(self, body: JsonObject) -> JsonObject:
+        if self.options.keep_alive is not None:
+            body["keep_alive"] = flavour.keep_alive(self.options.keep_alive, self._flavour)
         return body
 
     # ---- load / close -------------------------------------------------------------------
 
     def load(self, model: ModelRef) -> ModelInfo:
-        artifact = model.artifact
-        if not isinstance(artifact, OllamaArtifact):
-            raise ModelLoadError(f"{WHO}: model {model.name!r} has no server model name")
-        name = artifact.model
+        name = self.artifact(model, OllamaArtifact, "server model name").model
         version = self._request("GET", "/api/version")
-        self._server_version = str(version.get("version")) if isinstance(version, dict) else None
-        self._flavour = flavour.detect(self._require_client(), self.opts.flavour)
+        self._server_version = str(version.get("version")) if version else None
+        self._flavour = flavour.detect(self._require_client(), self.options.flavour)
         # what this server can take (the runner asks the instance before every request)
         setattr(self, "capabilities", self._flavour.capabilities)  # noqa: B010
         reported_version = self._server_version
@@ -139,76 +143,66 @@ class OllamaBackend(Backend):
             self._server_version = None  # hailo-ollama answers "0.5.1" whatever it is
         entry = self._find(name)
         if entry is None:
-            if not self.opts.pull:
+            if not self.options.pull:
                 raise ModelLoadError(
-                    f"{WHO}: model {name!r} is not on the server at {self.opts.base_url}: "
+                    f"{WHO}: model {name!r} is not on the server at {self.options.base_url}: "
                     f"run `ollama pull {name}` (hailo-ollama: POST /api/pull) or set pull: true")
-            self._request("POST", "/api/pull", json={"model": name, "name": name,
-                                                      "stream": False})
+            self._request("POST", "/api/pull", {"model": name, "name": name, "stream": False})
             entry = self._find(name) or {}
         self._model = name
         # an empty prompt loads the model (the runner times this call)
         answer = self._request("POST", "/api/generate",
-                               json=self._with_keep_alive({"model": name, "stream": False}))
-        extra: dict[str, Any] = {"server_model": name, "server_version": self._server_version,
+                               self._with_keep_alive({"model": name, "stream": False}))
+        extra: JsonObject = {"server_model": name, "server_version": self._server_version,
                                  "server_version_reported": reported_version,
                                  "server_flavour": self._flavour.name,
-                                 "base_url": self.opts.base_url}
+                                 "base_url": self.options.base_url}
         for key in ("digest", "modified_at"):
             if entry.get(key):
                 extra[key] = entry[key]
         details = entry.get("details")
         if isinstance(details, dict):
             extra["details"] = details
-        if isinstance(answer, dict) and isinstance(answer.get("load_duration"), int | float):
-            extra["server_load_ms"] = answer["load_duration"] / 1e6
+        load_ns = json_number(answer.get("load_duration"))
+        if load_ns is not None:
+            extra["server_load_ms"] = load_ns / 1e6
         size = entry.get("size")
-        quant = details.get("quantization_level") if isinstance(details, dict) else None
+        quant = json_object(details).get("quantization_level")
         if self._flavour.quant_is_nominal and quant:
             extra["quantization_level_reported"] = quant  # "Q4_0" for A8W4 HEFs: not the scheme
             quant = None
         return ModelInfo(weights="real", file_bytes=size if isinstance(size, int) else None,
                          quant=str(quant) if quant else None, extra=extra)
 
-    def _find(self, name: str) -> dict[str, Any] | None:
-        tags = self._request("GET", "/api/tags")
-        models = tags.get("models", []) if isinstance(tags, dict) else []
+    def _find(self, name: str) -> JsonObject | None:
+        models = self._request("GET", "/api/tags").get("models")
         want = _full_name(name)
-        for entry in models:
+        for entry in models if isinstance(models, list) else []:
             if isinstance(entry, dict) and want in {_full_name(str(entry.get(k, "")))
                                                     for k in ("name", "model")}:
                 return entry
         return None
 
     def reset(self) -> None:
-        if self.opts.fresh_context != "flush" or self._model is None:
+        if self.options.fresh_context != "flush" or self._model is None:
             return
-        body = {"model": self._model, "prompt": FLUSH_PROMPT, "raw": True, "stream": False,
-                "options": {"num_predict": 1}}
-        self._request("POST", "/api/generate", json=self._with_keep_alive(body))
-
-    def server(self) -> ServerAddress:
-        return server_address(self.opts)
+        body: JsonObject = {"model": self._model, "prompt": FLUSH_PROMPT, "raw": True,
+                            "stream": False, "options": {"num_predict": 1}}
+        self._request("POST", "/api/generate", self._with_keep_alive(body))
 
     def close(self) -> None:
         client, model = self._client, self._model
-        self._client = None
-        self._model = None
-        if client is None:
-            return
         try:
-            if self.opts.unload_after and model is not None:
+            if client is not None and model is not None and self.options.unload_after:
                 client.post("/api/generate", json={"model": model, "keep_alive": 0})
         except httpx.HTTPError as e:
             log.warning("%s: unloading %s failed: %s", WHO, model, e)
         finally:
-            client.close()
+            super().close()
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JsonObject:
         return {
-            "device": self.opts.device or f"Ollama server at {self.opts.base_url}",
-            "runtime": "Ollama HTTP API",
-            "base_url": self.opts.base_url,
+            **self._server_facts(),
             "server_version": self._server_version,
             "timing": "client side, each streamed chunk timed on arrival; server duration "
                       "fields kept beside when present",
@@ -216,34 +210,35 @@ class OllamaBackend(Backend):
             "fresh_context": (
                 "reset() sends a short unrelated raw prompt so no cached prefix is reused; "
                 "throughput prompts change their first words each repetition"
-                if self.opts.fresh_context == "flush"
+                if self.options.fresh_context == "flush"
                 else "throughput prompts change their first words each repetition; chat "
                      "and completion prompts may reuse the server's cached prefix"),
             "throughput_prompt": ("raw text (raw=true, no template)"
-                                  if self.opts.raw and not self._flavour.templated_generate
+                                  if self.options.raw and not self._flavour.templated_generate
                                   else "text through the model's template"),
             "completion_prompt": "the prompt as raw text through /api/generate (raw=true, no "
                                  "template, whatever the raw option)",
             "prompt_sizing": "filler words scaled by a tokens/word ratio learned from the "
                              "server's prompt_eval_count (not exact)",
             **flavour.describe(self._flavour, self._dropped),
-            "unload_after": self.opts.unload_after,
+            "unload_after": self.options.unload_after,
             # sent with every request when set; null: the server's own default (not known here)
-            "num_ctx": self.opts.num_ctx,
-            "num_thread": self.opts.num_thread,
-            "keep_alive": self.opts.keep_alive,
+            "num_ctx": self.options.num_ctx,
+            "num_thread": self.options.num_thread,
+            "keep_alive": self.options.keep_alive,
         }
 
     # ---- generation ---------------------------------------------------------------------
 
-    def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None, GenerationStats]:
+    def generate(self, request: GenerationRequest) -> Generation:
         if self._model is None:
-            raise BackendError(f"{WHO}: no model loaded")
+            raise self._no_model()
         s = request.sampling
-        options: dict[str, Any] = {"num_predict": request.max_tokens,
+        options: JsonObject = {"num_predict": request.max_tokens,
                                    "temperature": s.temperature, "seed": s.seed}
+        opts = self.options
         for key, value in (("top_k", s.top_k), ("top_p", s.top_p),
-                           ("num_ctx", self.opts.num_ctx), ("num_thread", self.opts.num_thread)):
+                           ("num_ctx", opts.num_ctx), ("num_thread", opts.num_thread)):
             if value is not None:
                 options[key] = value
         options, self._dropped = flavour.split_options(options, self._flavour)
@@ -255,8 +250,8 @@ class OllamaBackend(Backend):
                 text = self._fitter.build(request.prompt_tokens, request.variant,
                                           request.filler or None)
                 path = "/api/generate"
-                body: dict[str, Any] = {"model": self._model, "prompt": text, "raw": self.opts.raw,
-                                        "stream": True, "options": options}
+                body: JsonObject = {"model": self._model, "prompt": text,
+                                     "raw": self.options.raw, "stream": True, "options": options}
             case "completion":
                 prompt = "".join(m.content for m in request.messages)
                 if not prompt:
@@ -268,44 +263,32 @@ class OllamaBackend(Backend):
             case "chat":
                 path = "/api/chat"
                 body = {"model": self._model, "stream": True, "options": options,
-                        "messages": [{"role": m.role, "content": m.content}
-                                     for m in request.messages]}
+                        "messages": chat_messages(request.messages)}
             case _:
                 assert_never(request.kind)
         self._with_keep_alive(body)
         client = self._require_client()
         chunks, parts = 0, []
-        final: dict[str, Any] | None = None
+        final: JsonObject | None = None
         t_request = self.clock.now()
-        try:
-            with client.stream("POST", path, json=body) as r:
-                if r.status_code >= 400:
-                    raise BackendError(status_error(r, WHO))
-                for obj in iter_ndjson(r):
-                    t = self.clock.now()
-                    if "error" in obj:
-                        raise BackendError(f"{WHO}: server error mid-stream: {obj['error']}")
-                    if path == "/api/generate":
-                        piece = (obj.get("thinking") or "") + (obj.get("response") or "")
-                    else:
-                        msg = obj.get("message") or {}
-                        piece = (msg.get("thinking") or "") + (msg.get("content") or "")
-                    if piece:
-                        chunks += 1
-                        parts.append(piece)
-                        yield TokenEvent(t=t, n=1, text=piece)
-                    if obj.get("done"):
-                        final = obj
-                        break
-        except httpx.HTTPError as e:
-            raise http_error(e, WHO, self._url(path), START_HINT,
-                             self.opts.read_timeout_s) from None
+        with contextlib.closing(self._objects(client, path, body, iter_ndjson)) as objects:
+            for t, obj in objects:
+                part = obj if path == "/api/generate" else json_object(obj.get("message"))
+                piece = _text(part.get("thinking")) + _text(
+                    part.get("response" if path == "/api/generate" else "content"))
+                if piece:
+                    chunks += 1
+                    parts.append(piece)
+                    yield TokenEvent(t=t, n=1, text=piece)
+                if obj.get("done"):
+                    final = obj
+                    break
         if final is None:
             raise BackendError(f"{WHO}: the stream from {self._url(path)} ended without a "
                                "final (done) chunk")
         return self._stats(request, t_request, final, chunks, parts, text)
 
-    def _stats(self, request: GenerationRequest, t_request: float, final: dict[str, Any],
+    def _stats(self, request: GenerationRequest, t_request: float, final: JsonObject,
                chunks: int, parts: list[str], text: str) -> GenerationStats:
         internal = server_timings(final)
         self._last_fields = internal["fields_present"]
@@ -315,11 +298,11 @@ class OllamaBackend(Backend):
         if "gen_tokens" in internal:
             gen_tokens, gen_method = internal["gen_tokens"], "server eval_count"
         else:
-            gen_tokens, gen_method = chunks, "streamed chunks (one token each, assumed)"
+            gen_tokens, gen_method = chunks, STREAMED_CHUNKS
         gen_method += flavour.length_note(gen_tokens, request.max_tokens)
         if prompt_tokens is not None:
             prompt_method = "server prompt_eval_count"
-            if self.opts.fresh_context == "none" and request.kind != "throughput":
+            if self.options.fresh_context == "none" and request.kind != "throughput":
                 # the server evaluates (and counts) only what its cached prefix lacks
                 prompt_method += " (only the part not already cached when a prompt repeats)"
             if request.kind == "throughput" and request.prompt_tokens is not None:
@@ -328,18 +311,5 @@ class OllamaBackend(Backend):
             prompt_method = "unknown: the server does not report prompt_eval_count"
         if self._flavour.templated_generate and request.kind != "chat":
             prompt_method += flavour.TEMPLATED_METHOD
-        reason = final.get("done_reason")
-        if reason == "length" or (reason is None and gen_tokens >= request.max_tokens):
-            stop = "length"
-        else:
-            stop = "eos"
-        return GenerationStats(
-            t_request=t_request,
-            prompt_tokens=prompt_tokens,
-            prompt_tokens_method=prompt_method,
-            gen_tokens=gen_tokens,
-            gen_tokens_method=gen_method,
-            stop_reason=stop,
-            text="".join(parts),
-            internal=internal,
-        )
+        return server_stats(request, t_request, (prompt_tokens, prompt_method),
+                            (gen_tokens, gen_method), final.get("done_reason"), parts, internal)

@@ -14,11 +14,6 @@ from bench.backends.base import Capabilities, Options
 class OllamaOptions(ServerOptions):
     base_url: str = "http://127.0.0.1:11434"
     """Ollama's default; hailo-ollama listens on http://127.0.0.1:8000."""
-    device: str | None = None
-    """What the server runs on, recorded with results, e.g. "Pi 5 CPU" or "Hailo-10H"."""
-    runs_on: Literal["cpu", "npu", "unknown"] = "unknown"
-    """Where the server generates: "cpu" (Ollama), "npu" (hailo-ollama). The API does not say,
-    so it is declared here; "unknown" is reported as such in mixed tables, never guessed."""
     flavour: Literal["auto", "ollama", "hailo-ollama"] = "auto"
     """Which server: "auto" asks GET /hailo/v1/list (only hailo-ollama answers it). hailo-ollama
     takes no completion workloads (it ignores raw and templates every prompt), reports a fixed
@@ -30,24 +25,10 @@ class OllamaOptions(ServerOptions):
     backend can take the NPU's KV cache from hailo-ollama."""
     keep_alive: int | str | None = None
     """Sent with every request when set (seconds, or Ollama durations like "10m")."""
-    fresh_context: Literal["flush", "none"] = "flush"
-    """"flush": reset() sends a short unrelated raw prompt (1 token generated) so that no prefix
-    of the next prompt is still cached (Ollama reuses a cached prefix; hailo-ollama reuses the
-    context when a prompt starts with the previous one). Throughput prompts also change their
-    first words every repetition."""
     raw: bool = True
     """Throughput prompts through /api/generate with raw=true: no chat template added."""
     num_ctx: int | None = Field(default=None, gt=0)
     num_thread: int | None = Field(default=None, gt=0)
-    connect_timeout_s: float = Field(default=5.0, gt=0)
-    read_timeout_s: float = Field(default=600.0, gt=0)
-    """Per read: covers loading the model and the whole prefill before the first chunk."""
-    tokens_per_word: float = Field(default=1.35, gt=0)
-    """Starting guess to size throughput prompts (learned from the server's prompt_eval_count;
-    the recorded prompt count is always the server's, or null)."""
-
-    def server_url(self) -> str | None:
-        return self.base_url
 
 
 class OllamaArtifact(Options):

@@ -14,13 +14,15 @@ Detection: ``GET /hailo/v1/list`` answers ``{"models": [...]}`` on hailo-ollama 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import httpx
 
 from bench.backends.base import Capabilities
 from bench.backends.ollama.config import CAPABILITIES, HAILO_OLLAMA_CAPABILITIES
+from bench.common import Json, JsonObject
 from bench.errors import BackendError, ModelLoadError, UserError
 
 Name = Literal["ollama", "hailo-ollama"]
@@ -75,11 +77,11 @@ def detect(client: httpx.Client, declared: str) -> Flavour:
     return HAILO_OLLAMA if isinstance(models, list) else OLLAMA
 
 
-def error_in_body(answer: Any, who: str, what: str) -> None:
+def error_in_body(answer: Json, who: str, what: str) -> None:
     """hailo-ollama 5.1.1 answers a missing model with HTTP 200 and ``{"error": "model 'x' not
     found"}`` (controller.cpp ``generate``/``chat``/``show``/``pull``): an error all the same."""
-    if isinstance(answer, dict) and isinstance(answer.get("error"), str):
-        message = answer["error"]
+    message = answer.get("error") if isinstance(answer, Mapping) else None
+    if isinstance(message, str):
         cls = ModelLoadError if "not found" in message else BackendError
         raise cls(f"{who}: {what}: the server answered an error: {message}")
 
@@ -100,7 +102,7 @@ def keep_alive(value: int | str | None, flavour: Flavour) -> int | str | None:
     return round(float(m.group(1)) * _UNIT_S[m.group(2)])
 
 
-def split_options(options: dict[str, Any], flavour: Flavour) -> tuple[dict[str, Any], list[str]]:
+def split_options(options: JsonObject, flavour: Flavour) -> tuple[JsonObject, list[str]]:
     """(options to send, names the server would drop). Dropped options are not sent, and the
     record says so, rather than pretend they applied."""
     if flavour.known_options is None:
@@ -109,9 +111,9 @@ def split_options(options: dict[str, Any], flavour: Flavour) -> tuple[dict[str, 
     return kept, sorted(k for k in options if k not in flavour.known_options)
 
 
-def describe(flavour: Flavour, dropped: list[str]) -> dict[str, Any]:
+def describe(flavour: Flavour, dropped: list[str]) -> JsonObject:
     """What the record says about the flavour (added to the backend's describe())."""
-    out: dict[str, Any] = {"server_flavour": flavour.name}
+    out: JsonObject = {"server_flavour": flavour.name}
     if flavour.templated_generate:
         out["prompt_template"] = ("applied by the server to every prompt: hailo-ollama ignores "
                                   "raw and sends the text as a user message through the model's "

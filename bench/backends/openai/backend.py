@@ -15,33 +15,30 @@ llama-server's ``timings`` object, when present, is kept as the server's own vie
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Generator
-from typing import Any, ClassVar
+from collections.abc import Callable
+from dataclasses import replace
 
 import httpx
 
 from bench.backends._http import (
-    RatioFitter,
+    STREAMED_CHUNKS,
+    HttpBackend,
+    chat_messages,
     fit_with,
-    http_error,
     iter_sse,
-    make_client,
+    server_stats,
     status_error,
 )
-from bench.backends._server import server_address
 from bench.backends.base import (
-    Backend,
-    Capabilities,
+    Generation,
     GenerationRequest,
-    GenerationStats,
+    InternalTimings,
     ModelInfo,
     ModelRef,
-    ServerAddress,
     TokenEvent,
 )
 from bench.backends.openai.config import CAPABILITIES, OpenAIArtifact, OpenAIOptions
-from bench.clock import Clock
-from bench.common import assert_never
+from bench.common import Json, JsonObject, assert_never, json_object
 from bench.errors import BackendError, BackendUnavailable, ModelLoadError
 
 WHO = "openai backend"
@@ -59,64 +56,73 @@ FLUSH_PROMPT = "Flush."
 #   special=True), whose add_bos defaults to True.
 # - vLLM's /tokenize: add_special_tokens defaults to true.
 # What a server still adds beyond that is learned from its own count (see generate).
-_TOKENIZERS: tuple[tuple[str, str, Callable[[str, str], dict[str, Any]]], ...] = (
+Tokenizer = tuple[str, str, Callable[[str, str], JsonObject]]
+"""A tokenize endpoint: (name, path, request body from (model, text))."""
+_TOKENIZERS: tuple[Tokenizer, ...] = (
     ("llama-cpp-python", "/extras/tokenize", lambda m, t: {"model": m, "input": t}),
     ("llama-server", "/tokenize", lambda m, t: {"content": t, "add_special": True}),
     ("vllm", "/tokenize", lambda m, t: {"model": m, "prompt": t}),
 )
 
 
-def server_prompt_count(usage: dict[str, Any] | None, timings: dict[str, Any] | None
+def _text(value: Json) -> str:
+    """A streamed text field ("text", "content", "finish_reason"): "" when absent or null."""
+    return value if isinstance(value, str) else ""
+
+
+def server_prompt_count(usage: JsonObject | None, timings: JsonObject | None
                         ) -> tuple[int | None, str]:
     """The server's own count of the whole prompt, and where it comes from: usage.prompt_tokens,
     else llama-server's timings prompt_n + cache_n (processed + reused from the cache; the
     same sum Ollama reports as prompt_eval_count, ollama/ollama llm/llama_server.go
     promptEvalCount)."""
-    if usage and isinstance(usage.get("prompt_tokens"), int):
-        return int(usage["prompt_tokens"]), "server usage.prompt_tokens"
-    if timings and isinstance(timings.get("prompt_n"), int):
-        cached = timings.get("cache_n")
-        total = int(timings["prompt_n"]) + (cached if isinstance(cached, int) else 0)
+    prompt = (usage or {}).get("prompt_tokens")
+    if isinstance(prompt, int):
+        return prompt, "server usage.prompt_tokens"
+    processed, cached = (timings or {}).get("prompt_n"), (timings or {}).get("cache_n")
+    if isinstance(processed, int):
+        total = processed + (cached if isinstance(cached, int) else 0)
         return total, "server timings prompt_n + cache_n"
     return None, "unknown: the server sent no usage"
 
 
-def _llama_server_timings(obj: dict[str, Any]) -> dict[str, Any] | None:
+def _llama_server_timings(obj: JsonObject) -> InternalTimings | None:
     t = obj.get("timings")
     if not isinstance(t, dict):
         return None
-    out: dict[str, Any] = {"source": "llama-server timings of the final chunk"}
-    for src, dst in (("prompt_ms", "prompt_ms"), ("prompt_n", "prompt_tokens"),
-                     ("cache_n", "cached_tokens"),
-                     ("predicted_ms", "gen_ms"), ("predicted_n", "gen_tokens")):
-        if isinstance(t.get(src), int | float):
-            out[dst] = t[src]
+    out = InternalTimings(source="llama-server timings of the final chunk")
+    if isinstance(ms := t.get("prompt_ms"), int | float):
+        out["prompt_ms"] = ms
+    if isinstance(n := t.get("prompt_n"), int):
+        out["prompt_tokens"] = n
+    if isinstance(n := t.get("cache_n"), int):
+        out["cached_tokens"] = n
+    if isinstance(ms := t.get("predicted_ms"), int | float):
+        out["gen_ms"] = ms
+    if isinstance(n := t.get("predicted_n"), int):
+        out["gen_tokens"] = n
     return out
 
 
-class OpenAIBackend(Backend):
+class OpenAIBackend(HttpBackend[OpenAIOptions]):
+    """An OpenAI-compatible server: /v1/completions and /v1/chat/completions, streamed (SSE);
+    prompts sized by its tokenize endpoint when one answers."""
+
     name = "openai"
-    capabilities: ClassVar[Capabilities] = CAPABILITIES
-
-    def __init__(self, options: OpenAIOptions, *, clock: Clock | None = None) -> None:
-        super().__init__(options, clock=clock)
-        self.opts = options
-        self.runs_on = options.runs_on  # what the config declares; a server cannot tell
-        self._client: httpx.Client | None = None
-        self._model: str | None = None
-        self._tokenizer: tuple[str, str, Callable[[str, str], dict[str, Any]]] | None = None
-        self._fitter = RatioFitter(options.tokens_per_word)
-        self._llama_server = False
-        """The server is llama.cpp's llama-server (its /tokenize answered, or it sent timings)."""
-        self._added = 0
-        """Tokens the server adds to a throughput prompt beyond what its tokenize endpoint
-        counts: learned from the server's own count (warm-up), subtracted when fitting."""
-
-    def _url(self, path: str) -> str:
-        return self.opts.base_url.rstrip("/") + path
+    capabilities = CAPABILITIES
+    start_hint = START_HINT
+    server_kind = "OpenAI-compatible server"
+    api = "OpenAI-compatible HTTP API"
+    _tokenizer: Tokenizer | None = None
+    """The tokenize endpoint that answered at load (None: prompts sized by the ratio)."""
+    _added = 0
+    """Tokens the server adds to a throughput prompt beyond what its tokenize endpoint counts:
+    learned from the server's own count (warm-up), subtracted when fitting."""
+    _llama_server = False
+    """The server is llama.cpp's llama-server (its /tokenize answered, or it sent timings)."""
 
     def _headers(self) -> dict[str, str]:
-        env = self.opts.api_key_env
+        env = self.options.api_key_env
         if not env:
             return {}
         key = os.environ.get(env)
@@ -125,34 +131,31 @@ class OpenAIBackend(Backend):
                                      "variable is not set")
         return {"Authorization": f"Bearer {key}"}
 
-    def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+    def _post(self, path: str, body: JsonObject) -> httpx.Response:
         if self._client is None:
-            raise BackendError(f"{WHO}: no model loaded")
+            raise self._no_model()
         try:
             return self._client.post(path, json=body)
         except httpx.HTTPError as e:
-            raise http_error(e, WHO, self._url(path), START_HINT,
-                             self.opts.read_timeout_s) from None
+            raise self._failed(e, path) from None
 
     # ---- load / close -------------------------------------------------------------------
 
     def load(self, model: ModelRef) -> ModelInfo:
-        artifact = model.artifact
-        if not isinstance(artifact, OpenAIArtifact):
-            raise ModelLoadError(f"{WHO}: model {model.name!r} has no server model name")
+        artifact = self.artifact(model, OpenAIArtifact, "server model name")
         self.close()
-        self._client = make_client(self.opts.base_url, self.opts.connect_timeout_s,
-                                   self.opts.read_timeout_s, self._headers())
+        self._client = self._new_client(self._headers())
         self._model = artifact.model
         try:
             r = self._client.get("/v1/models")
         except httpx.HTTPError as e:
             self.close()
-            raise http_error(e, WHO, self._url("/v1/models"), START_HINT) from None
+            raise self._failed(e, "/v1/models", timed=False) from None
         served: list[str] = []
         if r.status_code == 200:
-            data = r.json().get("data", [])
-            served = [str(m.get("id")) for m in data if isinstance(m, dict)]
+            data = json_object(r.json()).get("data")
+            served = [str(m.get("id")) for m in data if isinstance(m, dict)] if isinstance(
+                data, list) else []
         elif r.status_code in (401, 403):
             self.close()
             raise BackendUnavailable(status_error(r, WHO) + " (set api_key_env)")
@@ -161,11 +164,11 @@ class OpenAIBackend(Backend):
         self._llama_server = bool(self._tokenizer and self._tokenizer[0] == "llama-server")
         return ModelInfo(weights="real", extra={
             "server_model": artifact.model, "served_models": served,
-            "base_url": self.opts.base_url,
+            "base_url": self.options.base_url,
             "tokenize_endpoint": self._tokenizer[0] if self._tokenizer else None})
 
-    def _probe_tokenizer(self) -> tuple[str, str, Callable[[str, str], dict[str, Any]]] | None:
-        choice = self.opts.tokenize
+    def _probe_tokenizer(self) -> Tokenizer | None:
+        choice = self.options.tokenize
         if choice == "none":
             return None
         candidates = [t for t in _TOKENIZERS if choice in ("auto", t[0])]
@@ -180,41 +183,31 @@ class OpenAIBackend(Backend):
                                  f"{self._url(candidates[0][1])} (set tokenize: auto or none)")
         return None
 
-    def _count_with(self, cand: tuple[str, str, Callable[[str, str], dict[str, Any]]],
-                    text: str) -> int:
+    def _count_with(self, cand: Tokenizer, text: str) -> int:
         name, path, body = cand
         r = self._post(path, body(self._model or "", text))
         if r.status_code != 200:
             raise BackendError(status_error(r, WHO))
-        data = r.json()
-        if isinstance(data.get("tokens"), list):
-            return len(data["tokens"])
-        if isinstance(data.get("count"), int):
-            return int(data["count"])
+        data = json_object(r.json())
+        ids, count = data.get("tokens"), data.get("count")
+        if isinstance(ids, list):
+            return len(ids)
+        if isinstance(count, int):
+            return count
         raise BackendError(f"{WHO}: {name} tokenize answer has no tokens")
 
     def reset(self) -> None:
-        if self.opts.fresh_context != "flush" or self._model is None:
+        if self.options.fresh_context != "flush" or self._model is None:
             return
         r = self._post("/v1/completions", {"model": self._model, "prompt": FLUSH_PROMPT,
                                            "max_tokens": 1, "stream": False})
         if r.status_code >= 400:
             raise BackendError(status_error(r, WHO))
 
-    def server(self) -> ServerAddress:
-        return server_address(self.opts)
-
-    def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
-
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JsonObject:
         return {
-            "device": self.opts.device or f"OpenAI-compatible server at {self.opts.base_url}",
-            "runtime": "OpenAI-compatible HTTP API",
-            "base_url": self.opts.base_url,
-            "api_key_env": self.opts.api_key_env,
+            **self._server_facts(),
+            "api_key_env": self.options.api_key_env,
             "timing": "client side, each streamed chunk timed on arrival",
             "tokenize_endpoint": self._tokenizer[0] if self._tokenizer else None,
             "prompt_sizing": ("exact, by the server's tokenize endpoint" if self._tokenizer
@@ -222,34 +215,34 @@ class OpenAIBackend(Backend):
                                    "the server's usage (not exact)"),
             "throughput_prompt": "filler text as raw text through /v1/completions",
             "completion_prompt": "the prompt as raw text through /v1/completions (no template)",
-            "force_length": self.opts.force_length,
-            "fresh_context": self.opts.fresh_context,
+            "force_length": self.options.force_length,
+            "fresh_context": self.options.fresh_context,
         }
 
     # ---- generation ---------------------------------------------------------------------
 
-    def generate(self, request: GenerationRequest) -> Generator[TokenEvent, None, GenerationStats]:
+    def generate(self, request: GenerationRequest) -> Generation:
         if self._client is None or self._model is None:
-            raise BackendError(f"{WHO}: no model loaded")
+            raise self._no_model()
         s = request.sampling
-        body: dict[str, Any] = {"model": self._model, "max_tokens": request.max_tokens,
+        body: JsonObject = {"model": self._model, "max_tokens": request.max_tokens,
                                 "temperature": s.temperature, "seed": s.seed, "stream": True,
                                 "stream_options": {"include_usage": True}}
         if s.top_k is not None:
             body["top_k"] = s.top_k
         if s.top_p is not None:
             body["top_p"] = s.top_p
-        if self.opts.force_length and request.kind != "completion":
+        if self.options.force_length and request.kind != "completion":
             # a completion continues the text until the end of generation (GenerationRequest)
             body["min_tokens"] = request.max_tokens
             body["ignore_eos"] = True
-        if self.opts.fresh_context == "flush" and self._llama_server:
+        if self.options.fresh_context == "flush" and self._llama_server:
             # llama-server keeps prompts in host memory (--cache-ram, on by default) and
             # restores the closest one into the slot, so the flush does not stop a prefix being
             # reused; cache_prompt: false makes it evaluate the whole prompt
             # (ggml-org/llama.cpp@0c1e57098 tools/server/server-context.cpp update_slots)
             body["cache_prompt"] = False
-        body.update(self.opts.extra_body)
+        body.update(self.options.extra_body)
         fitted = None
         text = ""
         match request.kind:
@@ -267,45 +260,34 @@ class OpenAIBackend(Backend):
                 path, body["prompt"] = "/v1/completions", text
             case "chat":
                 path = "/v1/chat/completions"
-                body["messages"] = [{"role": m.role, "content": m.content}
-                                    for m in request.messages]
+                body["messages"] = chat_messages(request.messages)
             case _:
                 assert_never(request.kind)
         chunks, parts = 0, []
-        usage: dict[str, Any] | None = None
-        timings: dict[str, Any] | None = None
+        usage: JsonObject | None = None
+        timings: JsonObject | None = None
         finish: str | None = None
-        internal: dict[str, Any] | None = None
+        internal: InternalTimings | None = None
         t_request = self.clock.now()
-        try:
-            with self._client.stream("POST", path, json=body) as r:
-                if r.status_code >= 400:
-                    raise BackendError(status_error(r, WHO))
-                for obj in iter_sse(r):
-                    t = self.clock.now()
-                    if "error" in obj:
-                        raise BackendError(f"{WHO}: server error mid-stream: {obj['error']}")
-                    if isinstance(obj.get("usage"), dict):
-                        usage = obj["usage"]
-                    internal = _llama_server_timings(obj) or internal
-                    if isinstance(obj.get("timings"), dict):
-                        timings = obj["timings"]
-                        self._llama_server = True
-                    for choice in obj.get("choices") or []:
-                        if path == "/v1/completions":
-                            piece = choice.get("text") or ""
-                        else:
-                            delta = choice.get("delta") or {}
-                            piece = (delta.get("reasoning_content") or "") + (
-                                delta.get("content") or "")
-                        finish = choice.get("finish_reason") or finish
-                        if piece:
-                            chunks += 1
-                            parts.append(piece)
-                            yield TokenEvent(t=t, n=1, text=piece)
-        except httpx.HTTPError as e:
-            raise http_error(e, WHO, self._url(path), START_HINT,
-                             self.opts.read_timeout_s) from None
+        for t, obj in self._objects(self._client, path, body, iter_sse):
+            if isinstance(got := obj.get("usage"), dict):
+                usage = got
+            internal = _llama_server_timings(obj) or internal
+            if isinstance(got := obj.get("timings"), dict):
+                timings = got
+                self._llama_server = True
+            choices = obj.get("choices")
+            for choice in map(json_object, choices if isinstance(choices, list) else []):
+                if path == "/v1/completions":
+                    piece = _text(choice.get("text"))
+                else:
+                    delta = json_object(choice.get("delta"))
+                    piece = _text(delta.get("reasoning_content")) + _text(delta.get("content"))
+                finish = _text(choice.get("finish_reason")) or finish
+                if piece:
+                    chunks += 1
+                    parts.append(piece)
+                    yield TokenEvent(t=t, n=1, text=piece)
 
         prompt_tokens, prompt_method = server_prompt_count(usage, timings)
         if prompt_tokens is not None:
@@ -324,17 +306,12 @@ class OpenAIBackend(Backend):
             prompt_method = f"server tokenize endpoint ({self._tokenizer[0]})"
         if request.kind == "throughput":
             self._fitter.observe(text, prompt_tokens)
-        if usage and isinstance(usage.get("completion_tokens"), int):
-            gen_tokens, gen_method = usage["completion_tokens"], "server usage.completion_tokens"
+        completion_tokens = (usage or {}).get("completion_tokens")
+        if isinstance(completion_tokens, int):
+            gen_tokens, gen_method = completion_tokens, "server usage.completion_tokens"
         else:
-            gen_tokens, gen_method = chunks, "streamed chunks (one token each, assumed)"
-        if finish == "length" or (finish is None and gen_tokens >= request.max_tokens):
-            stop = "length"
-        else:
-            stop = "eos"
-        cached = timings.get("cache_n") if timings else None
-        return GenerationStats(t_request=t_request, prompt_tokens=prompt_tokens,
-                               prompt_tokens_method=prompt_method, gen_tokens=gen_tokens,
-                               gen_tokens_method=gen_method, stop_reason=stop,
-                               text="".join(parts), internal=internal,
-                               prompt_cached_tokens=cached if isinstance(cached, int) else None)
+            gen_tokens, gen_method = chunks, STREAMED_CHUNKS
+        stats = server_stats(request, t_request, (prompt_tokens, prompt_method),
+                             (gen_tokens, gen_method), finish, parts, internal)
+        cached = (timings or {}).get("cache_n")
+        return replace(stats, prompt_cached_tokens=cached if isinstance(cached, int) else None)

@@ -13,11 +13,6 @@ from bench.backends.base import Capabilities, Options
 class OpenAIOptions(ServerOptions):
     base_url: str = "http://127.0.0.1:8080"
     """The server's root, without /v1 (llama-server: 8080, llama-cpp-python's server: 8000)."""
-    device: str | None = None
-    """What the server runs on, recorded with results, e.g. "Pi 5 CPU"."""
-    runs_on: Literal["cpu", "npu", "unknown"] = "unknown"
-    """Where the server generates ("cpu" for llama-server on the Pi). The API does not say, so it
-    is declared here; "unknown" is reported as such in mixed tables, never guessed."""
     api_key_env: str | None = None
     """Name of an environment variable holding the API key (the key is never recorded)."""
     tokenize: Literal["auto", "llama-server", "llama-cpp-python", "vllm", "none"] = "auto"
@@ -27,21 +22,8 @@ class OpenAIOptions(ServerOptions):
     """Ask the server to generate exactly max_tokens: sends min_tokens = max_tokens and
     ignore_eos = true (understood by llama-cpp-python's server, llama-server, vLLM), for
     throughput and chat requests; completion requests still stop at the end of generation."""
-    fresh_context: Literal["flush", "none"] = "flush"
-    """"flush": reset() sends a short unrelated completion, so no cached prefix of the next
-    prompt is reused, and requests to llama-server carry cache_prompt: false (its host-memory
-    prompt cache would otherwise restore a prompt of an earlier run). A repetition whose
-    prompt was still partly served from a cache gets no prompt speed and a label."""
     extra_body: dict[str, Any] = Field(default_factory=dict)
     """Extra fields sent with every generation request (server specific)."""
-    connect_timeout_s: float = Field(default=5.0, gt=0)
-    read_timeout_s: float = Field(default=600.0, gt=0)
-    """Per read: covers the whole prefill before the first chunk."""
-    tokens_per_word: float = Field(default=1.35, gt=0)
-    """Starting guess to size throughput prompts when no tokenize endpoint answers."""
-
-    def server_url(self) -> str | None:
-        return self.base_url
 
 
 class OpenAIArtifact(Options):

@@ -9,10 +9,22 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeAlias, TypeVar
 
 from bench.clock import Clock, RealClock
+from bench.common import JsonObject, Strict
 from bench.registry import Registry
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from bench.vision.config import DetectorOptions
+
+    Image: TypeAlias = NDArray[np.uint8]
+    """One video frame: height x width x 3 (B, G, R) uint8 pixels."""
+
+OptionsT = TypeVar("OptionsT", bound=Strict)
 
 
 @dataclass(frozen=True)
@@ -27,12 +39,14 @@ class Detection:
     """Class id (COCO for YOLO models; 0 = person for HOG)."""
 
 
-class Detector(ABC):
+class Detector(ABC, Generic[OptionsT]):
+    """Base class, generic in the detector's options (``bench.vision.config``)."""
+
     kind: ClassVar[str]
     simulated: ClassVar[bool] = False
 
-    def __init__(self, options: Any, *, clock: Clock | None = None) -> None:
-        self.options = options
+    def __init__(self, options: OptionsT, *, clock: Clock | None = None) -> None:
+        self.options: OptionsT = options
         self.clock: Clock = clock or RealClock()
 
     @property
@@ -41,17 +55,17 @@ class Detector(ABC):
         return "cpu"
 
     @abstractmethod
-    def load(self) -> dict[str, Any]:
+    def load(self) -> JsonObject:
         """Open the model and device; return facts to record (model, input size, versions)."""
 
     @abstractmethod
-    def detect(self, image: Any) -> list[Detection]:
+    def detect(self, image: Image) -> list[Detection]:
         """Detections in one B, G, R uint8 frame."""
 
-    def set_shared_load(self, busy: bool) -> None:  # noqa: B027 - optional hook
+    def set_shared_load(self, busy: bool) -> None:
         """Told whether an LLM is running on this detector's device (only the mock uses it)."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release the model and the device. Safe to call twice."""
 
 
@@ -63,6 +77,6 @@ DETECTORS: Registry[type[Detector]] = Registry("detector", {
 })
 
 
-def make_detector(options: Any, *, clock: Clock | None = None) -> Detector:
+def make_detector(options: DetectorOptions, *, clock: Clock | None = None) -> Detector[Strict]:
     """The detector for validated options (``bench.vision.config``); imports its module only."""
     return DETECTORS.get(options.type)(options, clock=clock)

@@ -11,11 +11,16 @@ from __future__ import annotations
 import contextlib
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bench.clock import Clock
+from bench.common import JsonObject
 from bench.errors import BackendUnavailable, ModelLoadError, UserError
 from bench.vision.config import HailoDetectorOptions
 from bench.vision.detectors import Detection, Detector
+
+if TYPE_CHECKING:
+    from bench.vision.detectors import Image
 from bench.vision.detectors.nms import parse_hailo_nms
 
 NO_HAILORT = (
@@ -31,12 +36,11 @@ def import_hailo_platform() -> Any:
         raise BackendUnavailable(NO_HAILORT) from None
 
 
-class HailoDetector(Detector):
+class HailoDetector(Detector[HailoDetectorOptions]):
     kind = "hailo"
-    options: HailoDetectorOptions
 
-    def __init__(self, options: HailoDetectorOptions, **kw: Any) -> None:
-        super().__init__(options, **kw)
+    def __init__(self, options: HailoDetectorOptions, *, clock: Clock | None = None) -> None:
+        super().__init__(options, clock=clock)
         self._stack = contextlib.ExitStack()
         self._vdevice: Any = None
         self._configured: Any = None
@@ -50,7 +54,7 @@ class HailoDetector(Detector):
     def device(self) -> str:
         return "npu"
 
-    def load(self) -> dict[str, Any]:
+    def load(self) -> JsonObject:
         hef = Path(self.options.hef).expanduser()
         if not hef.is_file():
             raise UserError(f"vision detector: HEF {str(hef)!r} not found; fix detector.hef")
@@ -87,7 +91,7 @@ class HailoDetector(Detector):
                 "input_shape": list(self._input_shape), "outputs": self._outputs,
                 "batch_size": self.options.batch_size, "group_id": self.options.group_id}
 
-    def detect(self, image: Any) -> list[Detection]:
+    def detect(self, image: Image) -> list[Detection]:
         import numpy as np
 
         height, width = image.shape[:2]

@@ -6,23 +6,23 @@ OpenCV 5 moved HOGDescriptor out of the main module; this needs OpenCV 4
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bench.common import JsonObject
 from bench.errors import BackendUnavailable
 from bench.vision.config import HogDetectorOptions
 from bench.vision.detectors import Detection, Detector
 
+if TYPE_CHECKING:
+    from bench.vision.detectors import Image
 
-class HogDetector(Detector):
+
+class HogDetector(Detector[HogDetectorOptions]):
     kind = "hog"
-    options: HogDetectorOptions
+    _cv2: Any = None  # OpenCV's stubs vary between 4.x releases
+    _hog: Any = None
 
-    def __init__(self, options: HogDetectorOptions, **kw: Any) -> None:
-        super().__init__(options, **kw)
-        self._cv2: Any = None
-        self._hog: Any = None
-
-    def load(self) -> dict[str, Any]:
+    def load(self) -> JsonObject:
         try:
             import cv2 as cv2_typed
         except ImportError:
@@ -44,7 +44,7 @@ class HogDetector(Detector):
                 "opencv": cv2.__version__, "threads": cv2.getNumThreads(),
                 "resize_width": self.options.resize_width}
 
-    def detect(self, image: Any) -> list[Detection]:
+    def detect(self, image: Image) -> list[Detection]:
         o = self.options
         factor = 1.0
         if o.resize_width is not None and image.shape[1] != o.resize_width:

@@ -13,22 +13,26 @@ import os
 import random
 import signal
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
+from bench.clock import Clock
+from bench.common import JsonObject
 from bench.vision.config import MockDetectorOptions
 from bench.vision.detectors import Detection, Detector
+
+if TYPE_CHECKING:
+    from bench.vision.detectors import Image
 
 IN_WORKER = False
 """Set by the vision worker process: fatal faults are allowed only there."""
 
 
-class MockDetector(Detector):
+class MockDetector(Detector[MockDetectorOptions]):
     kind = "mock"
     simulated = True
-    options: MockDetectorOptions
 
-    def __init__(self, options: MockDetectorOptions, **kw: Any) -> None:
-        super().__init__(options, **kw)
+    def __init__(self, options: MockDetectorOptions, *, clock: Clock | None = None) -> None:
+        super().__init__(options, clock=clock)
         self.profile = options.resolved()
         self._rng = random.Random(options.seed)
         self._shared = False
@@ -36,26 +40,30 @@ class MockDetector(Detector):
 
     @property
     def device(self) -> str:
-        return str(self.profile["device"])
+        return self.profile["device"]
 
-    def load(self) -> dict[str, Any]:
+    def load(self) -> JsonObject:
+        p = self.profile
         return {"detector": f"mock ({self.options.profile})", "simulated": True,
-                **{k: v for k, v in self.profile.items()}}
+                "latency_ms": p["latency_ms"], "jitter_ms": p["jitter_ms"],
+                "power_w": p["power_w"], "device": p["device"],
+                "shared_slowdown": p["shared_slowdown"], "source": p["source"],
+                "assumption": p["assumption"]}
 
     def set_shared_load(self, busy: bool) -> None:
         self._shared = busy
 
     def latency_s(self) -> float:
         """This frame's simulated latency, seconds."""
-        latency = float(self.profile["latency_ms"])  # type: ignore[arg-type]
-        jitter = float(self.profile["jitter_ms"])  # type: ignore[arg-type]
+        latency = self.profile["latency_ms"]
+        jitter = self.profile["jitter_ms"]
         if self._shared:
-            latency *= float(self.profile["shared_slowdown"])  # type: ignore[arg-type]
+            latency *= self.profile["shared_slowdown"]
         if jitter > 0:
             latency += self._rng.gauss(0.0, jitter)
         return max(0.0, latency) / 1000.0
 
-    def detect(self, image: Any) -> list[Detection]:
+    def detect(self, image: Image) -> list[Detection]:
         fault = self.options.fault
         if fault is not None and self.frames >= fault.after_frames:
             self._fail(fault.kind)

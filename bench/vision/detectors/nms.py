@@ -15,19 +15,27 @@ ONNX output (1, 4 + classes, anchors) with boxes as centre x, centre y, width, h
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeAlias
 
 from bench.errors import BackendUnavailable
 from bench.vision.detectors import Detection
 
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike, NDArray
 
-def _box(row: Any, width: int, height: int, label: int) -> Detection:
+    Floats: TypeAlias = NDArray[np.float32]
+
+
+def _box(row: Floats, width: int, height: int, label: int) -> Detection:
     y0, x0, y1, x1, score = (float(v) for v in row[:5])
     return Detection(x0 * width, y0 * height, x1 * width, y1 * height, score, label)
 
 
 def parse_hailo_nms(
-    output: Any, width: int, height: int, threshold: float, num_classes: int | None = None
+    output: ArrayLike | Sequence[ArrayLike], width: int, height: int, threshold: float,
+    num_classes: int | None = None,
 ) -> list[Detection]:
     """Detections above ``threshold`` with boxes scaled to ``width`` x ``height`` pixels."""
     import numpy as np
@@ -65,7 +73,7 @@ def parse_hailo_nms(
 
 
 def decode_yolov8(
-    output: Any, threshold: float, scale_x: float, scale_y: float, iou: float = 0.45
+    output: ArrayLike, threshold: float, scale_x: float, scale_y: float, iou: float = 0.45
 ) -> list[Detection]:
     """Ultralytics YOLOv8 ONNX output (1, 4 + classes, anchors) -> detections after NMS."""
     import numpy as np
@@ -91,7 +99,7 @@ def decode_yolov8(
                       float(best[i]), int(labels[i])) for i in chosen]
 
 
-def _nms(boxes: Any, scores: Any, iou: float) -> list[int]:
+def _nms(boxes: Floats, scores: Floats, iou: float) -> list[int]:
     """Greedy non-maximum suppression (class-agnostic), indices best first: OpenCV's
     ``cv2.dnn.NMSBoxes`` on (x, y, width, height) boxes, dropping a box whose IoU with a kept
     one exceeds ``iou``."""

@@ -6,25 +6,25 @@ onnxruntime is optional; without it this detector says how to install it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bench.common import JsonObject
 from bench.errors import BackendUnavailable, ModelLoadError, UserError
 from bench.vision.config import OnnxDetectorOptions
 from bench.vision.detectors import Detection, Detector
+
+if TYPE_CHECKING:
+    from bench.vision.detectors import Image
 from bench.vision.detectors.nms import decode_yolov8
 
 
-class OnnxDetector(Detector):
+class OnnxDetector(Detector[OnnxDetectorOptions]):
     kind = "onnx"
-    options: OnnxDetectorOptions
+    _session: Any = None
+    _input_name = ""
+    _cv2: Any = None
 
-    def __init__(self, options: OnnxDetectorOptions, **kw: Any) -> None:
-        super().__init__(options, **kw)
-        self._session: Any = None
-        self._input_name = ""
-        self._cv2: Any = None
-
-    def load(self) -> dict[str, Any]:
+    def load(self) -> JsonObject:
         path = Path(self.options.model).expanduser()
         if not path.is_file():
             raise UserError(f"vision detector: ONNX model {str(path)!r} not found; "
@@ -49,7 +49,7 @@ class OnnxDetector(Detector):
         return {"detector": "onnxruntime (CPU)", "model": str(path),
                 "onnxruntime": ort.__version__, "input_size": self.options.input_size}
 
-    def detect(self, image: Any) -> list[Detection]:
+    def detect(self, image: Image) -> list[Detection]:
         import numpy as np
 
         size = self.options.input_size
