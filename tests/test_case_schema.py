@@ -146,11 +146,3 @@ def test_every_line_of_a_mixed_mock_run_validates(tmp_path: Path, fast_profile: 
     assert sorted((line["case_id"], line["status"]) for line in lines) == [
         ("m1/sim/w1", "ok"), ("m1/sim/w1@vis-crash", "failed"), ("m1/sim/w1@vis-mock", "ok")]
 
-
-def test_the_golden_lines_validate() -> None:
-    """tests/data/golden_cases.jsonl (tests/test_record_golden.py: the lines a virtual-clock
-    run writes, byte for byte) validate too."""
-    golden = Path(__file__).parent / "data" / "golden_cases.jsonl"
-    lines = [json.loads(x) for x in golden.read_text(encoding="utf-8").splitlines()]
-    validator = _validator()
-    assert lines and all(_errors(validator, line) == [] for line in lines)
