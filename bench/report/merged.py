@@ -135,8 +135,8 @@ def legend(records: Sequence[dict[str, Any]]) -> list[str]:
         return []
     lines = [", ".join(what) + ": where a row comes from (run: the run folder; host: "
              "environment.json `host`; board: type, RAM and revision of the board's revision "
-             "code, else its model, environment.json `system`; n/a: not recorded), shown because the runs "
-             "differ in it."]
+             "code, else its model, environment.json `system`; n/a: not recorded), shown "
+             "because the runs differ in it."]
     if across_table(records):
         lines.append("same case across runs: the t/s of the first table (mean ± sd) of each "
                      "run side by side; -: the case is not in that run; a label in brackets: "
