@@ -203,6 +203,16 @@ def test_fleet_run_keeps_the_others_when_one_host_dies(fleet: dict) -> None:
     assert len(merged["rows"]) == rows > 0
     assert "pi-a, pi-b" in merged["title"]
     assert (out / "report" / "report.md").read_text().count("simulated") >= rows
+    # which row is which: the host on every row, each case of the two Pis side by side
+    assert sorted({r["host"] for r in merged["rows"]}) == ["pi-a", "pi-b"]
+    names = {by_host[n]["run_name"] for n in ("pi-a", "pi-b")}
+    if len(names) < 2:  # runs of the same second share a name: the report uses their paths
+        names = {by_host[n]["run_dir"] for n in ("pi-a", "pi-b")}
+    assert {r["run"] for r in merged["rows"]} == names
+    md = (out / "report" / "report.md").read_text()
+    assert "| run " in md.split("\n## ")[0] and "| host " in md.split("\n## ")[0]
+    side = md.split("## Same case across hosts", 1)[1].split("\n## ", 1)[0]
+    assert "pi-a: tg t/s" in side and "pi-b: tg t/s" in side
     # its System section: one line per run naming what differs (host, OS from the fixture)
     system = (out / "report" / "report.md").read_text().split("## System", 1)[1]
     per_run = system.split("What differs, per run:", 1)[1].splitlines()
