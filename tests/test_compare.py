@@ -402,3 +402,55 @@ def test_two_runs_of_one_config_compare_like_for_like(write_config, tmp_path, cl
     assert _row(out, "Qwen2-1.5B-Instruct/npu/pp100-tg50")[-1] == "gen_tokens 50→60; seed 0→3"
     assert _row(out, "Qwen2-1.5B-Instruct/npu/chat")[-1] == "seed 0→3"
     assert _row(out, "Qwen2-1.5B-Instruct/cpu/pp100-tg50")[-1] == "gen_tokens 50→60"
+
+
+def _pi_system(root, revision: str = "d04170", **changes):  # type: ignore[no-untyped-def]
+    """The system context of the fixture Pi 5 (tests/fakes/pi5.py), read by its own reader."""
+    from bench.meters.gencmd import open_gencmd
+    from bench.results.system import collect_system
+    from tests.fakes.pi5 import pi5_system_firmware, pi5_system_tree
+
+    tree = pi5_system_tree(root)
+    cpuinfo = tree / "proc" / "cpuinfo"
+    cpuinfo.write_text(cpuinfo.read_text().replace("d04170", revision))
+    fw = pi5_system_firmware()
+    system = collect_system(str(tree), ask=open_gencmd("mailbox", ["vcgencmd"], io=fw),
+                            argv=["pibench", "run", "a.yaml"], versions={"pibench": "0.1.0"},
+                            commit="abc123")
+    system.update(changes)
+    return system
+
+
+def test_system_context_differences(tmp_path):
+    a = {**ENV, "system": _pi_system(tmp_path / "a")}
+    same = {**ENV, "system": _pi_system(tmp_path / "same", command_line="pibench run b.yaml",
+                                        cooler={"fan": "pwmfan", "rpm": 4100, "pwm": 180})}
+    assert env_differences(a, same) == []  # the fan's speed and the command line: not setup
+    sys_b = _pi_system(tmp_path / "b", revision="c04170", cpu_governor="performance",
+                       os_release="Debian GNU/Linux 13 (trixie)", cooler=None,
+                       pcie={"speed": "5.0 GT/s PCIe", "width": 1}, hat=None,
+                       pibench_commit="def456")
+    sys_b["config"] = {**sys_b["config"], "arm_freq": 3000, "over_voltage_delta": 0}
+    sys_b["firmware"] = "2025/05/08 10:00:00, version 7f3c1e9d (release) (embedded)"
+    b = {**ENV, "system": sys_b, "kernel": "6.13.0"}  # the top-level kernel: system covers it
+    assert env_differences(a, b) == [
+        "board revision code d04170→c04170", "board.memory 8GB→4GB",
+        "OS Debian GNU/Linux 12 (bookworm)→Debian GNU/Linux 13 (trixie)",
+        "governor ondemand→performance", "firmware 26826259→7f3c1e9d",
+        "config.arm_freq 2800→3000", "config.over_voltage_delta 50000→0", "fan pwmfan→none",
+        "PCIe link 8.0 GT/s PCIe x1→5.0 GT/s PCIe x1", "HAT AI HAT+ 2 / Raspberry Pi Ltd→none",
+        "pibench commit abc123→def456"]
+    # a run of an older pibench (no system): the top-level keys, as before
+    assert env_differences(ENV, b) == ["kernel 6.12.25+rpt-rpi-2712→6.13.0"]
+
+
+def test_cli_says_what_differs_in_the_system(tmp_path, cli):
+    a = _write_run(tmp_path / "a", [_record("m/cpu/t")],
+                   env={**ENV, "system": _pi_system(tmp_path / "sa")})
+    b = _write_run(tmp_path / "b", [_record("m/cpu/t")],
+                   env={**ENV, "system": _pi_system(tmp_path / "sb", revision="c04170")})
+    code, out, err = cli("compare", a, b, "--strict")
+    assert code == 1 and "environment 1" in err
+    assert ("environment differs (every case): board revision code d04170→c04170; "
+            "board.memory 8GB→4GB\n") in out
+    assert _row(out, "m/cpu/t")[-1] == "environment"

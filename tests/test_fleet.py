@@ -186,6 +186,10 @@ def test_fleet_run_keeps_the_others_when_one_host_dies(fleet: dict) -> None:
         environment = _json(fetched / "environment.json")
         assert environment["host"] == name
         assert environment["cpu"] == "Raspberry Pi 5 Model B Rev 1.0"
+        # installed from a git archive (no .git): the commit the playbook passed, with its source
+        assert environment["pibench_commit"] == head[:12]
+        assert environment["system"]["pibench_commit"] == head[:12]
+        assert environment["system"]["pibench_commit_source"].startswith("PIBENCH_COMMIT")
         os_release = (DATA / name / "os-release").read_text().splitlines()[0]
         assert os_release == f'PRETTY_NAME="{environment["os_release"]}"'
         rows += len(_json(fetched / "report.json")["rows"])
@@ -199,6 +203,16 @@ def test_fleet_run_keeps_the_others_when_one_host_dies(fleet: dict) -> None:
     assert len(merged["rows"]) == rows > 0
     assert "pi-a, pi-b" in merged["title"]
     assert (out / "report" / "report.md").read_text().count("simulated") >= rows
+    # which row is which: the host on every row, each case of the two Pis side by side
+    assert sorted({r["host"] for r in merged["rows"]}) == ["pi-a", "pi-b"]
+    names = {by_host[n]["run_name"] for n in ("pi-a", "pi-b")}
+    if len(names) < 2:  # runs of the same second share a name: the report uses their paths
+        names = {by_host[n]["run_dir"] for n in ("pi-a", "pi-b")}
+    assert {r["run"] for r in merged["rows"]} == names
+    md = (out / "report" / "report.md").read_text()
+    assert "| run " in md.split("\n## ")[0] and "| host " in md.split("\n## ")[0]
+    side = md.split("## Same case across hosts", 1)[1].split("\n## ", 1)[0]
+    assert "pi-a: tg t/s" in side and "pi-b: tg t/s" in side
     # its System section: one line per run naming what differs (host, OS from the fixture)
     system = (out / "report" / "report.md").read_text().split("## System", 1)[1]
     per_run = system.split("What differs, per run:", 1)[1].splitlines()
@@ -268,3 +282,52 @@ def test_summary_exit_codes(tmp_path: Path, capsys) -> None:
     (tmp_path / "fleet.json").unlink()
     assert summarize(tmp_path, 4) == 1
     assert "ansible-playbook exited 4 before it wrote" in capsys.readouterr().err
+
+
+def test_a_copy_without_git_records_the_commit_the_playbook_passes(tmp_path: Path, write_config,
+                                                                   cli, monkeypatch) -> None:
+    """A fleet host installs pibench from the controller's `git archive` (no .git there): the
+    playbook's `pibench run` gets the controller's commit as PIBENCH_COMMIT, and
+    environment.json records it with that source (the slow test checks it on the hosts)."""
+    import yaml
+
+    from bench.results import environment
+    from tests.conftest import SIM_CONFIG
+
+    tasks = yaml.safe_load((ROOT / "fleet/roles/pibench_run/tasks/main.yml").read_text())
+    (start,) = [t for t in tasks if "'run'" in str(t.get("ansible.builtin.command", {}))]
+    assert start["async"] and start["environment"] == {"PIBENCH_COMMIT": "{{ fleet_commit }}"}
+    site = (ROOT / "fleet/site.yml").read_text()
+    assert "fleet_commit: \"{{ lookup('ansible.builtin.pipe', 'git -C ' ~ (fleet_src | quote) " \
+        "~ ' rev-parse HEAD') }}\"" in site  # the commit the archive is made of
+
+    copy = tmp_path / "copy"  # the installed source of a fleet host: no .git
+    copy.mkdir()
+    monkeypatch.setattr(environment, "SOURCE_ROOT", copy)
+    head = "0123456789abcdef0123456789abcdef01234567"
+    config = write_config(SIM_CONFIG, "a.yaml")
+
+    def run(out: str) -> dict:
+        code, _, err = cli("run", config, "--output", tmp_path / out, "--quiet")
+        assert code == 0, err
+        (run_dir,) = (tmp_path / out).iterdir()
+        return _json(run_dir / "environment.json")
+
+    monkeypatch.setenv("PIBENCH_COMMIT", head)
+    env = run("given")
+    assert env["pibench_commit"] == env["system"]["pibench_commit"] == head[:12]
+    assert env["system"]["pibench_commit_source"] == (
+        "PIBENCH_COMMIT (set by the fleet playbook: the controller's commit, installed from "
+        "its git archive)")
+    assert "pibench_commit" not in env["system"]["unavailable"]
+    md = (next((tmp_path / "given").iterdir()) / "report.md").read_text()
+    assert f"commit {head[:12]}" in md  # the System section shows it
+
+    monkeypatch.setenv("PIBENCH_COMMIT", "not a hash; rm -rf /")
+    env = run("bad")
+    assert env["pibench_commit"] is None and env["system"]["pibench_commit_source"] is None
+    assert "is no commit hash" in env["system"]["unavailable"]["pibench_commit"]
+    monkeypatch.delenv("PIBENCH_COMMIT")
+    env = run("none")
+    assert env["system"]["unavailable"]["pibench_commit"] == (
+        "not a git checkout, no PIBENCH_COMMIT (the version says which release)")

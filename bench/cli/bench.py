@@ -139,6 +139,7 @@ def bench_table(records: list[dict[str, Any]]) -> str:
 
 def bench_cmd(args: argparse.Namespace) -> int:
     from bench.report.export import write_report
+    from bench.report.rows import mark_origin
     from bench.runner.session import start_run
 
     config = make_config(args)
@@ -152,6 +153,7 @@ def bench_cmd(args: argparse.Namespace) -> int:
         # the config's only lasting copy is the run folder's: a resume reads that one
         run_dir.update_meta(config_file=str((run_dir.path / "config.yaml").resolve()))
         records = run_dir.cases()
+        mark_origin(records, run_dir.path.name, run_dir.path)  # run, host, board in the CSV
         if records:
             write_report(records, run_dir.path, f"pibench bench {run_dir.path.name}",
                          replace=True)

@@ -23,7 +23,8 @@ from bench.registry import Registry
 
 COMMANDS: Registry[Callable[[SubParsers], None]] = Registry("command module", {
     name: f"bench.cli.{name}:register"
-    for name in ("run", "bench", "report", "plot", "models", "sensors", "info", "doctor", "fleet")
+    for name in ("run", "bench", "report", "plot", "models", "sensors", "info", "doctor", "fleet",
+                 "schema")
 })
 """Command modules by name: each entry is the module's ``register(sub)``."""
 

@@ -95,7 +95,10 @@ def run_cmd(args: argparse.Namespace) -> int:
         records = run_dir.cases()
         if records:
             from bench.report.export import write_report
+            from bench.report.rows import mark_origin
             from bench.report.system import system_of_runs
+
+            mark_origin(records, run_dir.path.name, run_dir.path)  # run, host, board in the CSV
 
             # the run's own report is made whole again after a resume (replaced atomically)
             files = write_report(records, run_dir.path, f"pibench run {run_dir.path.name}",

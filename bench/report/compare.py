@@ -22,8 +22,13 @@ resolved.json are compared in four parts; each difference is one short text ("th
                name the record carries: the record holds the value in effect (threads 2 for
                "threads: null"); a text already listed from the record is not repeated; then
                the run's warmup, cooldown_s, clock, health.cool_below_c.
-  environment  environment.json: ENV_KEYS and the versions in VERSION_KEYS. One list per pair
-               of runs, shared by every case.
+  environment  environment.json: ENV_KEYS and the versions in VERSION_KEYS; when both runs
+               have the ``system`` context (bench.results.system), its SYSTEM_KEYS instead of
+               the top-level keys it covers: board and revision code (RAM, type), OS and
+               image, kernel, CPU, governor, firmware and bootloader (by version hash),
+               config.txt speed settings key by key, fan present, PCIe link, HAT, HailoRT,
+               Hailo driver and firmware, pibench commit. One list per pair of runs, shared
+               by every case.
 
 Which backend keys are settings: all of them but NOT_SETTINGS: the name (in the case id);
 capabilities (a constant of the backend's class: it changes with the code, never with a
@@ -96,6 +101,18 @@ DISTURBED = ("busy host", "throttled")
 """Labels of a measurement whose figures are likely low (see bench.runner)."""
 ENV_KEYS = ("board", "cpu", "cpu_physical_cores", "memory_total_mb", "cpu_governor", "kernel",
             "firmware")
+SYSTEM_KEYS = {"board_model": "board", "board_revision": "board revision code",
+               "revision": "board", "memory_total_mb": "memory MB", "os_release": "OS",
+               "rpi_issue": "OS image", "kernel": "kernel", "cpu": "CPU",
+               "cpu_governor": "governor", "firmware": "firmware", "bootloader": "bootloader",
+               "config": "config", "cooler": "fan", "pcie": "PCIe link", "hat": "HAT",
+               "hailort": "HailoRT", "hailo_driver": "Hailo driver",
+               "hailo_firmware": "Hailo firmware", "pibench_commit": "pibench commit"}
+"""environment.json ``system`` facts compared (bench.results.system), with their labels; not
+compared: what changes with nothing changed (the fan's speed, the command line)."""
+COVERED = {"board", "cpu", "memory_total_mb", "cpu_governor", "kernel", "firmware"}
+"""Top-level environment keys the ``system`` context covers: compared there when both have it."""
+LONG_SYSTEM = 100
 VERSION_KEYS = (*backend_versions(), "pibench")
 """The versions compare lists: the backends' runtimes (as registered) and pibench."""
 LABELS = {"llama_cpp_python": "llama-cpp-python", "hailort_version": "hailort",
@@ -151,13 +168,14 @@ def _show(label: str, v: Any) -> str:
     return str(v)
 
 
-def diff_value(label: str, a: Any, b: Any, out: list[str]) -> None:
-    """Append to ``out`` how ``a`` became ``b``, nothing when equal; dicts key by key."""
+def diff_value(label: str, a: Any, b: Any, out: list[str], long: int = LONG) -> None:
+    """Append to ``out`` how ``a`` became ``b``, nothing when equal; dicts key by key; a text
+    longer than ``long`` characters as "changed"."""
     if (isinstance(a, dict) or isinstance(b, dict)) and all(
             x is None or isinstance(x, dict) for x in (a, b)):
         da, db = a or {}, b or {}
         for k in [*da, *(k for k in db if k not in da)]:
-            diff_value(f"{label}.{k}", da.get(k), db.get(k), out)
+            diff_value(f"{label}.{k}", da.get(k), db.get(k), out, long)
         return
     a, b = _norm(a), _norm(b)
     if a == b:
@@ -169,7 +187,7 @@ def diff_value(label: str, a: Any, b: Any, out: list[str]) -> None:
     sa, sb = _show(label, a), _show(label, b)
     if sa == sb:  # equal once shortened: show the whole values
         sa, sb = str(a), str(b)
-    if isinstance(a, list | dict) or isinstance(b, list | dict) or max(len(sa), len(sb)) > LONG \
+    if isinstance(a, list | dict) or isinstance(b, list | dict) or max(len(sa), len(sb)) > long \
             or "\n" in sa + sb:
         out.append(f"{name} changed")
     else:
@@ -252,14 +270,53 @@ def _firmware(v: Any) -> Any:
     return m.group(1)[:12] if m else v.strip().splitlines()[0] if v.strip() else None
 
 
+def _system_facts(system: dict[str, Any]) -> dict[str, Any]:
+    """The facts of environment.json ``system`` that compare looks at (SYSTEM_KEYS), reduced
+    to what names the setup: the fan, not its speed when the run started; the PCIe link's
+    speed and width; the HAT's product and vendor; the firmware's version hash."""
+    out: dict[str, Any] = {}
+    for key in SYSTEM_KEYS:
+        v = system.get(key)
+        if key == "cooler":
+            v = v.get("fan") if isinstance(v, dict) else None
+        elif key == "pcie" and isinstance(v, dict):
+            v = f"{v.get('speed')} x{v.get('width')}"
+        elif key == "hat" and isinstance(v, dict):
+            v = " / ".join(str(v[k]) for k in ("product", "vendor") if v.get(k)) or None
+        elif key == "hailo_driver" and isinstance(v, dict):
+            v = f"{v.get('module')} {v.get('version')}"
+        elif key in ("firmware", "bootloader"):
+            v = _firmware(v)
+        out[key] = v
+    return out
+
+
+def system_differences(sa: dict[str, Any], sb: dict[str, Any]) -> list[str]:
+    """What differs between two environment.json ``system`` contexts (SYSTEM_KEYS), values in
+    full (they are listed once, above the table)."""
+    out: list[str] = []
+    fa, fb = _system_facts(sa), _system_facts(sb)
+    for key in SYSTEM_KEYS:
+        a, b = fa[key], fb[key]
+        if key == "memory_total_mb" and isinstance(a, int | float) \
+                and isinstance(b, int | float) and abs(a - b) <= 0.02 * max(a, b):
+            continue
+        diff_value(SYSTEM_KEYS[key], a, b, out, long=LONG_SYSTEM)
+    return out
+
+
 def env_differences(env_a: dict[str, Any] | None, env_b: dict[str, Any] | None) -> list[str]:
-    """What differs between two environment.json; an empty or missing one is a difference."""
+    """What differs between two environment.json; an empty or missing one is a difference.
+    When both have the ``system`` context, its facts (SYSTEM_KEYS) stand for the top-level
+    ones it covers."""
     if not env_a or not env_b:
         missing = [side for side, env in (("A", env_a), ("B", env_b)) if not env]
         return [f"environment.json missing in {' and '.join(missing)}"]
     out: list[str] = []
+    sa, sb = env_a.get("system"), env_b.get("system")
+    both = isinstance(sa, dict) and isinstance(sb, dict)
     for k in ENV_KEYS:
-        if k not in env_a or k not in env_b:
+        if k not in env_a or k not in env_b or (both and k in COVERED):
             continue
         a, b = env_a[k], env_b[k]
         if k == "firmware":
@@ -268,6 +325,8 @@ def env_differences(env_a: dict[str, Any] | None, env_b: dict[str, Any] | None) 
                 and abs(a - b) <= 0.02 * max(a, b):
             continue
         diff_value(k, a, b, out)
+    if isinstance(sa, dict) and isinstance(sb, dict):
+        out += system_differences(sa, sb)
     out += _section({k: v for k, v in (env_a.get("versions") or {}).items() if k in VERSION_KEYS},
                     env_b.get("versions"), set())
     return out

@@ -20,6 +20,7 @@ from bench.report.rows import (
     Power,
     generated_counts,
     length_label,
+    origin,
     power_of,
     record_labels,
     summary,
@@ -51,6 +52,10 @@ def _stat(metric: str, stat: str) -> Callable[[Flat], Any]:
 
 FLAT: list[Column[Flat]] = [
     Column("case_id", lambda f: f[0]["case_id"]),
+    # where the row comes from (bench.report.rows.origin): always, so merged files can be told
+    Column("run", lambda f: origin(f[0]).run),
+    Column("host", lambda f: origin(f[0]).host),
+    Column("board", lambda f: origin(f[0]).board),
     Column("status", lambda f: f[0]["status"]),
     Column("model", lambda f: f[0]["model"]["name"]),
     Column("backend", _b("name")),

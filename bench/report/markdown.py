@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bench.report import merged
 from bench.report.columns import Column, grid, markdown
 from bench.report.rows import (
     NA,
@@ -14,6 +15,7 @@ from bench.report.rows import (
     fmt_pm,
     gen_test,
     median,
+    origin,
     params,
     power_of,
     prompt_test,
@@ -81,8 +83,9 @@ BENCH: list[Column[TestRow]] = [
 
 
 def bench_table(records: list[dict[str, Any]]) -> str:
-    """One row per test like llama-bench: pp (prompt) and tg (generation), mean ± sd."""
-    return markdown(BENCH, _tests(records))
+    """One row per test like llama-bench: pp (prompt) and tg (generation), mean ± sd; with
+    run, host and board columns where the records' runs differ in them."""
+    return markdown([*merged.origin_columns(records, lambda t: t.record), *BENCH], _tests(records))
 
 
 BENCH_HEADER = [c.header for c in BENCH]
@@ -120,7 +123,8 @@ COMPARISON: list[Column[Compared]] = [
 def comparison_table(records: list[dict[str, Any]]) -> str:
     """Per model: each backend/device side by side, with power where measured."""
     ordered = sorted(records, key=lambda r: (r["model"]["name"], r["backend"]["name"]))
-    return markdown(COMPARISON, [(r, power_of(r)) for r in ordered])
+    columns = [*merged.origin_columns(records, lambda c: c[0]), *COMPARISON]
+    return markdown(columns, [(r, power_of(r)) for r in ordered])
 
 
 def legend(records: list[dict[str, Any]]) -> str:
@@ -163,12 +167,14 @@ def legend(records: list[dict[str, Any]]) -> str:
         notes.append("prompt cached in K/N reps: in K of the N repetitions the server reused "
                      "part of the prompt from its cache, so it did not process the whole "
                      "prompt: their prompt speeds are n/a (TTFT is shown as measured).")
+    notes += merged.legend(records)
     return "\n".join(f"- {n}" for n in notes)
 
 
 def sample_outputs(records: list[dict[str, Any]], width: int = 160) -> str:
     """What the model said, so a reader can tell real text from synthetic noise."""
     lines = []
+    runs = merged.run_labels(records)  # several runs: say which one said it
     for r in records:
         reps = r.get("reps") or []
         if not reps or not reps[0].get("text"):
@@ -178,7 +184,9 @@ def sample_outputs(records: list[dict[str, Any]], width: int = 160) -> str:
         if len(text) > width:
             text = text[: width - 1] + "…"
         label = flags(r)
-        lines.append(f"- `{r['case_id']}` ({label or 'unlabelled'}): {prompt!r} → {text!r}")
+        where = f" on {runs[origin(r)]}" if runs else ""
+        lines.append(f"- `{r['case_id']}`{where} ({label or 'unlabelled'}): {prompt!r} → "
+                     f"{text!r}")
     return "\n".join(lines)
 
 
@@ -189,6 +197,9 @@ def render(records: list[dict[str, Any]], title: str) -> str:
     if plain:
         parts += [bench_table(plain), "", "## Per model: devices compared", "",
                   comparison_table(plain), ""]
+        across = merged.across_table(plain)
+        if across:
+            parts += [merged.across_heading(plain), "", across, ""]
     from bench.report.vlm import LEGEND, vlm_records, vlm_table
 
     vlm = vlm_records(plain)

@@ -15,14 +15,78 @@ NA = "n/a"
 def load_runs(paths: list[str], warn: Warn | None = None,
               keep_raw: bool = False) -> list[tuple[RunDir, list[dict[str, Any]]]]:
     """The runs' usable records (``bench.results.reader``: streamed, one warning per unusable
-    line, without the raw per-token arrays unless ``keep_raw``); UserError for a folder that
-    is not a run or a run of another schema version."""
+    line, without the raw per-token arrays unless ``keep_raw``), each marked with its origin
+    (``mark_origin``); UserError for a folder that is not a run or a run of another schema
+    version."""
     runs = []
     for p in paths:
         run = RunDir.open(Path(p))
         check_run_json(run.path, warn)
         runs.append((run, read_cases(run.cases_path, keep_raw=keep_raw, warn=warn)))
+    names = run_names([run.path for run, _ in runs])
+    for (run, records), name in zip(runs, names, strict=True):
+        mark_origin(records, name, run.path)
     return runs
+
+
+ORIGIN = "_origin"
+"""The key under which a record read for a report carries its ``Origin`` (as a dict); not a
+field of cases.jsonl: set by ``mark_origin`` when the run is read."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a record comes from: its run folder's name, the host that ran it
+    (environment.json ``host``) and the board (``board_label``). None: not known."""
+
+    run: str | None = None
+    host: str | None = None
+    board: str | None = None
+
+
+def run_names(paths: list[Path]) -> list[str]:
+    """The runs' folder names; their whole paths when two share a name (two hosts' runs
+    started in the same second)."""
+    names = [p.name for p in paths]
+    return [str(p) for p in paths] if len(set(names)) < len(names) else names
+
+
+def board_label(env: dict[str, Any]) -> str | None:
+    """The board of environment.json ``system``, short: the type, RAM and board revision its
+    revision code names ("Pi 5 8GB rev 1.0": a 4 GB and an 8 GB Pi 5 share the model text),
+    else the model text; None when the run recorded no board model (not a Pi, or an older
+    pibench)."""
+    system = env.get("system")
+    if not isinstance(system, dict):
+        return None
+    model, rev = system.get("board_model"), system.get("revision")
+    if not isinstance(model, str) or not model:
+        return None
+    if isinstance(rev, dict) and all(isinstance(rev.get(k), str)
+                                     for k in ("type", "memory", "revision")):
+        return f"Pi {rev['type']} {rev['memory']} rev {rev['revision']}"
+    return model
+
+
+def mark_origin(records: list[dict[str, Any]], name: str, run_path: Path) -> None:
+    """Mark each record with the ``Origin`` of the run at ``run_path`` (its environment.json;
+    a missing or damaged one leaves host and board unknown, the System section says why)."""
+    from bench.results.reader import read_json
+
+    env = read_json(run_path / "environment.json")
+    host = env.get("host")
+    where = {"run": name, "host": host if isinstance(host, str) else None,
+             "board": board_label(env)}
+    for record in records:
+        record[ORIGIN] = where
+
+
+def origin(record: dict[str, Any]) -> Origin:
+    """The record's ``Origin`` (all None for a record not read by ``load_runs``)."""
+    where = record.get(ORIGIN)
+    if not isinstance(where, dict):
+        return Origin()
+    return Origin(where.get("run"), where.get("host"), where.get("board"))
 
 
 def fmt(x: float | None, nd: int = 2) -> str:

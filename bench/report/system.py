@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.report.rows import NA
+from bench.report.rows import NA, run_names
 
 Env = dict[str, Any]
 
@@ -187,8 +187,6 @@ def system_of_runs(paths: Sequence[Path], warn: Callable[[str], None] | None = N
     """The System section of the run folders ``paths`` (their environment.json)."""
     from bench.results.reader import read_json
 
-    names = [p.name for p in paths]
-    if len(set(names)) < len(names):  # two hosts' runs of the same second: their whole paths
-        names = [str(p) for p in paths]
+    names = run_names(list(paths))  # two hosts' runs of the same second: their whole paths
     return system_section([(n, read_json(p / "environment.json", warn))
                            for n, p in zip(names, paths, strict=True)])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -84,16 +86,40 @@ def source_commit(root: Path = SOURCE_ROOT) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+COMMIT_ENV = "PIBENCH_COMMIT"
+"""The commit of a copy without .git, given by whoever installed it: the fleet playbook sets
+it to the controller's ``git rev-parse HEAD``, the commit it packed with ``git archive``."""
+
+
+def pibench_commit(root: Path | None = None,
+                   environ: Mapping[str, str] | None = None) -> tuple[str | None, str]:
+    """(commit, where it comes from) of the pibench that runs; (None, why) when unknown.
+    A git checkout says it itself (``source_commit``); a copy without .git (a fleet host)
+    takes ``PIBENCH_COMMIT`` when it is a commit hash, shortened as ``git describe`` does."""
+    root = SOURCE_ROOT if root is None else root
+    environ = os.environ if environ is None else environ
+    commit = source_commit(root)
+    if commit is not None:
+        return commit, f"git describe of the checkout {root}"
+    given = environ.get(COMMIT_ENV, "").strip()
+    if re.fullmatch(r"[0-9a-f]{7,40}", given):
+        return given[:12], (f"{COMMIT_ENV} (set by the fleet playbook: the controller's "
+                            "commit, installed from its git archive)")
+    if given:
+        return None, f"not a git checkout, and {COMMIT_ENV}={given[:60]!r} is no commit hash"
+    return None, f"not a git checkout, no {COMMIT_ENV} (the version says which release)"
+
+
 def collect() -> dict[str, Any]:
     vm = psutil.virtual_memory()
     uname = platform.uname()
     governor = _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
     facts = board_facts()
-    vers, commit = versions(), source_commit()
+    vers, (commit, commit_source) = versions(), pibench_commit()
     ask, ask_failure, close = ask_firmware()
     try:
         system = collect_system(ask=ask, ask_failure=ask_failure, versions=vers,
-                                commit=commit)
+                                commit=commit, commit_source=commit_source)
     finally:
         close()
     return {

@@ -21,6 +21,8 @@ bench.meters.gencmd, the mailbox when it opens, else vcgencmd):
 - pcie: sysfs current_link_speed / current_link_width of the Hailo device (PCI vendor
   0x1e60) or, without one, of the first PCI bridge (the root port);
 - hat: /proc/device-tree/hat/{product,vendor,product_id,product_ver,uuid} (NUL-terminated);
+- pibench_commit, pibench_commit_source: ``git describe`` of a checkout, else the
+  PIBENCH_COMMIT the fleet playbook sets (bench.results.environment.pibench_commit);
 - hailo_driver: /sys/module/hailo1x_pci (or hailo_pci)/version; hailo_firmware: not readable
   without opening the device (the driver's sysfs attributes are board_location, device_id
   and accelerator_type only: hailo-ai/hailort-drivers linux/pcie/src/sysfs.c at 52bebfa;
@@ -196,9 +198,11 @@ def _hailo_driver(c: _Collector) -> tuple[dict[str, Any] | None, str]:
 def collect_system(root: str = "/", read: ReadText | None = None, ask: Ask | None = None,
                    ask_failure: str = "", argv: Sequence[str] | None = None,
                    versions: dict[str, str | None] | None = None,
-                   commit: str | None = None) -> dict[str, Any]:
+                   commit: str | None = None,
+                   commit_source: str | None = None) -> dict[str, Any]:
     """The system context (see the module's notes). ``ask`` answers vcgencmd questions
-    (None: ``ask_failure`` says why none can be asked)."""
+    (None: ``ask_failure`` says why none can be asked). ``commit_source``: where ``commit``
+    comes from, or why there is none (bench.results.environment.pibench_commit)."""
     c = _Collector(root, read or read_text, ask, ask_failure or "no vcgencmd transport")
     versions = versions or {}
     dt = "proc/device-tree"
@@ -266,7 +270,11 @@ def collect_system(root: str = "/", read: ReadText | None = None, ask: Ask | Non
     c.put("hailo_firmware", None, "not readable without opening the device (`hailortcli "
           "fw-control identify` opens it; pibench doctor does)")
     c.put("pibench_version", versions.get("pibench"), "pibench is not installed (no metadata)")
-    c.put("pibench_commit", commit, "not a git checkout (the version says which release)")
+    no_commit = (commit_source if commit is None else None) or "not a git checkout (the " \
+        "version says which release)"
+    c.put("pibench_commit", commit, no_commit)
+    c.put("pibench_commit_source", commit_source or "git describe of the checkout"
+          if commit else None, no_commit)
     if argv is None:
         argv = ["pibench", *_arguments] if _arguments is not None else sys.argv
     c.put("command_line", _command_line(argv), "no argv")
