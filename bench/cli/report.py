@@ -15,7 +15,12 @@ def register(sub: Any) -> None:
     p.add_argument("runs", nargs="+", metavar="RUN_DIR")
     p.add_argument("--out", help="where to write the files (default: the first run folder)")
     p.add_argument("--title", default=None)
-    p.add_argument("--no-write", action="store_true", help="print only")
+    p.add_argument("--no-write", action="store_true",
+                   help="print only (an --html file is still written)")
+    p.add_argument("--html", metavar="OUT.html", default=None,
+                   help="also write one self-contained HTML page: the tables (sortable), the "
+                   "plots as inline SVG (with pibench[plots]), the labels' legend and the "
+                   "system context; never over an existing file (OUT-2.html beside it)")
     p.add_argument("--plots", action="store_true",
                    help="also write the plots beside report.md (as `pibench plot`; needs "
                    "matplotlib: pip install 'pibench[plots]')")
@@ -50,6 +55,13 @@ def report_cmd(args: argparse.Namespace) -> int:
     records = [r for _, recs in runs for r in recs]
     title = args.title or "pibench report: " + ", ".join(run.path.name for run, _ in runs)
     print(render(records, title))
+    if args.html:
+        from bench.report.html import write_html
+
+        path, notes = write_html(runs, Path(args.html), title, warn)
+        print(f"written: {path}")
+        for note in notes:
+            print(f"note: {note}")
     if not args.no_write:
         out = Path(args.out) if args.out else runs[0][0].path
         from bench.report.system import system_of_runs

@@ -183,12 +183,18 @@ def system_section(runs: Sequence[tuple[str, Env]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def system_of_runs(paths: Sequence[Path], warn: Callable[[str], None] | None = None) -> str:
-    """The System section of the run folders ``paths`` (their environment.json)."""
+def envs_of_runs(paths: Sequence[Path],
+                 warn: Callable[[str], None] | None = None) -> list[tuple[str, Env]]:
+    """(name, environment.json) of the run folders ``paths``; {} where it is missing."""
     from bench.results.reader import read_json
 
     names = [p.name for p in paths]
     if len(set(names)) < len(names):  # two hosts' runs of the same second: their whole paths
         names = [str(p) for p in paths]
-    return system_section([(n, read_json(p / "environment.json", warn))
-                           for n, p in zip(names, paths, strict=True)])
+    return [(n, read_json(p / "environment.json", warn)) for n, p in zip(names, paths,
+                                                                         strict=True)]
+
+
+def system_of_runs(paths: Sequence[Path], warn: Callable[[str], None] | None = None) -> str:
+    """The System section of the run folders ``paths`` (their environment.json)."""
+    return system_section(envs_of_runs(paths, warn))
