@@ -53,6 +53,5 @@ def figures(runs: list[Run], warn: Warn | None = None) -> tuple[list[Figure], li
     for i, plot in enumerate(plots, 1):
         buf = io.StringIO()
         plot.figure.savefig(buf, format="svg", metadata={"Date": None})
-        fid = f"fig{i}-{plot.stem}"
-        out.append(Figure(fid, plot.what, inline_svg(buf.getvalue(), f"{fid}-")))
+        out.append(Figure(f"fig{i}-{plot.stem}", plot.what, inline_svg(buf.getvalue(), f"f{i}-")))
     return out, notes
