@@ -318,3 +318,23 @@ def test_the_page_on_a_phone(browser, page_file, tmp_path):
     assert widths and all(200 < w <= 390 for w in widths), widths
     shot = tmp_path / "phone.png"
     assert page.screenshot(shot, full_page=False) == (390, 844)
+
+
+def test_the_mixed_table_is_report_md_s_with_its_notes():
+    """A mixed case (hand-made ``run_mixed`` results, as in test_mixed_report): the page's
+    mixed table has report.md's headers and cells, and the notes under it."""
+    from bench.report.html import table_html, tables
+    from bench.vision.report import MIXED, render_mixed_table
+    from tests.test_mixed_report import result
+
+    mixed = [result("vision-npu+llm-cpu"),
+             result("<b>p</b>", simulated={"vision": True, "llm": False}, llm_device=None)]
+    found = tables([{"mixed": m} for m in mixed])
+    assert [t.id for t in found] == ["mixed"]
+    text = table_html(found[0])
+    header, *rows = _table_cells(text)["mixed"]
+    assert header == [c.header for c in MIXED]
+    md = [line for line in render_mixed_table(mixed).splitlines() if line.startswith("| ")]
+    assert rows == [[c.strip() for c in line.strip("|").split("|")] for line in md[1:]]
+    assert "&lt;b&gt;p&lt;/b&gt;" in text and "<b>" not in text
+    assert "Rows marked simulated come from mock devices" in text and "LLM unknown" in text
