@@ -250,6 +250,7 @@ FIGURES = ("gen_tps", "prompt_tps", "ttft", "power", "timeline-")
 TABLES = ("bench", "compare", "system", "all")
 
 
+@pytest.mark.timeout(1500)  # as root without chromium, the fixture installs it from apt first
 def test_the_page_in_chromium(browser, page_file, tmp_path):
     """Loads with no console error and no request but the file itself; every table and
     figure is there and drawn; a click sorts a column (n/a last both ways); the hostile
@@ -303,6 +304,7 @@ def test_the_page_in_chromium(browser, page_file, tmp_path):
         width, height, shot.stat().st_size)
 
 
+@pytest.mark.timeout(1500)
 def test_the_page_on_a_phone(browser, page_file, tmp_path):
     """390 px wide (a phone): the page itself never scrolls sideways; the wide tables scroll
     in their own box; the figures fit the width."""
