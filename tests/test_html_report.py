@@ -134,12 +134,12 @@ def test_every_value_is_escaped(page_file):
 
 
 def test_loads_nothing_from_elsewhere_and_ids_are_unique(page_file):
-    """No src/href out of the file (only #anchors), no url() to anything but an id of the
-    page, and every id once (the figures' SVG ids are prefixed per figure)."""
+    """No src/href out of the file (only #anchors and data: URIs), no url() to anything but
+    an id of the page, and every id once (the figures' SVG ids are prefixed per figure)."""
     text = page_file.read_text()
     tags = _parse(text)
     refs = [v for _, a in tags.tags for k, v in a.items() if k in ("src", "href", "xlink:href")]
-    assert refs and all(v and v.startswith("#") for v in refs)
+    assert refs and all(v and v.startswith(("#", "data:")) for v in refs)
     ids = [a["id"] for _, a in tags.tags if a.get("id")]
     assert len(ids) == len(set(ids)) > 100
     urls = re.findall(r"url\(([^)]*)\)", text)
