@@ -340,3 +340,10 @@ def test_the_mixed_table_is_report_md_s_with_its_notes():
     assert rows == [[c.strip() for c in line.strip("|").split("|")] for line in md[1:]]
     assert "&lt;b&gt;p&lt;/b&gt;" in text and "<b>" not in text
     assert "Rows marked simulated come from mock devices" in text and "LLM unknown" in text
+
+
+def test_an_unwritable_place_is_one_line_and_exit_2(runs, tmp_path, cli):
+    (tmp_path / "file").write_text("not a folder")
+    code, _, err = cli("report", runs[1], "--no-write", "--html", tmp_path / "file" / "r.html")
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("pibench: error: cannot write r.html in ") and "file" in err
