@@ -115,6 +115,10 @@ def table_html(table: Table[Any]) -> Html:
     ])
 
 
+WRAP = frozenset({"device"})
+"""The long cells of the main tables, wrapped, so that a wide screen shows more columns."""
+
+
 def tables(records: Records) -> list[Table[Any]]:
     """The tables of report.md (``markdown.render``), in its order, with their notes."""
     from bench.report.servers import LEGEND as SERVER_LEGEND
@@ -127,9 +131,9 @@ def tables(records: Records) -> list[Table[Any]]:
     out: list[Table[Any]] = []
     if plain:
         out.append(Table("bench", "Tests (llama-bench style)", markdown.BENCH,
-                         markdown.tests_of(plain)))
+                         markdown.tests_of(plain), wide=WRAP))
         out.append(Table("compare", "Per model: devices compared", markdown.COMPARISON,
-                         markdown.comparison_rows(plain)))
+                         markdown.comparison_rows(plain), wide=WRAP))
     vlm = vlm_rows(plain)
     if vlm:
         out.append(Table("vlm", "Vision-language: an image and a question", VLM, vlm,
