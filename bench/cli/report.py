@@ -19,7 +19,12 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--title", default=None,
                    help="the report's title, and the first line of every plot's title "
                    "(plots default: the config's description)")
-    p.add_argument("--no-write", action="store_true", help="print only")
+    p.add_argument("--no-write", action="store_true",
+                   help="print only (an --html file is still written)")
+    p.add_argument("--html", metavar="OUT.html", default=None,
+                   help="also write one self-contained HTML page: the tables (sortable), the "
+                   "plots as inline SVG (with pibench[plots]), the labels' legend and the "
+                   "system context; never over an existing file (OUT-2.html beside it)")
     p.add_argument("--plots", action="store_true",
                    help="also write the plots beside report.md (as `pibench plot`; needs "
                    "matplotlib: pip install 'pibench[plots]')")
@@ -54,6 +59,13 @@ def report_cmd(args: argparse.Namespace) -> int:
     records = [r for _, recs in runs for r in recs]
     title = args.title or "pibench report: " + ", ".join(run.path.name for run, _ in runs)
     print(render(records, title))
+    if args.html:
+        from bench.report.html import write_html
+
+        path, notes = write_html(runs, Path(args.html), title, warn, args.title)
+        print(f"written: {path}")
+        for note in notes:
+            print(f"note: {note}")
     if not args.no_write:
         out = Path(args.out) if args.out else runs[0][0].path
         from bench.report.system import system_of_runs

@@ -40,7 +40,8 @@ class TestRow:
     failed: bool = False
 
 
-def _tests(records: list[dict[str, Any]]) -> list[TestRow]:
+def tests_of(records: list[dict[str, Any]]) -> list[TestRow]:
+    """The rows of ``bench_table``: a case's pp and tg tests, or its failure."""
     rows = []
     for r in records:
         if r.get("status") == "failed":  # an interrupted case shows the reps it kept
@@ -85,7 +86,8 @@ BENCH: list[Column[TestRow]] = [
 def bench_table(records: list[dict[str, Any]]) -> str:
     """One row per test like llama-bench: pp (prompt) and tg (generation), mean ± sd; with
     run, host and board columns where the records' runs differ in them."""
-    return markdown([*merged.origin_columns(records, lambda t: t.record), *BENCH], _tests(records))
+    return markdown([*merged.origin_columns(records, lambda t: t.record), *BENCH],
+                    tests_of(records))
 
 
 BENCH_HEADER = [c.header for c in BENCH]
@@ -94,7 +96,7 @@ BENCH_ALIGN = "".join(c.align for c in BENCH)
 
 def bench_rows(records: list[dict[str, Any]]) -> list[list[str]]:
     """The cells of ``bench_table`` (also drawn as a terminal table by ``pibench run``)."""
-    return [[c.fmt(c.get(t)) for c in BENCH] for t in _tests(records)]
+    return [[c.fmt(c.get(t)) for c in BENCH] for t in tests_of(records)]
 
 
 Compared = tuple[dict[str, Any], Power]
@@ -120,11 +122,16 @@ COMPARISON: list[Column[Compared]] = [
 """Per model: each backend/device side by side, with power where measured."""
 
 
+def comparison_rows(records: list[dict[str, Any]]) -> list[Compared]:
+    """The rows of ``comparison_table``, by model then backend."""
+    ordered = sorted(records, key=lambda r: (r["model"]["name"], r["backend"]["name"]))
+    return [(r, power_of(r)) for r in ordered]
+
+
 def comparison_table(records: list[dict[str, Any]]) -> str:
     """Per model: each backend/device side by side, with power where measured."""
-    ordered = sorted(records, key=lambda r: (r["model"]["name"], r["backend"]["name"]))
     columns = [*merged.origin_columns(records, lambda c: c[0]), *COMPARISON]
-    return markdown(columns, [(r, power_of(r)) for r in ordered])
+    return markdown(columns, comparison_rows(records))
 
 
 def legend(records: list[dict[str, Any]]) -> str:

@@ -183,10 +183,16 @@ def system_section(runs: Sequence[tuple[str, Env]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def system_of_runs(paths: Sequence[Path], warn: Callable[[str], None] | None = None) -> str:
-    """The System section of the run folders ``paths`` (their environment.json)."""
+def envs_of_runs(paths: Sequence[Path],
+                 warn: Callable[[str], None] | None = None) -> list[tuple[str, Env]]:
+    """(name, environment.json) of the run folders ``paths``; {} where it is missing."""
     from bench.results.reader import read_json
 
     names = run_names(list(paths))  # two hosts' runs of the same second: their whole paths
-    return system_section([(n, read_json(p / "environment.json", warn))
-                           for n, p in zip(names, paths, strict=True)])
+    return [(n, read_json(p / "environment.json", warn)) for n, p in zip(names, paths,
+                                                                         strict=True)]
+
+
+def system_of_runs(paths: Sequence[Path], warn: Callable[[str], None] | None = None) -> str:
+    """The System section of the run folders ``paths`` (their environment.json)."""
+    return system_section(envs_of_runs(paths, warn))

@@ -48,10 +48,15 @@ VLM: list[Column[dict[str, Any]]] = [
 """Vision-language cases, every device side by side (medians over the repetitions)."""
 
 
+def vlm_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The vision-language cases of ``records``, by model, workload and backend."""
+    return sorted(vlm_records(records), key=lambda r: (r["model"]["name"],
+                                                       r["workload"]["name"],
+                                                       r["backend"]["name"]))
+
+
 def vlm_table(records: list[dict[str, Any]]) -> str:
-    ordered = sorted(records, key=lambda r: (r["model"]["name"], r["workload"]["name"],
-                                             r["backend"]["name"]))
-    return markdown(VLM, ordered)
+    return markdown(VLM, vlm_rows(records))
 
 
 LEGEND = ("vision-language cases: medians over the repetitions. TTFT holds the image's "
