@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -45,6 +45,8 @@ class OllamaOptions(ServerOptions):
     tokens_per_word: float = Field(default=1.35, gt=0)
     """Starting guess to size throughput prompts (learned from the server's prompt_eval_count;
     the recorded prompt count is always the server's, or null)."""
+
+    probe_path: ClassVar[str] = "/api/version"  # Ollama and hailo-ollama both answer it
 
     def server_url(self) -> str | None:
         return self.base_url

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -37,6 +37,8 @@ class OpenAIOptions(ServerOptions):
     """Per read: covers the whole prefill before the first chunk."""
     tokens_per_word: float = Field(default=1.35, gt=0)
     """Starting guess to size throughput prompts when no tokenize endpoint answers."""
+
+    probe_path: ClassVar[str] = "/v1/models"  # the OpenAI API's model list (load asks it too)
 
     def server_url(self) -> str | None:
         return self.base_url
