@@ -17,9 +17,12 @@ single-token decode per further token (``gen_ms``, ``gen_tokens``); a one-token 
 booked by llama.cpp as a generation decode (prompt counters then read 0). In chat, the
 end-of-generation token stops the loop and is not counted as generated.
 
-A throughput request with ``depth`` (llama-bench's ``-d``) first decodes that many filler
-tokens (BOS first) after the cache is cleared, outside the timed window: ``t_request`` and
-the perf counters start after it; the prompt then follows at position ``depth``.
+A throughput request with ``depth`` (llama-bench's ``-d``) first puts that many filler
+tokens (BOS first, the same ones for every repetition) in the cleared cache, outside the timed
+window: decoded once, then restored from the saved sequence state as llama-bench does
+(bench.backends.llama_cpp.depth); ``t_request`` and the perf counters start after it; the
+prompt then follows at position ``depth``. Each repetition's ``internal`` says whether its
+depth context was "decoded" or "restored" and how long that took.
 
 Token events carry no text (no per-token detokenizing in the loop); the whole output is
 detokenized once, into ``GenerationStats.text``.
@@ -47,6 +50,7 @@ from bench.backends.base import (
 )
 from bench.backends.llama_cpp import files, logs, tokens
 from bench.backends.llama_cpp.config import CAPABILITIES, LlamaCppArtifact, LlamaCppOptions
+from bench.backends.llama_cpp.depth import DepthState
 from bench.backends.llama_cpp.sampling import sampler_chain
 from bench.clock import Clock
 from bench.common import assert_never
@@ -119,6 +123,7 @@ class LlamaCppBackend(Backend):
         self._template: tuple[str, str] | None = None
         self._filler_cache: dict[str, list[int]] = {}
         self._flash_attn_resolved: str | None = None
+        self._depth = DepthState()
 
     # -- load / close --------------------------------------------------------------------
 
@@ -210,6 +215,7 @@ class LlamaCppBackend(Backend):
             self._model = None
         self._vocab = None
         self._filler_cache.clear()
+        self._depth.forget()
 
     def reset(self) -> None:
         """Clear the KV cache (``generate`` also does it first, so every request starts
@@ -246,10 +252,13 @@ class LlamaCppBackend(Backend):
                 f"context of {self._n_ctx} tokens: raise the llama_cpp option n_ctx"
             )
         self.reset()
+        depth: dict[str, Any] = {}
         if depth_ids:  # outside the timed window and before the perf counters' reset
-            self._decode_prompt(depth_ids)
-            llama_cpp.llama_synchronize(ctx)
+            t0 = self.clock.now()
+            how = self._depth.put(ctx, depth_ids, self._decode_prompt)
             t_request = self.clock.now()
+            depth = {"depth_context": how, "depth_context_tokens": len(depth_ids),
+                     "depth_context_ms": (t_request - t0) * 1000.0}
         chain = self._sampler(request, suppress_eog=not chat)
         llama_cpp.llama_perf_context_reset(ctx)
         out: list[int] = []
@@ -275,7 +284,7 @@ class LlamaCppBackend(Backend):
             gen_tokens_method=_METHOD,
             stop_reason=stop,
             text=tokens.detokenize(vocab, out),
-            internal=self._perf_figures(),
+            internal={**self._perf_figures(), **depth},
         )
 
     def _token_loop(self, chain: Any, max_tokens: int, chat: bool,
@@ -352,8 +361,9 @@ class LlamaCppBackend(Backend):
             ids = tokens.tokenize(self._vocab, filler, parse_special=False)
             self._filler_cache[filler] = ids
         count = request.prompt_tokens if n is None else n
-        # the depth's filler starts elsewhere than the prompt's (variant offset)
-        variant = request.variant if n is None else request.variant + 7
+        # the depth's filler starts elsewhere than the prompt's, and is the same for every
+        # repetition (its state is saved once and restored: bench.backends.llama_cpp.depth)
+        variant = request.variant if n is None else 7
         return tokens.throughput_prompt(ids, count, variant, self._bos if bos else None)
 
     def _chat_ids(self, request: GenerationRequest) -> list[int]:
