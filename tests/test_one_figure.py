@@ -50,7 +50,8 @@ def test_the_same_figure_everywhere(write_config, tmp_path, cli):
     assert abs(fig.value - median) < 1e-3
 
     # the ✓ line: the median, its statistic, n and clock said
-    tick = next(line for line in err.splitlines() if line.startswith("  ✓ Qwen2-1.5B-Instruct/cpu/long"))
+    tick = next(line for line in err.splitlines()
+                if line.startswith("  ✓ Qwen2-1.5B-Instruct/cpu/long"))
     m = re.search(r"tg (\S+) \((\S+)–(\S+)\) t/s \(median, n=4, harness clock\)", tick)
     assert m, tick
     assert m.group(1) == shown
@@ -66,7 +67,7 @@ def test_the_same_figure_everywhere(write_config, tmp_path, cli):
     comp_header = _cells(comparison_table([record]), "| model", "tg t/s (median)")
     comp = _cells(comparison_table([record]), "| Qwen2-1.5B-Instruct ")
     assert comp[comp_header.index("tg t/s (median)")] == shown
-    assert f"t/s, TTFT: median over the measured repetitions (min–max), harness clock" in md
+    assert "t/s, TTFT: median over the measured repetitions (min–max), harness clock" in md
     assert _cells(bench_table([record]), "tg16") == row
 
     # report.csv and report.json: the raw median, and the clock it was read on

@@ -124,7 +124,6 @@ def terminal_summary(records: list[dict[str, Any]], console: Any = None) -> None
     instead of lines), with the same rows and figures as report.md's."""
     from rich.console import Console
     from rich.table import Table
-
     from rich.text import Text
 
     from bench.report.columns import FIGURE_NOTE, NA
