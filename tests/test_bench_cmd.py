@@ -59,12 +59,21 @@ def test_bench_prints_a_table_with_a_depth_column_and_resumes(cli, tmp_path):
     lines = out.splitlines()
     header = [c.strip() for c in lines[0].split("|")]
     assert header[1:-1] == ["model", "size", "params", "backend", "threads", "depth", "test",
-                            "t/s", "n", "source", "labels"]
+                            "t/s median (min–max)", "n", "runtime t/s median",
+                            "runtime clock", "labels"]
     rows = [[c.strip() for c in x.split("|")][1:-1] for x in lines[2:6]]
     assert [(r[4], r[5], r[6], r[8]) for r in rows] == [
         ("1", "0", "pp8", "2"), ("1", "0", "tg4", "2"), ("1", "32", "pp8", "2"),
         ("1", "32", "tg4", "2")]
-    assert all(r[9] == "llama.cpp perf counters" for r in rows)
+    # t/s on the harness clock, the perf counters in their own columns
+    assert all(r[10] == "llama.cpp perf counters" and r[9] != "n/a" for r in rows)
+    records = [json.loads(x) for x in (next((tmp_path / "out").iterdir()) / "cases.jsonl")
+               .read_text().splitlines()]
+    for r, case in zip(rows[1::2], records, strict=True):
+        assert r[7].split(" ")[0] == f"{case['summary']['gen_tps']['median']:.2f}"
+        # the depth context: decoded once (the first repetition; no warm-up), then restored
+        depth = [rep["internal"].get("depth_context") for rep in case["reps"]]
+        assert depth == ([None, None] if r[5] == "0" else ["decoded", "restored"])
     run_dir = next((tmp_path / "out").iterdir())
     assert f"results: {run_dir}" in out
     meta = json.loads((run_dir / "run.json").read_text())

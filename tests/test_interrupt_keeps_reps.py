@@ -79,8 +79,10 @@ def test_sigint_after_rep_2_of_5_keeps_2_reps_and_resume_replaces_it(tmp_path, f
         ("m1/sim/w1", "ok", 5), ("m1/sim/w2", "ok", 5)]
     md = (run_dir / "report.md").read_text()
     assert "interrupted" not in md
-    # the llama-bench table: both cases with their 5 repetitions (n column)
-    assert len([x for x in md.splitlines() if "| tg20 |" in x and "|   5 |" in x]) == 2
+    # the llama-bench table: both cases with their 5 repetitions (n column); both workloads
+    # give the test tg20, so it names them
+    assert len([x for x in md.splitlines()
+                if ("| tg20 [w1] |" in x or "| tg20 [w2] |" in x) and "|   5 |" in x]) == 2
     assert not (run_dir / "report-2.md").exists()
     meta = json.loads((run_dir / "run.json").read_text())
     assert meta["status"] == "finished" and meta["cases_interrupted"] == 0

@@ -364,3 +364,31 @@ def test_depth_is_decoded_before_the_timed_prompt(gemma) -> None:
                                  depth=backend._n_ctx)
     with pytest.raises(BackendError, match="depth"):
         run(backend, too_deep)
+
+
+def test_depth_context_is_decoded_once_then_restored(gemma) -> None:
+    """As llama-bench's ctx_state: the first request of a depth decodes it and saves the
+    sequence state; the next ones (other prompts, same depth) restore it, and generate what a
+    fresh decode would have; another depth is decoded again."""
+    backend, _ = gemma
+
+    def req(depth: int, variant: int) -> GenerationRequest:
+        return GenerationRequest(kind="throughput", max_tokens=6, prompt_tokens=16,
+                                 depth=depth, variant=variant)
+
+    backend._depth.forget()
+    _, first = run(backend, req(64, 0))
+    _, second = run(backend, req(64, 1))
+    _, again = run(backend, req(64, 0))
+    assert first.internal is not None and second.internal is not None
+    assert again.internal is not None
+    assert first.internal["depth_context"] == "decoded"
+    assert second.internal["depth_context"] == again.internal["depth_context"] == "restored"
+    assert first.internal["depth_context_tokens"] == 64 and backend._depth.bytes > 0
+    assert again.text == first.text  # the restored context is the decoded one (greedy)
+    mem = llama_cpp.llama_get_memory(backend._ctx)
+    assert llama_cpp.llama_memory_seq_pos_max(mem, 0) == 64 + 16 + 5 - 1
+    _, other = run(backend, req(32, 0))
+    assert other.internal is not None and other.internal["depth_context"] == "decoded"
+    _, plain = run(backend, req(0, 0))
+    assert plain.internal is not None and "depth_context" not in plain.internal

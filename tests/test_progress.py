@@ -46,7 +46,7 @@ def test_without_a_terminal_each_event_is_one_line_printed_once(write_config, tm
     first = lines[lines.index(headers[0]) + 1: lines.index(headers[1])]
     assert [x.strip() for x in first[:4]] == ["loading", "warm-up 1/1", "rep 1/2", "rep 2/2"]
     assert first[4].startswith("  ✓ Qwen2-1.5B-Instruct/npu/a  ok")
-    assert "(mean ± sd, n=2, harness clock)" in first[4]
+    assert "tg 8.18 t/s (median, n=2, harness clock)" in first[4]
     # nothing printed twice: in each case's block every line is new
     starts = [lines.index(h) for h in headers] + [len(lines)]
     for a, b in itertools.pairwise(starts):
@@ -135,6 +135,9 @@ def test_the_terminal_summary_fits_the_width(write_config, tmp_path, cli):
         lines = buf.getvalue().splitlines()
         assert max(len(x) for x in lines) <= width
         text = buf.getvalue()
-    assert "mean ± sd" in text and "harness clock" in text  # at 160 columns nothing wraps
-    assert "8.18 ± 0.00" in text  # the same figure as report.md's row
-    assert "8.18 ± 0.00" in (next(out.iterdir()) / "report.md").read_text()
+    assert "median over the measured" in text and "harness clock" in text  # no wrap at 160
+    # the same figure as report.md's row (jitter 0: min = max, the median alone)
+    row = next(x for x in text.splitlines() if "Qwen2-1.5B" in x and "tg8 [a]" in x)
+    md = (next(out.iterdir()) / "report.md").read_text()
+    md_row = next(x for x in md.splitlines() if "Qwen2-1.5B" in x and "tg8 [a]" in x)
+    assert " 8.18 " in row and " 8.18 |" in md_row

@@ -50,9 +50,13 @@ class Options(Strict):
         options fix it (the config check refuses workloads that cannot fit); else None."""
         return None
 
+    probe_path: ClassVar[str] = "/"
+    """Backend options with a server: the path of a cheap GET its API answers with 200
+    (the pre-flight of `pibench run` and `pibench validate --online`, bench.runner.servers)."""
+
     def server_url(self) -> str | None:
         """Backend options: the URL of the server the backend talks to, when it talks to
-        one (`pibench run` checks that it accepts a connection before making a run folder);
+        one (`pibench run` sends it a GET of ``probe_path`` before making a run folder);
         else None."""
         return None
 
@@ -193,6 +197,9 @@ class InternalTimings(TypedDict, total=False):
     image_preprocess_ms: float
     image_encode_ms: float
     image_timing_source: str
+    depth_context: str  # llama_cpp depth: "decoded" or "restored" (from the saved state)
+    depth_context_tokens: int
+    depth_context_ms: float  # building the depth context, outside the timed window
 
 
 @dataclass

@@ -102,39 +102,27 @@ def make_config(args: argparse.Namespace) -> dict[str, Any]:
 
 def bench_table(records: list[dict[str, Any]]) -> str:
     """llama-bench's table (model, size, params, backend, threads, test, t/s) with a depth
-    column; t/s is mean ± sd over the repetitions, llama.cpp's perf counters where the case
-    has them (as llama-bench), else the harness clock, said in the source column."""
-    from bench.report.rows import NA, flags, fmt_pm, params, size_gib, summary
+    column: the same rows and figures as report.md's table (bench.report.markdown.BENCH:
+    t/s is the median over the repetitions (min–max) on the harness clock, the runtime's
+    perf counters in their own columns), the depth in a column of its own."""
+    from bench.report.columns import Column, markdown
+    from bench.report.markdown import BENCH, TestRow, bench_test_rows
 
-    header = ["model", "size", "params", "backend", "threads", "depth", "test", "t/s", "n",
-              "source", "labels"]
-    rows: list[list[str]] = []
-    for r in records:
-        b, w = r.get("backend") or {}, r.get("workload") or {}
-        common = [r["model"]["name"], size_gib(r), params(r), str(b.get("type", NA)),
-                  str(b.get("threads", NA)), str(w.get("depth") or 0)]
-        if r.get("status") == "failed":
-            err = str((r.get("error") or {}).get("message"))[:60]
-            rows.append([*common, "-", NA, "0", NA, f"FAILED: {err}"])
-            continue
-        for key, test in (("prompt_tps", f"pp{w.get('prompt_tokens')}"),
-                          ("gen_tps", f"tg{w.get('gen_tokens')}")):
-            s = summary(r, f"internal_{key}")
-            if not s or not s.get("n"):
-                s = summary(r, key)
-            n = int(s.get("n") or 0) if s else 0
-            rows.append([*common, test, fmt_pm(s), str(n),
-                         str(s.get("source")) if n and s else NA, flags(r)])
-    right = {"size", "params", "threads", "depth", "t/s", "n"}
-    widths = [max(3, len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    by_header = {c.header: c for c in BENCH}
 
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.rjust(wd) if h in right else c.ljust(wd)
-                                 for c, wd, h in zip(cells, widths, header, strict=True)) + " |"
+    def depth(t: TestRow) -> object:
+        return (t.record.get("workload") or {}).get("depth") or 0
 
-    sep = "| " + " | ".join(("-" * (wd - 1) + ":") if h in right else "-" * wd
-                            for wd, h in zip(widths, header, strict=True)) + " |"
-    return "\n".join([line(header), sep, *(line(row) for row in rows)])
+    def test(t: TestRow) -> str:  # the depth has its column: "tg64", not "tg64 @ d512"
+        return t.test.replace(f" @ d{depth(t)}", "")
+
+    cols: list[Column[TestRow]] = [
+        by_header["model"], by_header["size"], by_header["params"],
+        Column("backend", lambda t: (t.record.get("backend") or {}).get("type")),
+        by_header["threads"], Column("depth", depth, "r"), Column("test", test),
+        *(c for c in BENCH if c.header not in ("model", "backend", "device", "size",
+                                                "params", "threads", "test"))]
+    return markdown(cols, bench_test_rows(records))
 
 
 def bench_cmd(args: argparse.Namespace) -> int:

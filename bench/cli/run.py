@@ -69,6 +69,9 @@ def register(sub: SubParsers) -> None:
     v = sub.add_parser("validate", help="check configs without running anything",
                        description="Validate configs: every error with file, line and field.")
     v.add_argument("configs", nargs="+")
+    v.add_argument("--online", action="store_true",
+                   help="also check that every server a config names answers (the same "
+                        "request `pibench run` sends before making a run folder)")
     v.set_defaults(func=validate_cmd)
 
 
@@ -126,23 +129,31 @@ def terminal_summary(records: list[dict[str, Any]], console: Any = None) -> None
     instead of lines), with the same rows and figures as report.md's."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    from bench.report.markdown import BENCH_ALIGN, BENCH_HEADER, bench_rows
+    from bench.report.columns import FIGURE_NOTE, NA
+    from bench.report.markdown import BENCH_ALIGN, BENCH_HEADER, RUNTIME_COLUMNS, bench_rows
 
-    table = Table(title="t/s: mean ± sd over n repetitions (warm-ups excluded); source: the "
-                        "clock of each figure", title_justify="left", expand=False)
-    for name, align in zip(BENCH_HEADER, BENCH_ALIGN, strict=True):
-        table.add_column(name, justify="right" if align == "r" else "left",
-                         overflow="fold", no_wrap=name in ("t/s", "n", "threads"))
-    for row in bench_rows(records):
-        table.add_row(*row)
+    rows = bench_rows(records)
+    # no runtime counters in any row: their columns stay in report.md, not on a narrow screen
+    keep = [i for i, name in enumerate(BENCH_HEADER)
+            if name not in RUNTIME_COLUMNS or any(r[i] not in (NA, "-") for r in rows)]
+    table = Table(title=f"t/s: {FIGURE_NOTE}, n repetitions (warm-ups excluded)"
+                        + ("; runtime t/s: the runtime's own counters"
+                           if len(keep) == len(BENCH_HEADER) else ""),
+                  title_justify="left", expand=False)
+    for i in keep:
+        table.add_column(BENCH_HEADER[i], justify="right" if BENCH_ALIGN[i] == "r" else "left",
+                         overflow="fold", no_wrap=BENCH_HEADER[i] in ("n", "threads"))
+    for row in rows:  # Text: a cell such as "tg8 [long]" is not rich markup
+        table.add_row(*(Text(row[i]) for i in keep))
     (console or Console()).print(table)
 
 
 def validate_cmd(args: argparse.Namespace) -> int:
     from bench.config.loader import ConfigErrors, load_config
     from bench.errors import UserError
-    from bench.runner.inputs import check_inputs
+    from bench.runner.inputs import preflight_problems
     from bench.runner.mixed import build_mixed_plan
     from bench.runner.plan import build_plan, skipped_lines
 
@@ -163,7 +174,8 @@ def validate_cmd(args: argparse.Namespace) -> int:
         try:
             cfg = load_config(path)
             cases, skipped = build_plan(cfg)
-            problems = check_inputs(cfg, cases)  # the pre-flight of `pibench run`
+            # the pre-flight of `pibench run`; servers only with --online
+            problems = preflight_problems(cfg, cases, online=args.online)
             if any(not p.model_file for p in problems):
                 raise ConfigErrors([p.text for p in problems if not p.model_file])
         except ConfigErrors as exc:

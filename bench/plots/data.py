@@ -1,7 +1,8 @@
 """What the plots draw, as plain data (no matplotlib).
 
 Every figure comes from the records through ``bench.report.rows`` (the helpers of the
-tables): a bar is a case's ``summary.<metric>`` median with its min and max and n; a power
+tables): a bar is the figure of the tables (``bench.report.columns.figure``: a case's
+``summary.<metric>`` median on the harness clock) with its min and max and n; a power
 bar is the first meter's figure (``rows.power_of``). A figure that was not measured is None:
 drawn as "n/a", never as a zero bar. Each bar carries the case's marks (its labels, and
 "FAILED"; ``rows.flags``) so that the drawing can hatch and tag it.
@@ -16,8 +17,8 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
-from bench.report.columns import dig
-from bench.report.rows import flags, gen_test, median, power_of, prompt_test, summary
+from bench.report.columns import dig, figure
+from bench.report.rows import flags, gen_test, power_of, prompt_test
 
 Run = tuple[str, list[dict[str, Any]]]  # (run folder name, its case records)
 
@@ -85,7 +86,8 @@ METRICS = {
 
 def metric_bars(runs: list[Run], metric: str,
                 labels: dict[str, str] | None = None) -> list[Bar]:
-    """One bar per case: the median of ``summary.<metric>``, min..max, n. ``labels``: each
+    """One bar per case: the figure every table shows (bench.report.columns.figure: the
+    median of ``summary.<metric>`` on the harness clock), min..max, n. ``labels``: each
     run's label in the series names (``bench.plots.context``; default ``short_names``)."""
     test_of = METRICS[metric][0]
     several = len(runs) > 1
@@ -93,15 +95,13 @@ def metric_bars(runs: list[Run], metric: str,
     bars = []
     for run, records in runs:
         for r in plain(records):
-            s = summary(r, metric) or {}
-            value = median(r, metric) if s.get("n") else None
+            fig = figure(r, metric)
             bars.append(Bar(
                 run=run, case_id=r["case_id"], model=r["model"]["name"],
                 series=series_of(short[run], r, several), panel=_panel(r, test_of(r)),
-                value=value,
-                lo=s.get("min") if value is not None else None,
-                hi=s.get("max") if value is not None else None,
-                n=int(s.get("n") or 0), marks=marks(r), source=str(s.get("source") or ""),
+                value=fig.value if fig else None,
+                lo=fig.lo if fig else None, hi=fig.hi if fig else None,
+                n=fig.n if fig else 0, marks=marks(r), source=fig.source if fig else "",
                 error=_error(r),
             ))
     return bars

@@ -5,6 +5,10 @@ Markdown shows each value through its column's ``fmt`` (None -> "n/a" unless the
 otherwise); CSV and JSON keep the raw value (CSV: an empty cell for None; JSON: null), so a
 figure that was not measured is never a zero. Adding a column to a table is adding one
 ``Column`` to its list.
+
+One statistic and one clock per shown figure (``figure``): the median over the measured
+repetitions with min–max, on the harness clock, in the ✓ line, every table, the figure
+fields of CSV/JSON and the plots; the runtime's own counters only in columns that say so.
 """
 
 from __future__ import annotations
@@ -73,6 +77,51 @@ def dig(d: Any, *keys: str) -> Any:
             return None
         d = d[key]
     return d
+
+
+STATISTIC = "median"
+"""The statistic of every figure pibench shows (the ✓ line, every table, CSV/JSON's figure
+fields, the plots): the median over the measured repetitions, min–max its spread."""
+CLOCK = "harness clock"
+"""The clock of every shown figure: pibench's own (bench.results.metrics.HARNESS), the one
+every backend and device has. The runtime's counters (llama.cpp perf counters, server
+timings) are shown only in their own labelled columns ("runtime ...")."""
+FIGURE_NOTE = f"{STATISTIC} over the measured repetitions (min–max), {CLOCK}"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One shown figure of a case: ``STATISTIC`` of ``summary.<metric>`` with its spread,
+    its sample count and its clock (``source``)."""
+
+    value: float
+    lo: float | None
+    hi: float | None
+    n: int
+    source: str
+    unit: str | None = None
+
+
+def figure(record: Any, metric: str) -> Figure | None:
+    """The case's shown figure for ``metric`` (e.g. "gen_tps": harness clock; or
+    "internal_gen_tps": the runtime's counters, shown only in a labelled column); None
+    when not measured (n = 0)."""
+    s = dig(record, "summary", metric)
+    if not isinstance(s, dict) or not s.get("n") or s.get(STATISTIC) is None:
+        return None
+    return Figure(value=float(s[STATISTIC]), lo=s.get("min"), hi=s.get("max"), n=int(s["n"]),
+                  source=str(s.get("source") or NA), unit=s.get("unit"))
+
+
+def fmt_figure(fig: Figure | None, nd: int = 2) -> str:
+    """"12.34 (12.10–12.50)": the median and min–max; "12.34" when they are one value;
+    "n/a" when not measured."""
+    if fig is None:
+        return NA
+    text = f"{fig.value:.{nd}f}"
+    if fig.lo is not None and fig.hi is not None and f"{fig.lo:.{nd}f}" != f"{fig.hi:.{nd}f}":
+        text += f" ({fig.lo:.{nd}f}–{fig.hi:.{nd}f})"
+    return text
 
 
 def records(columns: Sequence[Column[Row]], rows: Sequence[Row]) -> list[dict[str, Any]]:

@@ -75,6 +75,10 @@ FLAT: list[Column[Flat]] = [
     Column("load_s", lambda f: f[0].get("load_s"), "r"),
     Column("peak_rss_mb", lambda f: f[0].get("peak_rss_mb"), "r"),
     *(Column(f"{m}_{st}", _stat(m, st), "r") for m in METRICS for st in STATS),
+    # the clock of the figures above: ttft_s, prompt_tps, gen_tps, e2e_s (the ones tables and
+    # plots show, their *_median) are the harness clock's; internal_* the runtime's counters
+    Column("clock", lambda f: (summary(f[0], "gen_tps") or {}).get("source")),
+    Column("internal_clock", lambda f: _internal_clock(f[0])),
     Column("idle_w", lambda f: f[1].idle_w, "r"),
     Column("gen_mean_w", lambda f: f[1].gen_mean_w, "r"),
     Column("gen_mean_w_stdev", lambda f: f[1].gen_mean_w_sd, "r"),
@@ -86,6 +90,23 @@ FLAT: list[Column[Flat]] = [
     Column("error", lambda f: (f[0].get("error") or {}).get("message")),
 ]
 """The flat table of report.csv and report.json: one row per case, every figure raw."""
+
+
+def _internal_clock(record: dict[str, Any]) -> str | None:
+    for key in ("internal_gen_tps", "internal_prompt_tps"):
+        s = summary(record, key)
+        if s and s.get("n"):
+            return str(s.get("source"))
+    return None
+
+
+FIGURES = {
+    "statistic": f"{columns.STATISTIC}: *_median, spread *_min..*_max over *_n repetitions "
+                 "(warm-ups excluded); tables, the ✓ line and the plots show *_median",
+    "clock": f"ttft_s, prompt_tps, gen_tps, e2e_s: {columns.CLOCK} (column clock), the same "
+             "for every device; internal_*: the runtime's own counters (column internal_clock)",
+}
+"""What report.json says about its figures (docs/results.md, "Which figure")."""
 
 
 def _flat(records: list[dict[str, Any]]) -> list[Flat]:
@@ -129,7 +150,8 @@ def write_report(records: list[dict[str, Any]], out_dir: Path, title: str,
         raise storage_error(exc, out_dir / f"{stem}.md") from None
     md = markdown.render(records, title) + ("\n" + system if system else "")
     texts = {"md": md, "csv": to_csv(records),
-             "json": json.dumps({"title": title, "rows": flat_rows(records)}, indent=2) + "\n"}
+             "json": json.dumps({"title": title, "figures": FIGURES, "rows": flat_rows(records)},
+                                indent=2) + "\n"}
     files: dict[str, Path] = {}
     for kind, text in texts.items():
         path = out_dir / f"{stem}.{kind}"

@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.report import merged
-from bench.report.columns import Column, grid, markdown
+from bench.report.columns import (
+    FIGURE_NOTE,
+    Column,
+    Figure,
+    figure,
+    fmt_figure,
+    grid,
+    markdown,
+)
 from bench.report.rows import (
     NA,
     Power,
@@ -14,13 +22,11 @@ from bench.report.rows import (
     fmt,
     fmt_pm,
     gen_test,
-    median,
     origin,
     params,
     power_of,
     prompt_test,
     size_gib,
-    tps_figure,
 )
 
 
@@ -36,29 +42,50 @@ class TestRow:
 
     record: dict[str, Any]
     test: str = "-"
-    summary: dict[str, Any] | None = None
+    figure: Figure | None = None
+    """The shown figure (columns.figure: median, harness clock), the ✓ line's too."""
+    runtime: Figure | None = None
+    """The runtime's own counters (llama.cpp perf counters, server timings), when it has
+    them: a column of its own, never mixed with the harness figure."""
     failed: bool = False
+
+
+def workload_tags(records: list[dict[str, Any]]) -> dict[str, str]:
+    """case_id -> " [workload]" for the cases whose test names another workload gives too
+    (``pp256`` of workload ``long`` and of ``short``), else "" (the test alone is clear)."""
+    names: dict[str, set[str]] = {}
+    for r in records:
+        w = str((r.get("workload") or {}).get("name", "?"))
+        for test in (prompt_test(r), gen_test(r)):
+            names.setdefault(test, set()).add(w)
+    out = {}
+    for r in records:
+        w = str((r.get("workload") or {}).get("name", "?"))
+        shared = any(len(names[t]) > 1 for t in (prompt_test(r), gen_test(r)))
+        out[r["case_id"]] = f" [{w}]" if shared else ""
+    return out
 
 
 def tests_of(records: list[dict[str, Any]]) -> list[TestRow]:
     """The rows of ``bench_table``: a case's pp and tg tests, or its failure."""
     rows = []
+    tags = workload_tags(records)
     for r in records:
         if r.get("status") == "failed":  # an interrupted case shows the reps it kept
             rows.append(TestRow(r, failed=True))
             continue
+        tag = tags.get(r["case_id"], "")
         for key, test in (("prompt_tps", prompt_test(r)), ("gen_tps", gen_test(r))):
-            rows.append(TestRow(r, test, tps_figure(r, key)))  # the ✓ line's figure too
+            rows.append(TestRow(r, test + tag, figure(r, key), figure(r, f"internal_{key}")))
     return rows
 
 
 def _n(t: TestRow) -> str:
-    return "0" if t.failed or not t.summary else str(t.summary.get("n", 0))
+    return "0" if t.failed or not t.figure else str(t.figure.n)
 
 
-def _source(t: TestRow) -> str:
-    s = t.summary
-    return "-" if t.failed else (s.get("source", NA) if s and s.get("n") else NA)
+def _runtime_clock(t: TestRow) -> str:
+    return "-" if t.failed else (t.runtime.source if t.runtime else NA)
 
 
 def _labels(t: TestRow) -> str:
@@ -75,23 +102,33 @@ BENCH: list[Column[TestRow]] = [
     Column("params", lambda t: params(t.record), "r"),
     Column("threads", lambda t: (t.record.get("backend") or {}).get("threads"), "r"),
     Column("test", lambda t: t.test),
-    Column("t/s", lambda t: t.summary, "r", fmt_pm),
+    Column("t/s median (min–max)", lambda t: t.figure, "r", fmt_figure),
     Column("n", _n, "r"),
-    Column("source", _source),
+    Column("runtime t/s median", lambda t: t.runtime, "r", fmt_figure),
+    Column("runtime clock", _runtime_clock),
     Column("labels", _labels),
 ]
-"""One row per test like llama-bench: pp (prompt) and tg (generation), mean ± sd."""
+"""One row per test like llama-bench: pp (prompt) and tg (generation); t/s is the median
+over the repetitions (min–max) on the harness clock (columns.figure), and the runtime's own
+counters, when it has them, in their own columns."""
 
 
 def bench_table(records: list[dict[str, Any]]) -> str:
-    """One row per test like llama-bench: pp (prompt) and tg (generation), mean ± sd; with
-    run, host and board columns where the records' runs differ in them."""
+    """One row per test like llama-bench: pp (prompt) and tg (generation), harness median;
+    with run, host and board columns where the records' runs differ in them."""
     return markdown([*merged.origin_columns(records, lambda t: t.record), *BENCH],
                     tests_of(records))
 
 
 BENCH_HEADER = [c.header for c in BENCH]
+RUNTIME_COLUMNS = ("runtime t/s median", "runtime clock")
+"""The columns of the runtime's own counters (left off the terminal when no row has them)."""
 BENCH_ALIGN = "".join(c.align for c in BENCH)
+
+
+def bench_test_rows(records: list[dict[str, Any]]) -> list[TestRow]:
+    """The rows of ``bench_table`` (``pibench bench`` draws them with a depth column)."""
+    return tests_of(records)
 
 
 def bench_rows(records: list[dict[str, Any]]) -> list[list[str]]:
@@ -99,17 +136,25 @@ def bench_rows(records: list[dict[str, Any]]) -> list[list[str]]:
     return [[c.fmt(c.get(t)) for c in BENCH] for t in tests_of(records)]
 
 
-Compared = tuple[dict[str, Any], Power]
+Compared = tuple[dict[str, Any], Power, str]
+"""A case, its first meter's figures, and its workload tag (``workload_tags``)."""
+
+
+def _value(record: dict[str, Any], metric: str) -> float | None:
+    fig = figure(record, metric)
+    return None if fig is None else fig.value
 
 
 COMPARISON: list[Column[Compared]] = [
     Column("model", lambda c: c[0]["model"]["name"]),
     Column("backend", lambda c: (c[0].get("backend") or {}).get("name", NA)),
     Column("device", lambda c: (c[0].get("backend") or {}).get("device")),
-    Column("test", lambda c: gen_test(c[0])),
-    Column("tg t/s (median)", lambda c: median(c[0], "gen_tps"), "r", fmt),
-    Column("pp t/s (median)", lambda c: median(c[0], "prompt_tps"), "r", fmt),
-    Column("TTFT s (median)", lambda c: median(c[0], "ttft_s"), "r", lambda x: fmt(x, 3)),
+    Column("test", lambda c: gen_test(c[0]) + c[2]),
+    # the harness clock for every device: a server without timings and a runtime with perf
+    # counters are compared on the same clock
+    Column("tg t/s (median)", lambda c: _value(c[0], "gen_tps"), "r", fmt),
+    Column("pp t/s (median)", lambda c: _value(c[0], "prompt_tps"), "r", fmt),
+    Column("TTFT s (median)", lambda c: _value(c[0], "ttft_s"), "r", lambda x: fmt(x, 3)),
     Column("idle W", lambda c: c[1].idle_w, "r", fmt),
     Column("gen W (mean ± sd)",
            lambda c: {"mean": c[1].gen_mean_w, "stddev": c[1].gen_mean_w_sd}, "r", fmt_pm),
@@ -125,7 +170,8 @@ COMPARISON: list[Column[Compared]] = [
 def comparison_rows(records: list[dict[str, Any]]) -> list[Compared]:
     """The rows of ``comparison_table``, by model then backend."""
     ordered = sorted(records, key=lambda r: (r["model"]["name"], r["backend"]["name"]))
-    return [(r, power_of(r)) for r in ordered]
+    tags = workload_tags(records)
+    return [(r, power_of(r), tags.get(r["case_id"], "")) for r in ordered]
 
 
 def comparison_table(records: list[dict[str, Any]]) -> str:
@@ -135,9 +181,13 @@ def comparison_table(records: list[dict[str, Any]]) -> str:
 
 
 def legend(records: list[dict[str, Any]]) -> str:
-    notes = ["t/s: mean ± sample standard deviation over the measured repetitions (n); "
-             "warm-up runs excluded. Generation t/s excludes the first token (it belongs to "
-             "prompt processing). n/a: not measured."]
+    notes = [f"t/s, TTFT: {FIGURE_NOTE} (n repetitions; warm-up runs excluded), in every "
+             "table, the ✓ line, report.csv/json (`*_median`, `*_min`, `*_max`) and the plots; "
+             "the same clock for every device. runtime t/s: the runtime's own counters "
+             "(runtime clock: llama.cpp perf counters, server timings), where it has them. "
+             "Generation t/s excludes the first token (it belongs to prompt processing). "
+             "[workload]: the workload, when another one gives the same test. "
+             "n/a: not measured."]
     if any(r.get("power") for r in records):
         notes.append("power: the case's first meter (all meters are in cases.jsonl); W over "
                      "the generation phase, energy integrated over the samples; J/token = "

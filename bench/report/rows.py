@@ -227,13 +227,10 @@ def summary(record: dict[str, Any], key: str) -> dict[str, Any] | None:
 
 
 def tps_figure(record: dict[str, Any], key: str) -> dict[str, Any] | None:
-    """The t/s figure the llama-bench table shows for ``key`` ("prompt_tps", "gen_tps"):
-    the runtime's own counters where the case has them (as llama-bench), else the harness
-    clock; its ``source`` says which. The ✓ line of a finished case shows the same."""
-    s = summary(record, f"internal_{key}")
-    if s is None or not s.get("n"):
-        s = summary(record, key)
-    return s
+    """The summary behind the t/s figure every table shows for ``key`` ("prompt_tps",
+    "gen_tps"): the harness clock's, for every backend (bench.report.columns.figure reads
+    its median)."""
+    return summary(record, key)
 
 
 def median(record: dict[str, Any], key: str) -> float | None:

@@ -1,9 +1,11 @@
 """Every file a config names, checked before a run folder exists, and their content hashes.
 
-``check_inputs`` is the one pre-flight of ``pibench validate`` and ``pibench run`` (and of a
-resume): prompt sets (builtin name, or a file that must be a readable, non-empty, UTF-8 text
-or YAML list of prompts), images, mock profiles, synth presets, model files (present, a file,
-readable). It returns every problem at once, one line each, ordered by the config's line.
+``check_inputs`` is the file part of the one pre-flight of ``pibench validate`` and ``pibench
+run`` (and of a resume), ``preflight_problems``, which adds the servers (bench.runner.servers)
+for run and ``validate --online``: prompt sets (builtin name, or a file that must be a
+readable, non-empty, UTF-8 text or YAML list of prompts), images, mock profiles, synth
+presets, model files (present, a file, readable). It returns every problem at once, one
+line each, ordered by the config's line.
 Model files may live only on the machine that runs a config: validate shows their problems
 as notes, run refuses them.
 
@@ -112,6 +114,19 @@ def check_inputs(cfg: ResolvedConfig, cases: list[Case]) -> list[Problem]:
                       model_file=True)
     found.sort(key=lambda p: p.line)
     return list(dict.fromkeys(found))
+
+
+def preflight_problems(cfg: ResolvedConfig, cases: list[Case], online: bool) -> list[Problem]:
+    """The one pre-flight of `pibench run` (online) and `pibench validate` (online with
+    ``--online``): every file problem and, online, every server that does not answer
+    (bench.runner.servers), all ordered by the config's line."""
+    found = check_inputs(cfg, cases)
+    if online:
+        from bench.runner.servers import check_servers
+
+        found += check_servers(cfg, cases)
+    found.sort(key=lambda p: p.line)
+    return found
 
 
 def _image_path(spec: str, folder: Path) -> Path:

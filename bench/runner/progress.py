@@ -35,16 +35,17 @@ class Progress(Protocol):
 
 
 def _line(record: dict[str, Any]) -> str:
-    """A finished case in one line: prompt and generation t/s, the same figure as the
-    llama-bench table's (mean ± sd, the runtime's counters where it has them, else the
-    harness clock), with its statistic, n and source said."""
-    from bench.report.rows import fmt_pm, tps_figure
+    """A finished case in one line: prompt and generation t/s, the same figure as every
+    table's (bench.report.columns.figure: median (min–max) over the repetitions, harness
+    clock), with its statistic, n and clock said."""
+    from bench.report.columns import STATISTIC, figure, fmt_figure
 
     parts = [record["case_id"], record["status"]]
     for key, label in (("prompt_tps", "pp"), ("gen_tps", "tg")):
-        s = tps_figure(record, key)
-        if s and s.get("n"):
-            parts.append(f"{label} {fmt_pm(s)} t/s (mean ± sd, n={s['n']}, {s.get('source')})")
+        fig = figure(record, key)
+        if fig is not None:
+            parts.append(f"{label} {fmt_figure(fig)} t/s ({STATISTIC}, n={fig.n}, "
+                         f"{fig.source})")
     if record.get("error"):
         parts.append(record["error"]["message"])
     if "simulated" in record.get("labels", []):

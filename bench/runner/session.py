@@ -20,7 +20,7 @@ from bench.errors import PibenchError, UserError
 from bench.results import environment
 from bench.results.safe_io import StorageError
 from bench.results.store import RunDir, utc_now
-from bench.runner.inputs import changed_inputs, check_inputs, input_hashes
+from bench.runner.inputs import changed_inputs, input_hashes, preflight_problems
 from bench.runner.instruments import Instruments
 from bench.runner.mixed import MixedCase, build_mixed_plan
 from bench.runner.plan import Case, Skipped, build_plan, skipped_lines
@@ -60,10 +60,8 @@ def make_clock(cfg: ResolvedConfig) -> Clock:
 def preflight(cfg: ResolvedConfig, cases: list[Case]) -> None:
     """Every file the cases need (the same check as ``pibench validate``) and every server
     they talk to, checked before a run folder exists: all problems at once (``ConfigErrors``,
-    exit 2), files ordered by line, then servers."""
-    from bench.runner.servers import check_servers
-
-    lines = [p.text for p in check_inputs(cfg, cases)] + check_servers(cfg, cases)
+    exit 2), ordered by line."""
+    lines = [p.text for p in preflight_problems(cfg, cases, online=True)]
     if lines:
         raise ConfigErrors(lines)
 

@@ -17,9 +17,12 @@ single-token decode per further token (``gen_ms``, ``gen_tokens``); a one-token 
 booked by llama.cpp as a generation decode (prompt counters then read 0). In chat, the
 end-of-generation token stops the loop and is not counted as generated.
 
-A throughput request with ``depth`` (llama-bench's ``-d``) first decodes that many filler
-tokens (BOS first) after the cache is cleared, outside the timed window: ``t_request`` and
-the perf counters start after it; the prompt then follows at position ``depth``.
+A throughput request with ``depth`` (llama-bench's ``-d``) first puts that many filler
+tokens (BOS first, the same ones for every repetition) in the cleared cache, outside the timed
+window: decoded once, then restored from the saved sequence state as llama-bench does
+(bench.backends.llama_cpp.depth); ``t_request`` and the perf counters start after it; the
+prompt then follows at position ``depth``. Each repetition's ``internal`` says whether its
+depth context was "decoded" or "restored" and how long that took.
 
 Token events carry no text (no per-token detokenizing in the loop); the whole output is
 detokenized once, into ``GenerationStats.text``.
@@ -47,6 +50,7 @@ from bench.backends.base import (
 )
 from bench.backends.llama_cpp import files, logs, tokens
 from bench.backends.llama_cpp.config import CAPABILITIES, LlamaCppArtifact, LlamaCppOptions
+from bench.backends.llama_cpp.depth import DepthState
 from bench.backends.llama_cpp.sampling import sampler_chain
 from bench.clock import Clock
 from bench.common import assert_never
@@ -131,6 +135,7 @@ class LlamaCppBackend(Backend[LlamaCppOptions]):
         self._template: tuple[str, str] | None = None
         self._filler_cache: dict[str, list[int]] = {}
         self._flash_attn_resolved: str | None = None
+        self._depth = DepthState()
 
     # -- load / close --------------------------------------------------------------------
 
@@ -219,6 +224,7 @@ class LlamaCppBackend(Backend[LlamaCppOptions]):
         free_handle(ctx, llama_cpp.llama_free)
         free_handle(model, llama_cpp.llama_model_free)
         self._filler_cache.clear()
+        self._depth.forget()
 
     def reset(self) -> None:
         """Clear the KV cache (``generate`` also does it first, so every request starts
@@ -255,10 +261,13 @@ class LlamaCppBackend(Backend[LlamaCppOptions]):
                 f"context of {self._n_ctx} tokens: raise the llama_cpp option n_ctx"
             )
         self.reset()
+        depth = InternalTimings()
         if depth_ids:  # outside the timed window and before the perf counters' reset
-            self._decode_prompt(depth_ids)
-            llama_cpp.llama_synchronize(ctx)
+            t0 = self.clock.now()
+            how = self._depth.put(ctx, depth_ids, self._decode_prompt)
             t_request = self.clock.now()
+            depth = InternalTimings(depth_context=how, depth_context_tokens=len(depth_ids),
+                                    depth_context_ms=(t_request - t0) * 1000.0)
         chain = self._sampler(request, suppress_eog=not chat)
         llama_cpp.llama_perf_context_reset(ctx)
         out: list[int] = []
@@ -284,7 +293,7 @@ class LlamaCppBackend(Backend[LlamaCppOptions]):
             gen_tokens_method=_METHOD,
             stop_reason=stop,
             text=tokens.detokenize(vocab, out),
-            internal=self._perf_figures(),
+            internal=InternalTimings(**self._perf_figures(), **depth),
         )
 
     def _token_loop(self, chain: Any, max_tokens: int, chat: bool,
@@ -361,8 +370,9 @@ class LlamaCppBackend(Backend[LlamaCppOptions]):
             ids = tokens.tokenize(self._vocab, filler, parse_special=False)
             self._filler_cache[filler] = ids
         count = request.prompt_tokens if n is None else n
-        # the depth's filler starts elsewhere than the prompt's (variant offset)
-        variant = request.variant if n is None else request.variant + 7
+        # the depth's filler starts elsewhere than the prompt's, and is the same for every
+        # repetition (its state is saved once and restored: bench.backends.llama_cpp.depth)
+        variant = request.variant if n is None else 7
         return tokens.throughput_prompt(ids, count, variant, self._bos if bos else None)
 
     def _chat_ids(self, request: GenerationRequest) -> list[int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -29,6 +29,7 @@ class OllamaOptions(ServerOptions):
     """Throughput prompts through /api/generate with raw=true: no chat template added."""
     num_ctx: int | None = Field(default=None, gt=0)
     num_thread: int | None = Field(default=None, gt=0)
+    probe_path: ClassVar[str] = "/api/version"  # Ollama and hailo-ollama both answer it
 
 
 class OllamaArtifact(Options):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -24,6 +24,7 @@ class OpenAIOptions(ServerOptions):
     throughput and chat requests; completion requests still stop at the end of generation."""
     extra_body: dict[str, Any] = Field(default_factory=dict)
     """Extra fields sent with every generation request (server specific)."""
+    probe_path: ClassVar[str] = "/v1/models"  # the OpenAI API's model list (load asks it too)
 
 
 class OpenAIArtifact(Options):
