@@ -94,11 +94,12 @@ def _png_size(path: Path) -> tuple[int, int]:
 def _plots(paths: list[Path], title: str | None = None) -> tuple[list[Any], list[str]]:
     from bench.plots.context import context_of
     from bench.plots.write import build
-    from bench.report.rows import load_runs
+    from bench.report.rows import load_runs, run_names
 
     loaded = load_runs([str(p) for p in paths])
     ctx = context_of(paths, title)
-    return build([(run.path.name, recs) for run, recs in loaded], ctx=ctx)
+    names = run_names(paths)  # runs made in the same second share a folder name
+    return build([(n, recs) for n, (_, recs) in zip(names, loaded, strict=True)], ctx=ctx)
 
 
 def test_every_file_is_1200_px_wide_and_the_over_time_plot_is_there(runs, tmp_path, cli):
@@ -206,11 +207,13 @@ def test_long_names_are_wrapped_or_numbered_with_a_key(runs):
 def test_runs_are_titled_by_what_differs_never_by_folder_names(runs):
     from bench.plots.context import context_of
     from bench.plots.layout import title_of
+    from bench.report.rows import run_names
 
     a, b = runs["hot"], runs["plain"]
     ctx = context_of([a, b])
     assert ctx.by == ["host", "board"]
-    assert ctx.labels == {a.name: "pi-a · Pi 5 Rev 1.0 8GB", b.name: "pi-b · Pi 5 Rev 1.0 4GB"}
+    name_a, name_b = run_names([a, b])  # the folder names, or paths when the second is shared
+    assert ctx.labels == {name_a: "pi-a · Pi 5 Rev 1.0 8GB", name_b: "pi-b · Pi 5 Rev 1.0 4GB"}
     plots, notes = _plots([a, b])
     gen = next(p for p in plots if p.stem == "gen_tps").figure
     title = title_of(gen)

@@ -34,7 +34,7 @@ def make(runs_dirs: list[str], out: str | None, fmt: str, cases: list[str] | Non
     """Write the plots: (exit code, the files and what each shows, notes on what was not
     drawn and why); the one-line message on stderr and exit 2 when matplotlib is missing."""
     from bench.plots import PlotsUnavailable, require_matplotlib
-    from bench.report.rows import load_runs
+    from bench.report.rows import load_runs, run_names
 
     try:
         require_matplotlib()
@@ -48,9 +48,7 @@ def make(runs_dirs: list[str], out: str | None, fmt: str, cases: list[str] | Non
     runs = load_runs(runs_dirs, warn)  # without raw arrays: a timeline reads its case again
     out_dir = Path(out) if out else runs[0][0].path
     paths = [run.path for run, _ in runs]
-    names = [p.name for p in paths]
-    if len(set(names)) < len(names):  # two hosts' runs of the same second: their paths
-        names = [str(p) for p in paths]
+    names = run_names(paths)  # two hosts' runs of the same second: their paths
     ctx = context_of(paths, title, warn, names)
     written, notes = write_plots([(n, recs) for n, (_, recs) in zip(names, runs, strict=True)],
                                  out_dir, fmt, cases, warn, ctx)

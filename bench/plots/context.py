@@ -80,11 +80,13 @@ def context_of(paths: Sequence[Path], title: str | None = None,
                names: Sequence[str] | None = None) -> PlotContext:
     """The context of the run folders ``paths`` (their environment.json, resolved.json and
     run.json; a missing or damaged file counts as empty, with the reader's warning);
-    ``names``: the runs' names in the plotted records (default: the folder names)."""
+    ``names``: the runs' names in the plotted records (default: ``run_names``, the folder
+    names or, when two share one, their paths)."""
+    from bench.report.rows import run_names
     from bench.report.system import differences, facts
     from bench.results.reader import read_json
 
-    names = list(names) if names is not None else [p.name for p in paths]
+    names = list(names) if names is not None else run_names(list(paths))
     envs = [read_json(p / "environment.json", warn) for p in paths]
     resolved = [read_json(p / "resolved.json", warn) for p in paths]
     descriptions = list(dict.fromkeys(str(r["description"]) for r in resolved

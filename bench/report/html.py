@@ -27,7 +27,7 @@ from bench.report.export import FLAT
 from bench.report.html_assets import CSS, SCRIPT
 from bench.report.html_figures import Figure, figures
 from bench.report.htmlkit import Html, code_spans, el, esc, join
-from bench.report.rows import power_of
+from bench.report.rows import power_of, run_names
 from bench.report.system import FACTS, Env, differences, envs_of_runs, facts
 from bench.results.reader import Warn
 from bench.results.store import RunDir
@@ -260,10 +260,11 @@ def render_html(runs: Sequence[tuple[RunDir, Records]], title: str,
     from bench.plots.context import context_of
 
     records = [r for _, recs in runs for r in recs]
-    names = [run.path.name for run, _ in runs]
     paths = [run.path for run, _ in runs]
+    names = run_names(paths)  # two hosts' runs of the same second: their paths
     ctx = context_of(paths, plot_title, warn, names)
-    figs, notes = figures([(run.path.name, recs) for run, recs in runs], warn, ctx)
+    figs, notes = figures([(n, recs) for n, (_, recs) in zip(names, runs, strict=True)],
+                          warn, ctx)
     system = envs_of_runs(paths, warn)
     return page(title, names, records, figs, notes, system), notes
 
