@@ -78,3 +78,5 @@ class RepRecord(TypedDict, total=False):
     internal_gen_tps: float | None
     prompt: str  # the user prompt (chat and completion workloads; first 500 characters)
     text: str | None  # generated text (chat and completion workloads; first 2000 characters)
+    round: int  # the round it was measured in, from 1 (runs with rounds > 1)
+    thermal: dict[str, Any]  # temperature and clock around it (bench.runner.thermal)

@@ -1,0 +1,326 @@
+"""A run with rounds: the schedule's visits (bench.runner.plan.schedule) in order, one record
+per case when its last round is done.
+
+Each visit warms up (``warmup`` generations: the model may have been reloaded, or other
+cases ran since), measures its share of the repetitions with the case's meters, and is kept
+as a ``RoundRecord`` (bench.results.record). Until its last round a case's record on disk is
+a partial one (status ``interrupted``, labelled "rounds K of R done"), rewritten after every
+visit: kill the run at any moment and every finished round is on disk; ``--resume`` reads the
+last partial record of each case (``restore``), skips the rounds it holds, and measures a
+round that was under way again in full (its finished repetitions stay in the partial record
+until the complete one replaces it, as for a run without rounds: bench.results.reader).
+
+Models: a (backend, model) pair is loaded at its first visit and closed after its last visit
+of the round (``reload_per_round``) or of the run (otherwise: several pairs stay loaded at
+once when the order interleaves them). A pair that fails to load fails every case on it.
+
+Merging the visits into the case (``merge_health``, ``merge_power``, ``merge_host``):
+minima, maxima and sums as such, means weighted by their counts; each visit's own figures,
+raw power samples included, stay in ``rounds``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bench.backends.base import Backend, ModelInfo, ModelRef
+from bench.errors import PibenchError
+from bench.results.metrics import case_summary
+from bench.results.schema import RepRecord
+from bench.results.store import utc_now
+from bench.runner.plan import Visit as Planned
+from bench.runner.record import Measured, build_record, error_record
+
+if TYPE_CHECKING:
+    from bench.runner.runner import Runner, Visit
+
+
+@dataclass
+class CaseState:
+    """What a case has so far: its finished rounds."""
+
+    reps: list[RepRecord] = field(default_factory=list)
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+    load_s: float | None = None
+    warmup: int = 0
+    started: str = ""
+    info: ModelInfo | None = None
+    done: bool = False
+    probe: tuple[str | None, bool] = (None, False)
+
+    def done_rounds(self) -> set[int]:
+        return {r["round"] for r in self.rounds if r.get("complete")}
+
+
+def restore(record: dict[str, Any]) -> CaseState | None:
+    """The finished rounds of a partial record (a resumed run); None if it has none."""
+    rounds = [r for r in record.get("rounds") or [] if r.get("complete")]
+    if not rounds:
+        return None
+    keep = {r["round"] for r in rounds}
+    st = CaseState(reps=[r for r in record.get("reps") or [] if r.get("round") in keep],
+                   rounds=rounds, load_s=record.get("load_s"),
+                   warmup=sum(int(r.get("warmup") or 0) for r in rounds),
+                   started=str(record.get("started") or ""))
+    th = record.get("thermal") or {}
+    st.probe = (th.get("source"), bool(th.get("simulated")))
+    return st
+
+
+def _weighted(values: list[tuple[float | None, float]]) -> float | None:
+    pairs = [(v, w) for v, w in values if v is not None and w > 0]
+    total = sum(w for _, w in pairs)
+    return sum(v * w for v, w in pairs) / total if total else None
+
+
+def _pick(values: list[Any], fn: Any) -> Any:
+    vals = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    return fn(vals) if vals else None
+
+
+def merge_health(items: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The health summaries of a case's visits as one (bench.meters.health.HealthSummary)."""
+    hs = [h for h in items if h]
+    if len(hs) <= 1:
+        return hs[0] if hs else None
+    out = dict(hs[0])
+    weights = [float(h.get("n_polls") or 0) for h in hs]
+    for key in out:
+        vals = [h.get(key) for h in hs]
+        if key.endswith("_min"):
+            out[key] = _pick(vals, min)
+        elif key.endswith("_max") or key == "throttle_max_gap_s":
+            out[key] = _pick(vals, max)
+        elif key.endswith("_mean"):
+            out[key] = _weighted(list(zip(vals, weights, strict=True)))
+        elif key in ("n_polls", "throttle_polls", "poll_cpu_ms"):
+            out[key] = _pick(vals, sum)
+    out["temp_start_c"] = hs[0].get("temp_start_c")
+    out["throttled_after"] = hs[-1].get("throttled_after")
+    flags = [f for h in hs for f in h.get("flags") or []]
+    out["flags"] = list(dict.fromkeys(flags))
+    thr = [h.get("throttled") for h in hs]
+    out["throttled"] = None if all(t is None for t in thr) else any(bool(t) for t in thr)
+    hist = [h.get("throttle_history") for h in hs]
+    out["throttle_history"] = next((x for x in ("throttled", "unknown", "clean") if x in hist),
+                                   None)
+    notes = [str(h["throttle_note"]) for h in hs if h.get("throttle_note")]
+    out["throttle_note"] = "; ".join(dict.fromkeys(notes)) or None
+    out["rounds_merged"] = len(hs)
+    return out
+
+
+def merge_host(items: list[Any]) -> Any:
+    """Host-load summaries of the visits as one: windows summed, shares weighted by them."""
+    hs = [h for h in items if h]
+    if len(hs) <= 1:
+        return hs[0] if hs else None
+    w = [float(h.get("window_s") or 0) for h in hs]
+    out = dict(hs[0])
+    out["window_s"] = round(sum(w), 3)
+    for key in ("other_cpu_pct", "steal_pct"):
+        v = _weighted(list(zip([h.get(key) for h in hs], w, strict=True)))
+        out[key] = None if v is None else round(v, 2)
+    out["busy"] = any(bool(h.get("busy")) for h in hs)
+    return out
+
+
+_PHASE_MEANS = ("duration_s", "mean_w", "energy_j", "energy_above_idle_j")
+
+
+def _merge_phase(phases: list[dict[str, Any]]) -> dict[str, Any]:
+    out = dict(phases[0])
+    w = [float(p.get("n_windows_measured") or 0) for p in phases]
+    for key in _PHASE_MEANS:
+        out[key] = _weighted(list(zip([p.get(key) for p in phases], w, strict=True)))
+    sds = [(p.get("mean_w_stdev"), wi) for p, wi in zip(phases, w, strict=True)]
+    var = _weighted([(None if s is None else s * s, wi) for s, wi in sds])
+    out["mean_w_stdev"] = None if var is None else var ** 0.5  # pooled within visits
+    for key in ("n_windows", "n_windows_measured", "n_samples"):
+        out[key] = sum(int(p.get(key) or 0) for p in phases)
+    out["peak_w"] = _pick([p.get("peak_w") for p in phases], max)
+    out["reasons"] = list(dict.fromkeys(r for p in phases for r in p.get("reasons") or []))
+    return out
+
+
+def merge_power(items: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per meter, the visits' power results as one: phases pooled (means weighted by the
+    measured windows, standard deviation pooled within visits), J/token weighted by tokens.
+    The raw samples stay in each round's ``power``."""
+    lists = [p for p in items if p]
+    if len(lists) <= 1:
+        return lists[0] if lists else []
+    out = []
+    for i, first in enumerate(lists[0]):
+        rs = [p[i] for p in lists if i < len(p)]
+        m = dict(first)
+        tokens = [float(r.get("gen_tokens") or 0) for r in rs]
+        for key in ("n_samples", "n_gaps", "gen_tokens"):
+            m[key] = sum(int(r.get(key) or 0) for r in rs)
+        m["gap_s"] = sum(float(r.get("gap_s") or 0) for r in rs)
+        m["errors"] = list(dict.fromkeys(e for r in rs for e in r.get("errors") or []))
+        m["rate_hz_achieved"] = _pick([r.get("rate_hz_achieved") for r in rs],
+                                      statistics.fmean)
+        for phase in ("prompt", "generation", "request"):
+            if all(isinstance(r.get(phase), dict) for r in rs):
+                m[phase] = _merge_phase([r[phase] for r in rs])
+        for key in ("j_per_token", "j_per_token_generation", "j_per_token_above_idle",
+                    "j_per_token_stdev"):
+            m[key] = _weighted(list(zip([r.get(key) for r in rs], tokens, strict=True)))
+        j = m.get("j_per_token")
+        m["tokens_per_j"] = 1.0 / j if j else None
+        m["samples"], m["rep_t_request_s"] = [], []
+        m["estimated_input"] = None
+        m["rounds_merged"] = len(rs)
+        out.append(m)
+    return out
+
+
+class RoundLoop:
+    """Runs the visits of a schedule through a Runner's measuring code."""
+
+    def __init__(self, runner: Runner, visits: list[Planned],
+                 restored: dict[str, CaseState]) -> None:
+        self.r = runner
+        self.visits = visits
+        self.states = restored
+        self.rounds = runner.cfg.run.rounds
+        reload = runner.cfg.run.reload_per_round
+        self.last: dict[tuple[str, str, int], int] = {}
+        for i, v in enumerate(visits):
+            self.last[self._key(v, reload)] = i
+        self.reload = reload
+        self.open: dict[tuple[str, str], tuple[Backend, ModelInfo | None]] = {}
+        self.broken: dict[tuple[str, str], Any] = {}
+
+    @staticmethod
+    def _key(v: Planned, reload: bool) -> tuple[str, str, int]:
+        return (v.case.backend.name, v.case.model.name, v.round if reload else 0)
+
+    def run(self) -> None:
+        try:
+            for i, v in enumerate(self.visits):
+                self._visit(i, v)
+                if self.last.get(self._key(v, self.reload)) == i:
+                    self._close((v.case.backend.name, v.case.model.name))
+        finally:
+            for pair in list(self.open):
+                self._close(pair)
+
+    def _close(self, pair: tuple[str, str]) -> None:
+        item = self.open.pop(pair, None)
+        if item is not None:
+            item[0].close()
+
+    def _load(self, v: Planned) -> tuple[Backend, ModelInfo | None, float | None]:
+        from bench.runner.runner import CaseFailure
+
+        pair = (v.case.backend.name, v.case.model.name)
+        if pair in self.open:
+            b, info = self.open[pair]
+            return b, info, None
+        if pair in self.broken:
+            raise self.broken[pair]
+        try:
+            backend = self.r._make_backend(v.case)
+        except (ImportError, PibenchError) as exc:
+            self.broken[pair] = CaseFailure(exc, "load", None)
+            raise self.broken[pair] from None
+        backend.__enter__()
+        m = v.case.model
+        t0 = self.r.clock.now()
+        try:
+            info = backend.load(ModelRef(m.name, m.family, m.params_b, v.case.artifact))
+        except KeyboardInterrupt:
+            backend.close()
+            raise
+        except Exception as exc:
+            backend.close()
+            self.broken[pair] = CaseFailure(exc, "load", None)
+            raise self.broken[pair] from None
+        load_s = self.r.clock.now() - t0
+        self.open[pair] = (backend, info)
+        return backend, info, load_s
+
+    def _visit(self, i: int, v: Planned) -> None:
+        from bench.runner.runner import CaseFailure
+
+        r, case = self.r, v.case
+        st = self.states.setdefault(case.case_id, CaseState())
+        r._index += 1
+        r._units_left = r.cfg.run.warmup + v.n_reps
+        if st.done or v.round in st.done_rounds():
+            r._advance(r._units_left)
+            return
+        r.progress.case(r._index, case.case_id, f"round {v.round}/{self.rounds}")
+        if not st.started:
+            st.started = utc_now()
+        if i and r.cfg.run.cooldown_s:
+            r.progress.case(r._index, case.case_id, f"cooling {r.cfg.run.cooldown_s:g} s")
+            r.clock.sleep(r.cfg.run.cooldown_s)
+        try:
+            backend, info, load_s = self._load(v)
+        except CaseFailure as exc:
+            st.done = True
+            r._record_failure(case, None, st.started, exc)
+            return
+        if st.info is None:
+            st.info = info
+        if st.load_s is None and load_s is not None:
+            st.load_s = load_s
+        got = r._measure(case, backend, v.n_reps, v.first_rep, v.round, warmup=r.cfg.run.warmup)
+        self._keep(st, v, got, load_s, complete=got.failure is None and got.stop is None)
+        last = v.round == self.rounds
+        planned = r.cfg.run.repetitions
+        if got.failure is not None or got.stop is not None:
+            st.done = got.failure is not None
+            done = len(st.reps)
+            measured = self._measured(backend, st, got)
+            r._write(build_record(case, case.case_id, st.started, measured,
+                                  got.error(planned, done), warn=r.progress.message,
+                                  interrupted=got.interrupted_label(planned, done)))
+            if got.stop is not None:
+                raise got.stop
+            return
+        measured = self._measured(backend, st, got)
+        if last:
+            st.done = True
+            r._write(build_record(case, case.case_id, st.started, measured, None,
+                                  warn=r.progress.message))
+            return
+        n = len(st.done_rounds())
+        pending = error_record(None, "rep", None, None, kind="rounds pending",
+                               message=f"{n} of {self.rounds} rounds measured; the others "
+                                       "come later in the run (or with --resume)")
+        built = build_record(case, case.case_id, st.started, measured, pending,
+                             warn=r.progress.message,
+                             interrupted=f"rounds {n} of {self.rounds} done")
+        r.run_dir.append_case(built.to_line_dict())  # not counted: the case goes on
+
+    def _keep(self, st: CaseState, v: Planned, got: Visit, load_s: float | None,
+              complete: bool) -> None:
+        st.reps += got.reps
+        st.warmup += self.r.cfg.run.warmup
+        if got.probe is not None:
+            st.probe = (got.probe.source, got.probe.simulated)
+        st.rounds.append({
+            "round": v.round, "first_rep": v.first_rep, "n_reps": len(got.reps),
+            "complete": complete, "started": got.started, "finished": got.finished,
+            "load_s": None if load_s is None else round(load_s, 4),
+            "warmup": self.r.cfg.run.warmup,
+            "summary": case_summary(got.reps, None) if got.reps else {},
+            "health": got.extra.get("health"), "power": got.extra.get("power", []),
+            "host_load": got.extra.get("host_load")})
+
+    def _measured(self, backend: Backend, st: CaseState, got: Visit) -> Measured:
+        from bench.runner.thermal import case_thermal
+
+        rounds = st.rounds
+        return Measured(backend, st.info, st.load_s, st.warmup, list(st.reps),
+                        merge_power([x["power"] for x in rounds]),
+                        merge_health([x["health"] for x in rounds]),
+                        merge_host([x["host_load"] for x in rounds]),
+                        thermal=case_thermal(list(st.reps), *st.probe),  # type: ignore[arg-type]
+                        rounds=list(rounds))
