@@ -39,31 +39,39 @@ if TYPE_CHECKING:
 
 @dataclass
 class CaseState:
-    """What a case has so far: its finished rounds."""
+    """What a case has so far: its finished rounds, and the visits of the round under way."""
 
     reps: list[RepRecord] = field(default_factory=list)
     rounds: list[dict[str, Any]] = field(default_factory=list)
+    open: list[dict[str, Any]] = field(default_factory=list)
+    """Visits of the current round (folded into one round entry when it ends)."""
     load_s: float | None = None
     warmup: int = 0
     started: str = ""
     info: ModelInfo | None = None
     done: bool = False
+    skip: set[int] = field(default_factory=set)
+    """Rounds a resumed run already has."""
     probe: tuple[str | None, bool] = (None, False)
 
-    def done_rounds(self) -> set[int]:
-        return {r["round"] for r in self.rounds if r.get("complete")}
 
-
-def restore(record: dict[str, Any]) -> CaseState | None:
-    """The finished rounds of a partial record (a resumed run); None if it has none."""
-    rounds = [r for r in record.get("rounds") or [] if r.get("complete")]
+def restore(record: dict[str, Any], planned: list[int]) -> CaseState | None:
+    """The complete rounds of a partial record (a resumed run): a round is kept when it is
+    marked complete and holds its ``planned`` repetitions; None if none is."""
+    counts: dict[int, int] = {}
+    for r in record.get("reps") or []:
+        if isinstance(r.get("round"), int):
+            counts[r["round"]] = counts.get(r["round"], 0) + 1
+    rounds = [r for r in record.get("rounds") or [] if r.get("complete")
+              and 1 <= r.get("round", 0) <= len(planned)
+              and counts.get(r["round"]) == planned[r["round"] - 1]]
     if not rounds:
         return None
     keep = {r["round"] for r in rounds}
     st = CaseState(reps=[r for r in record.get("reps") or [] if r.get("round") in keep],
                    rounds=rounds, load_s=record.get("load_s"),
                    warmup=sum(int(r.get("warmup") or 0) for r in rounds),
-                   started=str(record.get("started") or ""))
+                   started=str(record.get("started") or ""), skip=keep)
     th = record.get("thermal") or {}
     st.probe = (th.get("source"), bool(th.get("simulated")))
     return st
@@ -178,6 +186,21 @@ def merge_power(items: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     return out
 
 
+def fold(visits: list[dict[str, Any]], reps: list[RepRecord], complete: bool) -> dict[str, Any]:
+    """The visits of a case in one round as its round entry (bench.results.record
+    .RoundRecord); ``reps``: the round's repetitions."""
+    first = visits[0]
+    loads = [v["load_s"] for v in visits if v["load_s"] is not None]
+    return {"round": first["round"], "first_rep": first["first_rep"], "n_reps": len(reps),
+            "complete": complete, "started": first["started"],
+            "finished": visits[-1]["finished"], "load_s": loads[0] if loads else None,
+            "warmup": sum(v["warmup"] for v in visits),
+            "summary": case_summary(reps, None) if reps else {},
+            "health": merge_health([v["health"] for v in visits]),
+            "power": merge_power([v["power"] for v in visits]),
+            "host_load": merge_host([v["host_load"] for v in visits])}
+
+
 class RoundLoop:
     """Runs the visits of a schedule through a Runner's measuring code."""
 
@@ -187,11 +210,12 @@ class RoundLoop:
         self.visits = visits
         self.states = restored
         self.rounds = runner.cfg.run.rounds
-        reload = runner.cfg.run.reload_per_round
+        self.reload = runner.cfg.run.reload_per_round
         self.last: dict[tuple[str, str, int], int] = {}
+        self.closes_round: dict[tuple[str, int], int] = {}
         for i, v in enumerate(visits):
-            self.last[self._key(v, reload)] = i
-        self.reload = reload
+            self.last[self._key(v, self.reload)] = i
+            self.closes_round[(v.case.case_id, v.round)] = i
         self.open: dict[tuple[str, str], tuple[Backend, ModelInfo | None]] = {}
         self.broken: dict[tuple[str, str], Any] = {}
 
@@ -247,19 +271,20 @@ class RoundLoop:
     def _visit(self, i: int, v: Planned) -> None:
         from bench.runner.runner import CaseFailure
 
-        r, case = self.r, v.case
+        r, case, run = self.r, v.case, self.r.cfg.run
         st = self.states.setdefault(case.case_id, CaseState())
+        warmup = run.warmup if v.opens_round else 0
         r._index += 1
-        r._units_left = r.cfg.run.warmup + v.n_reps
-        if st.done or v.round in st.done_rounds():
+        r._units_left = warmup + v.n_reps
+        if st.done or v.round in st.skip:
             r._advance(r._units_left)
             return
         r.progress.case(r._index, case.case_id, f"round {v.round}/{self.rounds}")
         if not st.started:
             st.started = utc_now()
-        if i and r.cfg.run.cooldown_s:
-            r.progress.case(r._index, case.case_id, f"cooling {r.cfg.run.cooldown_s:g} s")
-            r.clock.sleep(r.cfg.run.cooldown_s)
+        if i and v.opens_round and run.cooldown_s:
+            r.progress.case(r._index, case.case_id, f"cooling {run.cooldown_s:g} s")
+            r.clock.sleep(run.cooldown_s)
         try:
             backend, info, load_s = self._load(v)
         except CaseFailure as exc:
@@ -270,27 +295,30 @@ class RoundLoop:
             st.info = info
         if st.load_s is None and load_s is not None:
             st.load_s = load_s
-        got = r._measure(case, backend, v.n_reps, v.first_rep, v.round, warmup=r.cfg.run.warmup)
-        self._keep(st, v, got, load_s, complete=got.failure is None and got.stop is None)
-        last = v.round == self.rounds
-        planned = r.cfg.run.repetitions
-        if got.failure is not None or got.stop is not None:
+        got = r._measure(case, backend, v.n_reps, v.first_rep, v.round, warmup=warmup,
+                         baseline=v.opens_round)
+        self._keep(st, v, got, load_s, warmup)
+        broke = got.failure is not None or got.stop is not None
+        if not broke and self.closes_round[(case.case_id, v.round)] != i:
+            return  # more visits of this case in this round
+        self._end_round(st, v.round, complete=not broke)
+        planned = run.repetitions
+        measured = self._measured(backend, st)
+        if broke:
             st.done = got.failure is not None
             done = len(st.reps)
-            measured = self._measured(backend, st, got)
             r._write(build_record(case, case.case_id, st.started, measured,
                                   got.error(planned, done), warn=r.progress.message,
                                   interrupted=got.interrupted_label(planned, done)))
             if got.stop is not None:
                 raise got.stop
             return
-        measured = self._measured(backend, st, got)
-        if last:
+        if v.round == self.rounds:
             st.done = True
             r._write(build_record(case, case.case_id, st.started, measured, None,
                                   warn=r.progress.message))
             return
-        n = len(st.done_rounds())
+        n = len([x for x in st.rounds if x["complete"]])
         pending = error_record(None, "rep", None, None, kind="rounds pending",
                                message=f"{n} of {self.rounds} rounds measured; the others "
                                        "come later in the run (or with --resume)")
@@ -300,21 +328,24 @@ class RoundLoop:
         r.run_dir.append_case(built.to_line_dict())  # not counted: the case goes on
 
     def _keep(self, st: CaseState, v: Planned, got: Visit, load_s: float | None,
-              complete: bool) -> None:
+              warmup: int) -> None:
         st.reps += got.reps
-        st.warmup += self.r.cfg.run.warmup
+        st.warmup += warmup
         if got.probe is not None:
             st.probe = (got.probe.source, got.probe.simulated)
-        st.rounds.append({
-            "round": v.round, "first_rep": v.first_rep, "n_reps": len(got.reps),
-            "complete": complete, "started": got.started, "finished": got.finished,
-            "load_s": None if load_s is None else round(load_s, 4),
-            "warmup": self.r.cfg.run.warmup,
-            "summary": case_summary(got.reps, None) if got.reps else {},
-            "health": got.extra.get("health"), "power": got.extra.get("power", []),
-            "host_load": got.extra.get("host_load")})
+        st.open.append({
+            "round": v.round, "first_rep": v.first_rep, "started": got.started,
+            "finished": got.finished, "load_s": None if load_s is None else round(load_s, 4),
+            "warmup": warmup, "health": got.extra.get("health"),
+            "power": got.extra.get("power", []), "host_load": got.extra.get("host_load")})
 
-    def _measured(self, backend: Backend, st: CaseState, got: Visit) -> Measured:
+    def _end_round(self, st: CaseState, rnd: int, complete: bool) -> None:
+        if st.open:
+            reps = [x for x in st.reps if x.get("round") == rnd]
+            st.rounds.append(fold(st.open, reps, complete))
+            st.open = []
+
+    def _measured(self, backend: Backend, st: CaseState) -> Measured:
         from bench.runner.thermal import case_thermal
 
         rounds = st.rounds

@@ -252,10 +252,11 @@ class Runner:
             raise v.stop
 
     def _measure(self, case: Case, backend: Backend, n_reps: int, first: int,
-                 rnd: int | None, warmup: int) -> Visit:
+                 rnd: int | None, warmup: int, baseline: bool = True) -> Visit:
         """``warmup`` warm-ups, then ``n_reps`` measured repetitions numbered from
         ``first`` (in round ``rnd``, None without rounds), with the case's meters, host load
-        and thermal readings around them. A failure or Ctrl-C is kept in the result."""
+        and thermal readings around them (``baseline``: the meters' cooling and idle
+        baseline first). A failure or Ctrl-C is kept in the result."""
         v = Visit(started=utc_now(), t0=self.clock.now())
         instruments = self.metering.for_case() if self.metering else None
         health = self.metering.health if self.metering is not None else None
@@ -272,7 +273,7 @@ class Runner:
         call = 0
         windows: list[Any] = []
         try:
-            if instruments is not None:
+            if instruments is not None and baseline:
                 self.progress.rep("cooling / idle baseline")
                 instruments.before_case()
             for w in range(warmup):

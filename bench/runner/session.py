@@ -24,7 +24,14 @@ from bench.results.store import RunDir, utc_now
 from bench.runner.inputs import changed_inputs, check_inputs, input_hashes
 from bench.runner.instruments import Instruments
 from bench.runner.mixed import MixedCase, build_mixed_plan
-from bench.runner.plan import Case, Skipped, build_plan, schedule, skipped_lines
+from bench.runner.plan import (
+    Case,
+    Skipped,
+    build_plan,
+    reps_per_round,
+    schedule,
+    skipped_lines,
+)
 from bench.runner.progress import Progress, make_progress
 from bench.runner.requests import forget_prompt_files
 from bench.runner.rounds import CaseState, restore
@@ -305,7 +312,8 @@ def _resume_locked(run_dir: RunDir, config_path: str | Path | None, quiet: bool,
             raise UserError(f"{run_dir.path}/run.json: no schedule seed for order: shuffle; "
                             "this folder cannot be resumed in its order: start a new run")
         for record in run_dir.cases():
-            state = restore(record) if record["case_id"] not in done else None
+            state = (restore(record, reps_per_round(cfg.run.repetitions, cfg.run.rounds))
+                     if record["case_id"] not in done else None)
             if state is not None:
                 restored[record["case_id"]] = state
         for cid in done:  # a case with a complete record is not visited again
