@@ -245,3 +245,54 @@ def test_compare_uses_round_means_and_says_when_the_heat_differs(
     # (about 30 %) is noise for that comparison, so the 15 % gain is not a verdict
     assert compared_summary(hot["board-a"], "gen_tps")["source"] == "per-round means (3 rounds)"
     assert float(res.cells[0]) > 1.1 and res.cells[1] == "~"
+
+
+def test_reload_per_round_loads_every_round_and_blocks_load_once(tmp_path: Path,
+                                                                 write_config: Any) -> None:
+    again = _run(tmp_path, write_config, "rounds: 3\nreload_per_round: true", reps=3,
+                 name="reload.yaml")
+    once = _run(tmp_path, write_config, "rounds: 3", reps=3, name="once.yaml")
+    for r in again.values():
+        assert [x["load_s"] for x in r["rounds"]] == [1.0, 1.0, 1.0]  # the profile's load_s
+    for r in once.values():
+        assert [x["load_s"] for x in r["rounds"]] == [1.0, None, None]
+
+
+class _Reader:
+    """Readings as bench.meters.board.BoardReader gives them."""
+
+    def __init__(self, bits: int | None, real: float | None, asked: float | None) -> None:
+        self.bits, self.real, self.asked = bits, real, asked
+
+    def temp_c(self) -> float | None:
+        return 50.0
+
+    def arm_mhz(self) -> float | None:
+        return self.real
+
+    def arm_requested_mhz(self) -> float | None:
+        return self.asked
+
+    def throttled(self) -> int | None:
+        return self.bits
+
+
+def test_a_real_boards_clock_is_at_its_maximum_when_the_firmware_caps_nothing() -> None:
+    from bench.runner.thermal import BoardProbe
+
+    assert BoardProbe(_Reader(0x50000, 1500.0, 2400.0)).at_max() is True  # sticky bits only
+    assert BoardProbe(_Reader(0x2, 1500.0, 1500.0)).at_max() is False  # arm-capped now
+    assert BoardProbe(_Reader(0x8, 2400.0, 2400.0)).at_max() is False  # soft limit now
+    assert BoardProbe(_Reader(None, 1500.0, 2400.0)).at_max() is False  # runs below the ask
+    assert BoardProbe(_Reader(None, 2399.0, 2400.0)).at_max() is True
+    assert BoardProbe(_Reader(None, None, 2400.0)).at_max() is None
+
+
+def test_the_wait_is_bounded_and_says_it_did_not_get_there() -> None:
+    from bench.clock import VirtualClock
+    from bench.runner.thermal import BoardProbe, wait_ready
+
+    clock = VirtualClock()
+    got = wait_ready(BoardProbe(_Reader(0x2, 1500.0, 1500.0)), clock, 60.0, 30.0, poll_s=1.0)
+    assert got == {"target_c": 60.0, "reached": False, "waited_s": 30.0, "temp_c": 50.0,
+                   "clock_at_max": False}
