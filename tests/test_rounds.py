@@ -214,6 +214,8 @@ def test_kill_in_round_2_and_resume_loses_nothing_and_duplicates_nothing(
     assert partial_b["status"] == "interrupted"
     assert [x["round"] for x in partial_b["reps"]] == [1, 1, 2]  # round 2 stopped after 1
 
+    assert res.outcome.partial == 1  # shuffle: board-b is stopped, board-a has a whole round
+
     again = resume_run(run_dir, quiet=True)
     assert again.exit_code == 0
     final = {r["backend"]["name"]: r for r in again.run_dir.cases()}
@@ -296,3 +298,40 @@ def test_the_wait_is_bounded_and_says_it_did_not_get_there() -> None:
     got = wait_ready(BoardProbe(_Reader(0x2, 1500.0, 1500.0)), clock, 60.0, 30.0, poll_s=1.0)
     assert got == {"target_c": 60.0, "reached": False, "waited_s": 30.0, "temp_c": 50.0,
                    "clock_at_max": False}
+
+
+class CtrlCAtNth(CtrlCAt):
+    """Ctrl-C at the ``nth`` time the runner starts that repetition label of that case."""
+
+    def __init__(self, case_id: str, label: str, nth: int) -> None:
+        super().__init__(case_id, label)
+        self.left = nth
+
+    def rep(self, label: str) -> None:
+        if self.current == self.at and label == self.label:
+            self.left -= 1
+            if self.left == 0:
+                raise KeyboardInterrupt
+
+
+def test_ctrl_c_in_an_interleaved_round_keeps_the_other_devices_reps(
+        tmp_path: Path, write_config: Any) -> None:
+    cfg = write_config(TWO_BOARDS.format(reps=6, extra="rounds: 2\norder: interleave-devices"))
+    # round 2 opens with board-b; stop board-a's second rep of it: board-b has two
+    # repetitions of round 2 in memory that are not a whole round yet
+    stop = CtrlCAtNth("Llama-3.2-1B-Instruct/board-a/tg64", "rep 1/1 (round 2)", 2)
+    res = start_run(cfg, output_dir=tmp_path / "out", progress=stop)
+    assert res.exit_code == 130
+    last = {}
+    for r in _lines(res.run_dir.path):
+        last[r["backend"]["name"]] = r
+    a, b = last["board-a"], last["board-b"]
+    assert [x["round"] for x in a["reps"]] == [1, 1, 1, 2]
+    assert [x["round"] for x in b["reps"]] == [1, 1, 1, 2, 2]
+    assert b["status"] == "interrupted" and "interrupted: 5 of 6 reps" in b["labels"]
+    assert [(x["round"], x["complete"]) for x in b["rounds"]] == [(1, True), (2, False)]
+    again = resume_run(res.run_dir.path, quiet=True)
+    assert again.exit_code == 0
+    for r in again.run_dir.cases():
+        assert [x["round"] for x in r["reps"]] == [1, 1, 1, 2, 2, 2]
+        assert [x["rep"] for x in r["reps"]] == list(range(6))

@@ -229,6 +229,9 @@ class RoundLoop:
                 self._visit(i, v)
                 if self.last.get(self._key(v, self.reload)) == i:
                     self._close((v.case.backend.name, v.case.model.name))
+        except KeyboardInterrupt:
+            self._flush()
+            raise
         finally:
             for pair in list(self.open):
                 self._close(pair)
@@ -326,6 +329,27 @@ class RoundLoop:
                              warn=r.progress.message,
                              interrupted=f"rounds {n} of {self.rounds} done")
         r.run_dir.append_case(built.to_line_dict())  # not counted: the case goes on
+
+    def _flush(self) -> None:
+        """Ctrl-C: every case with visits of an unfinished round gets a partial record
+        (the case that was stopped already has one)."""
+        planned = self.r.cfg.run.repetitions
+        for cid, st in self.states.items():
+            if st.done or not st.open:
+                continue
+            rnd = st.open[0]["round"]
+            case = next(v.case for v in self.visits if v.case.case_id == cid)
+            item = self.open.get((case.backend.name, case.model.name))
+            if item is None:
+                continue
+            self._end_round(st, rnd, complete=False)
+            done = len(st.reps)
+            stop = error_record(KeyboardInterrupt(), "rep", done, None,
+                                message=f"interrupted in round {rnd}; {done} of {planned} "
+                                        "reps kept")
+            self.r._write(build_record(case, cid, st.started, self._measured(item[0], st),
+                                       stop, warn=self.r.progress.message,
+                                       interrupted=f"interrupted: {done} of {planned} reps"))
 
     def _keep(self, st: CaseState, v: Planned, got: Visit, load_s: float | None,
               warmup: int) -> None:

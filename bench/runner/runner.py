@@ -260,10 +260,9 @@ class Runner:
         v = Visit(started=utc_now(), t0=self.clock.now())
         instruments = self.metering.for_case() if self.metering else None
         health = self.metering.health if self.metering is not None else None
-        probe = probe_for(self.clock, health) if backend.capabilities.simulated or \
-            health is not None else None
-        if probe is not None and probe.simulated and not backend.capabilities.simulated:
-            probe = None  # a simulated board says nothing about real hardware
+        probe = probe_for(self.clock, health)
+        if probe is not None and probe.simulated != backend.capabilities.simulated:
+            probe = None  # a simulated board says nothing about real hardware, and back
         v.probe = probe
         cool_below = getattr(self.cfg.health, "cool_below_c", None)
         cool_timeout = float(getattr(self.cfg.health, "cool_timeout_s", 300.0))
