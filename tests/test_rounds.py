@@ -335,3 +335,39 @@ def test_ctrl_c_in_an_interleaved_round_keeps_the_other_devices_reps(
     for r in again.run_dir.cases():
         assert [x["round"] for x in r["reps"]] == [1, 1, 1, 2, 2, 2]
         assert [x["rep"] for x in r["reps"]] == list(range(6))
+
+
+def test_power_and_health_of_the_rounds_are_pooled_into_the_case(tmp_path: Path,
+                                                                 write_config: Any) -> None:
+    got = _run(tmp_path, write_config, "rounds: 3\nidle_s: 1\nmeters: [{type: mock, "
+               "rate_hz: 5}]", reps=3, name="power.yaml")
+    for r in got.values():
+        [case] = r["power"]
+        per_round = [x["power"][0] for x in r["rounds"]]
+        assert case["rounds_merged"] == 3 and case["samples"] == []
+        assert all(p["samples"] for p in per_round)  # the raw samples are in the rounds
+        assert case["generation"]["n_windows"] == 3 == sum(
+            p["generation"]["n_windows"] for p in per_round)
+        assert case["generation"]["peak_w"] == max(p["generation"]["peak_w"] for p in per_round)
+        assert case["gen_tokens"] == sum(p["gen_tokens"] for p in per_round) == 3 * 64
+        means = [p["generation"]["mean_w"] for p in per_round]
+        assert min(means) <= case["generation"]["mean_w"] <= max(means)
+
+
+def test_health_of_two_visits_pooled() -> None:
+    from bench.runner.pooled import merge_health
+
+    one = {"n_polls": 1, "temp_start_c": 40.0, "temp_max_c": 50.0, "arm_mhz_min": 2400.0,
+           "arm_mhz_mean": 2400.0, "flags": [], "throttled": False,
+           "throttle_history": "clean", "throttle_note": None, "throttled_after": "0x0"}
+    three = {**one, "n_polls": 3, "temp_start_c": 60.0, "temp_max_c": 70.0,
+             "arm_mhz_min": 1800.0, "arm_mhz_mean": 2000.0, "flags": ["arm-capped"],
+             "throttled": True, "throttle_history": "throttled", "throttled_after": "0x20002"}
+    got = merge_health([one, three])
+    assert got is not None
+    assert (got["n_polls"], got["temp_start_c"], got["temp_max_c"], got["arm_mhz_min"]) == (
+        4, 40.0, 70.0, 1800.0)
+    assert got["arm_mhz_mean"] == 2100.0  # (2400 x 1 + 2000 x 3) / 4
+    assert got["throttled"] is True and got["flags"] == ["arm-capped"]
+    assert got["throttle_history"] == "throttled" and got["throttled_after"] == "0x20002"
+    assert merge_health([None, one]) == one
