@@ -180,7 +180,8 @@ def validate_cmd(args: argparse.Namespace) -> int:
         print(f"{Path(path)}: ok: {len(cfg.run.models)} models, {len(cfg.run.backends)} "
               f"backends, {len(cfg.run.workloads)} workloads -> {len(cases)} cases"
               + (f" + {len(mixed)} mixed" if mixed else "")
-              + (f" ({len(skipped)} skipped)" if skipped else ""))
+              + (f" ({len(skipped)} skipped)" if skipped else "")
+              + (f", {cfg.run.rounds} rounds ({cfg.run.order})" if cfg.run.rounds > 1 else ""))
         for line in skipped_lines(skipped):
             print(f"  {line}")
         for p in problems:  # model files: maybe only on the machine that runs it
