@@ -371,3 +371,19 @@ def test_health_of_two_visits_pooled() -> None:
     assert got["throttled"] is True and got["flags"] == ["arm-capped"]
     assert got["throttle_history"] == "throttled" and got["throttled_after"] == "0x20002"
     assert merge_health([None, one]) == one
+
+
+def test_a_model_that_does_not_load_fails_its_cases_once_each(tmp_path: Path,
+                                                              write_config: Any) -> None:
+    text = TWO_BOARDS.format(reps=3, extra="rounds: 3\norder: interleave-devices").replace(
+        "{profile: pi5-hot}}\n  - {name: board-b",
+        "{profile: pi5-hot, fail: {at: load}}}\n  - {name: board-b")
+    assert "fail: {at: load}" in text
+    res = start_run(write_config(text), output_dir=tmp_path / "out", quiet=True)
+    assert res.exit_code == 1 and res.outcome.failed == 1 and res.outcome.ok == 1
+    lines = _lines(res.run_dir.path)
+    failed = [r for r in lines if r["backend"]["name"] == "board-a"]
+    assert len(failed) == 1 and failed[0]["status"] == "failed"
+    assert failed[0]["error"]["phase"] == "load" and failed[0]["labels"] == ["simulated"]
+    ok = [r for r in lines if r["status"] == "ok"]
+    assert [x["round"] for x in ok[0]["reps"]] == [1, 2, 3]

@@ -107,7 +107,8 @@ class RoundLoop:
             self.last[self._key(v, self.reload)] = i
             self.closes_round[(v.case.case_id, v.round)] = i
         self.open: dict[tuple[str, str], tuple[Backend, ModelInfo | None]] = {}
-        self.broken: dict[tuple[str, str], Any] = {}
+        self.broken: dict[tuple[str, str], tuple[Any, Backend | None]] = {}
+        """A pair that did not load: its failure, and the backend (for its capabilities)."""
 
     @staticmethod
     def _key(v: Planned, reload: bool) -> tuple[str, str, int]:
@@ -132,6 +133,7 @@ class RoundLoop:
             item[0].close()
 
     def _load(self, v: Planned) -> tuple[Backend, ModelInfo | None, float | None]:
+        """The pair's backend, loaded at its first visit (load time), open since (None)."""
         from bench.runner.runner import CaseFailure
 
         pair = (v.case.backend.name, v.case.model.name)
@@ -139,12 +141,12 @@ class RoundLoop:
             b, info = self.open[pair]
             return b, info, None
         if pair in self.broken:
-            raise self.broken[pair]
+            raise self.broken[pair][0]
         try:
             backend = self.r._make_backend(v.case)
         except (ImportError, PibenchError) as exc:
-            self.broken[pair] = CaseFailure(exc, "load", None)
-            raise self.broken[pair] from None
+            self.broken[pair] = (CaseFailure(exc, "load", None), None)
+            raise self.broken[pair][0] from None
         backend.__enter__()
         m = v.case.model
         t0 = self.r.clock.now()
@@ -155,8 +157,8 @@ class RoundLoop:
             raise
         except Exception as exc:
             backend.close()
-            self.broken[pair] = CaseFailure(exc, "load", None)
-            raise self.broken[pair] from None
+            self.broken[pair] = (CaseFailure(exc, "load", None), backend)
+            raise self.broken[pair][0] from None
         load_s = self.r.clock.now() - t0
         self.open[pair] = (backend, info)
         return backend, info, load_s
@@ -182,7 +184,8 @@ class RoundLoop:
             backend, info, load_s = self._load(v)
         except CaseFailure as exc:
             st.done = True
-            r._record_failure(case, None, st.started, exc)
+            pair = (case.backend.name, case.model.name)
+            r._record_failure(case, self.broken.get(pair, (None, None))[1], st.started, exc)
             return
         if st.info is None:
             st.info = info
