@@ -14,8 +14,9 @@ import pytest
 
 from bench.config.loader import ConfigErrors, load_config
 from bench.config.overrides import Overrides
+from bench.plots.data import marks
 from bench.report.compare import compare, differs_cell, verdict
-from bench.report.markdown import comparison_table
+from bench.report.markdown import bench_table, comparison_table
 from bench.report.thermal import compared_summary
 from bench.results.drift import label as drift_label
 from bench.results.drift import mann_kendall, trend
@@ -155,6 +156,8 @@ def test_blocks_show_a_false_device_difference_that_interleaved_rounds_remove(
     assert v == "WORSE" and ratio is not None and ratio < 0.85
     assert a["thermal"]["temp_c_mean"] + 10 < b["thermal"]["temp_c_mean"]
     assert any(lab.startswith("drifting: tg -") for lab in a["labels"])  # heats during A
+    assert any(m.startswith("drifting: tg -") for m in marks(a))  # what the plots draw
+    assert "drifting: tg -" in bench_table([a, b])
     table = comparison_table([a, b])
     assert "SoC C, ARM MHz" in table and " C, " in table and "(sim)" in table
 
