@@ -270,5 +270,5 @@ class RoundLoop:
                         merge_power([x["power"] for x in rounds]),
                         merge_health([x["health"] for x in rounds]),
                         merge_host([x["host_load"] for x in rounds]),
-                        thermal=case_thermal(list(st.reps), *st.probe),  # type: ignore[arg-type]
+                        thermal=case_thermal(st.reps, *st.probe),
                         rounds=list(rounds))

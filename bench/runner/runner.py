@@ -68,10 +68,9 @@ class Visit:
     elapsed_s: float = 0.0
     finished: str = ""
 
-    def thermal_summary(self, reps: list[RepRecord] | None = None) -> dict[str, Any] | None:
+    def thermal_summary(self) -> dict[str, Any] | None:
         p = self.probe
-        return case_thermal(list(self.reps if reps is None else reps),  # type: ignore[arg-type]
-                            p.source if p else None, bool(p and p.simulated))
+        return case_thermal(self.reps, p.source if p else None, bool(p and p.simulated))
 
     def error(self, planned: int, done: int | None = None) -> ErrorRecord | None:
         """The failure or the interrupt as the record's error (None: neither)."""
@@ -117,7 +116,8 @@ class Runner:
         (bench.runner.rounds); mixed cases after them."""
         items: list[Case | MixedCase] = [*cases, *(mixed or [])]
         if visits is not None:
-            units = sum(self.cfg.run.warmup + v.n_reps for v in visits)
+            units = sum((self.cfg.run.warmup if v.opens_round else 0) + v.n_reps
+                        for v in visits)
             self.progress.start(len(visits) + len(mixed or []),
                                 units + sum(self._units(m) for m in mixed or []))
             items = list(mixed or [])

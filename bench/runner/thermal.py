@@ -19,6 +19,7 @@ Where the readings come from (``probe_for``):
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -120,12 +121,12 @@ def wait_ready(probe: Probe, clock: Clock, below_c: float, timeout_s: float,
             "temp_c": None if temp is None else round(temp, 2), "clock_at_max": top}
 
 
-def case_thermal(reps: list[dict[str, Any]], probe_source: str | None,
+def case_thermal(reps: Sequence[Mapping[str, object]], probe_source: str | None,
                  simulated: bool) -> dict[str, Any] | None:
     """The case's thermal state during generation: the mean of the readings at the start and
     end of its repetitions (temperature C, ARM clock MHz), and the time spent waiting for the
     board to cool; None when no repetition has a reading."""
-    th = [r["thermal"] for r in reps if isinstance(r.get("thermal"), dict)]
+    th = [t for r in reps if isinstance(t := r.get("thermal"), dict)]
     if not th:
         return None
     temps = [v for t in th for v in (t.get("temp_start_c"), t.get("temp_end_c"))
