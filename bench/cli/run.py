@@ -20,6 +20,10 @@ def add_sweep_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("-r", "--repetitions", type=int, metavar="N",
                    help="measured repetitions per case")
     g.add_argument("--warmup", type=int, metavar="N", help="warm-up generations per case")
+    g.add_argument("--rounds", type=int, metavar="R",
+                   help="visit the matrix R times, each case's repetitions spread over them")
+    g.add_argument("--order", choices=("blocks", "shuffle", "interleave-devices"),
+                   help="order of the cases in a round (shuffle: seed recorded in run.json)")
     g.add_argument("-t", "--threads", metavar="N,N",
                    help="thread counts: one llama.cpp backend per count (cpu-t1, cpu-t2, ...)")
     g.add_argument("-p", "--prompt-tokens", metavar="N,N",
@@ -35,12 +39,14 @@ def overrides_from(args: argparse.Namespace) -> Any:
     from bench.config.overrides import Overrides, int_list
     from bench.errors import UserError
 
+    rounds = getattr(args, "rounds", None)
     for opt, value, low in (("--repetitions", args.repetitions, 1),
-                            ("--warmup", args.warmup, 0)):
+                            ("--warmup", args.warmup, 0), ("--rounds", rounds, 1)):
         if value is not None and value < low:
             raise UserError(f"{opt} {value}: must be at least {low}")
     return Overrides(
-        repetitions=args.repetitions, warmup=args.warmup,
+        repetitions=args.repetitions, warmup=args.warmup, rounds=rounds,
+        order=getattr(args, "order", None),
         threads=int_list(args.threads, "--threads") if args.threads else (),
         prompt_tokens=int_list(args.prompt_tokens, "-p") if args.prompt_tokens else (),
         gen_tokens=int_list(args.gen_tokens, "-n") if args.gen_tokens else (),
@@ -191,7 +197,8 @@ def validate_cmd(args: argparse.Namespace) -> int:
         print(f"{Path(path)}: ok: {len(cfg.run.models)} models, {len(cfg.run.backends)} "
               f"backends, {len(cfg.run.workloads)} workloads -> {len(cases)} cases"
               + (f" + {len(mixed)} mixed" if mixed else "")
-              + (f" ({len(skipped)} skipped)" if skipped else ""))
+              + (f" ({len(skipped)} skipped)" if skipped else "")
+              + (f", {cfg.run.rounds} rounds ({cfg.run.order})" if cfg.run.rounds > 1 else ""))
         for line in skipped_lines(skipped):
             print(f"  {line}")
         for p in problems:  # model files: maybe only on the machine that runs it

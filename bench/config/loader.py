@@ -78,6 +78,10 @@ class ResolvedConfig:
         for w in data["workloads"]:
             if not w.get("depth"):  # a field added later: configs without it keep their
                 w.pop("depth", None)  # fingerprint (older run folders still resume)
+        for key, default in (("rounds", 1), ("order", "blocks"), ("order_seed", None),
+                             ("reload_per_round", False)):
+            if data.get(key) == default:  # added later: the same for older configs
+                data.pop(key, None)
         for b in data["backends"]:
             b["options"] = self.backend_options[b["name"]].model_dump(mode="json")
         for m in data["models"]:
@@ -124,6 +128,7 @@ def _resolve(run: RunConfig, errors: list[tuple[Loc, str]]) -> dict[str, Any]:
                                "clock: virtual needs every backend to be simulated (mock) "
                                f"(this one is {b.type!r}); set clock: real"))
 
+    _check_rounds(run, errors)
     _check_workloads(run, backend_options, errors)
     _check_context(run, backend_options, errors)
 
@@ -183,6 +188,19 @@ def _resolve(run: RunConfig, errors: list[tuple[Loc, str]]) -> dict[str, Any]:
                 _check_mixed(run, mixed, errors)
     return {"backend_options": backend_options, "artifacts": artifacts,
             "meters": meters, "health": health, "mixed": mixed}
+
+
+def _check_rounds(run: RunConfig, errors: list[tuple[Loc, str]]) -> None:
+    if run.repetitions < run.rounds:
+        errors.append((("rounds",), f"{run.rounds} rounds need at least as many repetitions "
+                       f"(repetitions is {run.repetitions}): every round measures one or more; "
+                       "raise repetitions or lower rounds"))
+    if run.order_seed is not None and run.order != "shuffle":
+        errors.append((("order_seed",), f"order_seed is for order: shuffle (order is "
+                       f"{run.order}); drop it or set order: shuffle"))
+    if run.mixed is not None and run.rounds > 1:
+        errors.append((("rounds",), "rounds > 1 is not supported with mixed: (vision + LLM "
+                       "cases run once, in full); set rounds: 1 or run mixed mode apart"))
 
 
 def _check_workloads(run: RunConfig, options: dict[str, Options],

@@ -1,8 +1,8 @@
 """Command-line overrides and sweeps, applied to a config's data before it is validated.
 
-``--repetitions N``, ``--warmup N``, ``--set key.path=value`` (any field; a list item is
-named by its index or by its ``name``: ``backends.cpu.options.n_batch=256``), and the
-llama-bench-like sweeps:
+``--repetitions N``, ``--warmup N``, ``--rounds R``, ``--order ORDER`` (bench.runner.plan
+.schedule), ``--set key.path=value`` (any field; a list item is named by its index or by its
+``name``: ``backends.cpu.options.n_batch=256``), and the llama-bench-like sweeps:
 
 - ``--threads 1,2,4``: every backend whose options have ``threads`` (llama.cpp) becomes one
   backend per count, named ``<name>-t<N>``; its artifacts and mixed placements follow.
@@ -31,6 +31,8 @@ from bench.errors import UserError
 class Overrides:
     repetitions: int | None = None
     warmup: int | None = None
+    rounds: int | None = None
+    order: str | None = None
     threads: tuple[int, ...] = ()
     prompt_tokens: tuple[int, ...] = ()
     gen_tokens: tuple[int, ...] = ()
@@ -49,6 +51,7 @@ class Overrides:
             return cls()
         try:
             return cls(repetitions=data.get("repetitions"), warmup=data.get("warmup"),
+                       rounds=data.get("rounds"), order=data.get("order"),
                        threads=tuple(data.get("threads") or ()),
                        prompt_tokens=tuple(data.get("prompt_tokens") or ()),
                        gen_tokens=tuple(data.get("gen_tokens") or ()),
@@ -271,6 +274,12 @@ def apply(data: Any, ov: Overrides) -> Applied:
     if ov.warmup is not None:
         data["warmup"] = ov.warmup
         origins[("warmup",)] = f"--warmup {ov.warmup}"
+    if ov.rounds is not None:
+        data["rounds"] = ov.rounds
+        origins[("rounds",)] = f"--rounds {ov.rounds}"
+    if ov.order is not None:
+        data["order"] = ov.order
+        origins[("order",)] = f"--order {ov.order}"
     for assignment in ov.sets:
         apply_set(data, assignment, origins)
     if ov.threads:

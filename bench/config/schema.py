@@ -108,6 +108,18 @@ class RunConfig(Strict):
     repetitions: Annotated[int, int_from(1, 10_000)] = 5
     warmup: Annotated[int, int_from(0, 1_000)] = 1
     cooldown_s: Seconds = 0.0
+    rounds: Annotated[int, int_from(1, 1_000)] = 1
+    """Visits of the whole matrix; each case's repetitions are spread over them (bench.runner
+    .plan.schedule), so that a drift over the run falls on every case alike."""
+    order: Literal["blocks", "shuffle", "interleave-devices"] = "blocks"
+    """Order of the cases inside a round: blocks (backend by backend, model by model), shuffle
+    (random, seed recorded), interleave-devices (a model's backends next to each other)."""
+    order_seed: Annotated[int, int_from(0, 2**32 - 1)] | None = None
+    """shuffle: the seed (null: drawn at the start of the run, recorded in run.json)."""
+    reload_per_round: bool = False
+    """Load each model again in every round (measures load time once per round); false: a
+    model stays loaded from its first visit to its last (several at once when rounds
+    interleave them: memory for all)."""
     idle_s: Seconds = 2.0
     """Idle power baseline measured before each case (only with meters)."""
     models: list[ModelConfig] = Field(min_length=1)

@@ -55,6 +55,11 @@ Disturbed measurements: a case labelled "busy host" (other processes used the CP
 "throttled" (the Pi throttled) in either run is marked "A: busy host" ... in the same
 column, and counts for --strict: its figures are likely low, whichever way the ratio points.
 
+Rounds and heat (bench.report.thermal): a case measured in two or more rounds is judged on its
+round means, one value per round; the differs column gives each side's round means and their
+spread, and says when A and B met different thermal states (mean SoC temperature 5 C apart,
+or mean ARM clock 2 % apart, during generation); --strict counts the latter.
+
 A model or workload difference makes a case "not comparable": its ratios are shown, its
 verdict is not, unless allow_different. Settings and environment differences keep the
 verdict (threads 2 against 4 is a fair question) and are listed. A case that failed in a run
@@ -71,7 +76,8 @@ from typing import Any
 
 from bench.registry import backend_versions, model_file_fields
 from bench.report.columns import dig
-from bench.report.rows import NA, summary
+from bench.report.rows import NA
+from bench.report.thermal import compared_summary, rounds_note, thermal_note
 from bench.results.metrics import case_summary
 from bench.stats import summarize
 
@@ -365,6 +371,7 @@ class CaseResult:
     diffs: dict[str, list[str]] = field(default_factory=dict)
     cells: list[str] = field(default_factory=list)  # ratio and verdict per KEYS entry
     disturbed: list[str] = field(default_factory=list)  # "A: busy host", "B: throttled"
+    notes: list[str] = field(default_factory=list)  # per-round spread, thermal state
     mixed: bool = False  # a vision + LLM case: cells follow MIXED_KEYS, then interference
 
     @property
@@ -388,9 +395,10 @@ def compare_case(ra: dict[str, Any], rb: dict[str, Any], env_diffs: list[str],
     res.mixed = bool(ra.get("mixed") or rb.get("mixed"))
     if res.mixed:
         sa, sb = mixed_summaries(ra), mixed_summaries(rb)
-    else:
-        sa = {key: summary(ra, key) for key, _, _ in KEYS}
-        sb = {key: summary(rb, key) for key, _, _ in KEYS}
+    else:  # per-round values where a run has rounds (bench.report.thermal)
+        sa = {key: compared_summary(ra, key) for key, _, _ in KEYS}
+        sb = {key: compared_summary(rb, key) for key, _, _ in KEYS}
+        res.notes = [n for n in (thermal_note(ra, rb), rounds_note(ra, rb)) if n]
     for key, _label, hib in MIXED_KEYS if res.mixed else KEYS:
         if res.failed:
             res.cells += ["", f"failed in {res.failed}"]
@@ -430,7 +438,7 @@ def compare(a: list[dict[str, Any]], b: list[dict[str, Any]], *,
 def differs_cell(res: CaseResult) -> str:
     """The case's own differences; the environment's (the same for every case, printed once
     above the table) as the one word "environment"."""
-    items = [*res.disturbed]
+    items = [*res.disturbed, *res.notes]
     items += [t for p in PARTS if p != "environment" for t in res.diffs.get(p, [])]
     if res.diffs.get("environment"):
         items.append("environment")
@@ -468,4 +476,7 @@ def strict_problem(results: list[CaseResult]) -> str | None:
     if n := sum(1 for r in matched if r.disturbed and not r.failed):
         problems.append(f"{n} case{'s' if n > 1 else ''} measured on a busy or throttled "
                         "machine")
+    if n := sum(1 for r in matched if any(x.startswith("thermal") for x in r.notes)):
+        problems.append(f"{n} case{'s' if n > 1 else ''} measured under different thermal "
+                        "states")
     return "; ".join(problems) or None

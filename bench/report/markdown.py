@@ -28,6 +28,7 @@ from bench.report.rows import (
     prompt_test,
     size_gib,
 )
+from bench.report.thermal import thermal_cell
 
 
 def _table(header: list[str], rows: list[list[str]], align: str) -> str:
@@ -162,9 +163,11 @@ COMPARISON: list[Column[Compared]] = [
     Column("J/token", lambda c: c[1].j_per_token, "r", lambda x: fmt(x, 3)),
     Column("tokens/J", lambda c: c[1].tokens_per_j, "r", lambda x: fmt(x, 3)),
     Column("power source", lambda c: c[1].source),
+    Column("SoC C, ARM MHz", lambda c: thermal_cell(c[0]), "r"),
     Column("labels", lambda c: flags(c[0])),
 ]
-"""Per model: each backend/device side by side, with power where measured."""
+"""Per model: each backend/device side by side, with power where measured, and the thermal
+state each was measured at (mean over the generation; bench.report.thermal)."""
 
 
 def comparison_rows(records: list[dict[str, Any]]) -> list[Compared]:
@@ -200,6 +203,14 @@ def legend(records: list[dict[str, Any]]) -> str:
     if "synthetic weights: speed only" in labels:
         notes.append("synthetic weights: speed only: a model with the exact shape of the real "
                      "one and random weights; its speed is real, its text is meaningless.")
+    if any(lab.startswith("drifting") for lab in labels):
+        notes.append("drifting: the case's speed moved over its repetitions in time order "
+                     "(Mann-Kendall test, p < 0.05, change >= 1 %); the % is the change from "
+                     "the first to the last repetition the trend explains (Sen slope): its "
+                     "mean is not one state of the board. See docs/results.md (drift).")
+    if any(r.get("thermal") for r in records):
+        notes.append("SoC C, ARM MHz: mean SoC temperature and ARM clock read at the start and "
+                     "end of each repetition ((sim): a simulated board); n/a: not read.")
     if "throttled" in labels:
         notes.append("throttled: the board reported under-voltage, capping, throttling or "
                      "the soft temperature limit during the case.")

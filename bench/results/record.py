@@ -75,6 +75,28 @@ class RepRecord(_Open):
     prompt_cached_tokens: int | None = None  # reused from a server's cache; > 0: no pp speed
     text: str | None = None  # generated text (chat and completion; first 2000 characters)
     prompt: str | None = None  # the user prompt (chat and completion; first 500 characters)
+    round: int | None = None  # the round it was measured in, from 1 (only with rounds > 1)
+    thermal: RepThermal | None = None  # readings around it (only where a probe answered)
+
+
+class Cooled(_Part):
+    """The wait before a repetition until the board was cool (bench.runner.thermal)."""
+
+    target_c: Number
+    reached: bool
+    waited_s: Number
+    temp_c: Number | None
+    clock_at_max: bool | None  # null: not known here
+
+
+class RepThermal(_Part):
+    """SoC temperature (C) and ARM clock (MHz) at the start and end of a repetition."""
+
+    temp_start_c: Number | None
+    temp_end_c: Number | None
+    arm_mhz_start: Number | None
+    arm_mhz_end: Number | None
+    cooled: Cooled | None = None  # only when health.cool_below_c is set
 
 
 class ErrorRecord(_Part):
@@ -115,6 +137,58 @@ class HostLoad(_Open):
     reason: str | None = None  # why other_cpu_pct is null; absent in records before it
 
 
+class RoundDrift(_Part):
+    means: list[Number]  # each round's mean, in round order
+    n: list[int]  # values per round
+    change_pct: Number | None  # last round's mean against the first's, % of the mean
+    spread_pct: Number | None  # highest round mean minus lowest, % of the mean
+
+
+class Drift(_Part):
+    """A metric's trend over the repetitions in time order (bench.results.drift)."""
+
+    test: str | None  # "Mann-Kendall"; null: fewer than 5 values (then only the rounds)
+    n: int
+    s: int | None = None
+    z: Number | None = None
+    p: Number | None = None  # two-sided
+    sen_slope_per_rep: Number | None = None
+    change_pct: Number | None = None  # Sen slope x (n - 1), % of the median
+    drifting: bool
+    rounds: RoundDrift | None
+
+
+class CaseThermal(_Part):
+    """The case's thermal state during generation (bench.runner.thermal.case_thermal)."""
+
+    temp_c_mean: Number | None
+    temp_c_max: Number | None
+    arm_mhz_mean: Number | None
+    arm_mhz_min: Number | None
+    n_readings: int
+    cool_wait_s: Number | None  # total wait before its repetitions; null: no wait asked
+    method: str
+    source: str | None
+    simulated: bool
+
+
+class RoundRecord(_Part):
+    """One visit of a case in a run with rounds: its repetitions are reps[first_rep:...]."""
+
+    round: int  # from 1
+    first_rep: int
+    n_reps: int
+    complete: bool  # false: stopped during the round (resume measures it again)
+    started: str
+    finished: str
+    load_s: Number | None  # the load before this visit; null: the model stayed loaded
+    warmup: int
+    summary: dict[str, Summary]  # this round's repetitions
+    health: dict[str, Any] | None  # bench.meters.health, over this visit
+    power: list[dict[str, Any]]  # bench.meters, over this visit (raw samples here)
+    host_load: HostLoad | None
+
+
 class CaseRecord(_Part):
     """One case: what ran, its repetitions, summaries, meters and error (schema version 1)."""
 
@@ -138,6 +212,9 @@ class CaseRecord(_Part):
     roofline: dict[str, Any] | None  # bandwidth bound, where known (CPU backends)
     mixed: dict[str, Any] | None  # vision + LLM figures (bench.vision)
     error: ErrorRecord | None
+    drift: dict[str, Drift] | None = None  # per metric; absent below 5 reps without rounds
+    thermal: CaseThermal | None = None  # absent when nothing read the board
+    rounds: list[RoundRecord] | None = None  # absent for a run without rounds
     sanitized: list[str] | None = None  # written by the store when a value was not JSON
 
     def to_line_dict(self) -> dict[str, Any]:

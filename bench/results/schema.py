@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
     from bench.backends.base import InternalTimings
+    from bench.common import JsonObject
 
 SCHEMA_VERSION = 1
 
@@ -82,3 +83,5 @@ class RepRecord(TypedDict, total=False):
     prompt_cached_tokens: int  # only when the runtime says; > 0: prompt speeds are null
     prompt: str  # the user prompt (chat and completion workloads; first 500 characters)
     text: str | None  # generated text (chat and completion workloads; first 2000 characters)
+    round: int  # the round it was measured in, from 1 (runs with rounds > 1)
+    thermal: JsonObject  # temperature and clock around it (bench.runner.thermal)

@@ -90,3 +90,67 @@ def skipped_lines(skipped: list[Skipped]) -> list[str]:
         shown = ", ".join(ids[:3]) + (f", +{len(ids) - 3} more" if len(ids) > 3 else "")
         lines.append(f"{len(ids)} case(s) skipped ({shown}): {reason}")
     return lines
+
+
+# -- rounds ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Visit:
+    """One case in one round: ``n_reps`` of its repetitions, from ``first_rep``."""
+
+    case: Case
+    round: int
+    """From 1."""
+    n_reps: int
+    first_rep: int
+    opens_round: bool = True
+    """The case's first visit in this round: its warm-ups and idle baseline come first."""
+
+
+def reps_per_round(repetitions: int, rounds: int) -> list[int]:
+    """The repetitions of a case spread over the rounds, the first rounds taking one more
+    when they do not divide evenly: 5 over 3 -> [2, 2, 1]."""
+    base, extra = divmod(repetitions, rounds)
+    return [base + (1 if r < extra else 0) for r in range(rounds)]
+
+
+def _interleaved(cases: list[Case], rnd: int, n_reps: int, first: int) -> list[Visit]:
+    """A model's backends take turns repetition by repetition for each workload (A B A B
+    ...), model by model in the config's order; which backend goes first turns with the
+    round, so that no device is always the one that meets the board after the other."""
+    groups: dict[tuple[str, str], list[Case]] = {}
+    for c in cases:
+        groups.setdefault((c.model.name, c.workload.name), []).append(c)
+    models = list(dict.fromkeys(c.model.name for c in cases))
+    out: list[Visit] = []
+    for m in models:
+        for (gm, _w), group in groups.items():
+            if gm != m:
+                continue
+            k = (rnd - 1) % len(group)
+            turn = group[k:] + group[:k]
+            out += [Visit(c, rnd, 1, first + i, opens_round=i == 0)
+                    for i in range(n_reps) for c in turn]
+    return out
+
+
+def schedule(cases: list[Case], rounds: int, order: str, seed: int | None,
+             repetitions: int) -> list[Visit]:
+    """Every visit of a run, in run order. ``order``: blocks (the plan's order in every
+    round), shuffle (each round shuffled by a generator seeded once with ``seed``),
+    interleave-devices (``_interleaved``: one repetition per visit)."""
+    import random
+
+    counts = reps_per_round(repetitions, rounds)
+    rng = random.Random(seed)
+    visits: list[Visit] = []
+    for rnd in range(1, rounds + 1):
+        first = sum(counts[: rnd - 1])
+        if order == "interleave-devices":
+            visits += _interleaved(cases, rnd, counts[rnd - 1], first)
+            continue
+        ordered = list(cases)
+        if order == "shuffle":
+            rng.shuffle(ordered)
+        visits += [Visit(c, rnd, counts[rnd - 1], first) for c in ordered]
+    return visits

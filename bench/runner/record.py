@@ -14,6 +14,8 @@ from pydantic import ValidationError
 from bench.backends.base import Backend, ModelInfo
 from bench.common import json_number
 from bench.errors import PibenchError
+from bench.results.drift import drift
+from bench.results.drift import label as drift_label
 from bench.results.metrics import case_summary
 from bench.results.record import CaseRecord, ErrorRecord
 from bench.results.schema import SCHEMA_VERSION, RepRecord
@@ -79,6 +81,10 @@ class Measured:
     health: dict[str, Any] | None = None
     host_load: HostLoadSummary | None = None
     mixed: dict[str, Any] | None = None
+    thermal: dict[str, Any] | None = None
+    """bench.runner.thermal.case_thermal; None: nothing read the board."""
+    rounds: list[dict[str, Any]] | None = None
+    """One RoundRecord per visit (runs with rounds; bench.runner.rounds)."""
 
 
 def error_record(error: BaseException | None, phase: str, rep: int | None,
@@ -126,13 +132,23 @@ def build_record(case: Case, case_id: str, started: str, measured: Measured | No
                 "peak_rss_mb": memory.peak_rss_mb(), "power": measured.power,
                 "health": measured.health, "host_load": measured.host_load,
                 "roofline": roofline(b, info, reps, described), "mixed": measured.mixed}
+        found = drift(reps) if measured.mixed is None else None
+        if found is not None:
+            body["drift"] = found
+            text = drift_label(found)
+            if text:
+                body["labels"].append(text)
+        if measured.thermal is not None:
+            body["thermal"] = measured.thermal
+        if measured.rounds is not None:
+            body["rounds"] = measured.rounds
     status = "ok" if error is None else "interrupted" if interrupted else "failed"
     if interrupted:
         body["labels"].append(interrupted)
     record = {"schema": SCHEMA_VERSION, "case_id": case_id, "status": status,
               "labels": body.pop("labels"), "model": model, "backend": backend,
               "workload": case.workload.model_dump(mode="json"), "started": started,
-              "finished": utc_now(), **body, "error": error}
+              "finished": utc_now(), **_core(body), "error": error, **_added(body)}
     try:
         return CaseRecord.model_validate(record)
     except ValidationError as exc:
@@ -154,6 +170,18 @@ class _Unchecked(CaseRecord):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return super().to_line_dict()
+
+
+ADDED = ("drift", "thermal", "rounds")
+"""Keys added to schema 1 after the error (written only when set; see docs/results.md)."""
+
+
+def _core(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k not in ADDED}
+
+
+def _added(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: body[k] for k in ADDED if k in body}
 
 
 def _round(x: float | None, digits: int) -> float | None:

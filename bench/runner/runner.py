@@ -21,17 +21,20 @@ from bench.config.loader import ResolvedConfig
 from bench.errors import BackendError, PibenchError
 from bench.registry import backend_entry
 from bench.results.metrics import rep_record
-from bench.results.record import CaseRecord
+from bench.results.record import CaseRecord, ErrorRecord
 from bench.results.schema import RepRecord
 from bench.results.store import RunDir, utc_now
 from bench.runner import memory
 from bench.runner.hostload import HostLoad
 from bench.runner.mixed import MixedCase, MixedRun, mixed_options, run_mixed_case
 from bench.runner.plan import Case
+from bench.runner.plan import Visit as Planned
 from bench.runner.progress import Progress
 from bench.runner.record import Measured, build_record, error_record
 from bench.runner.record import one_line as _one_line
 from bench.runner.requests import make_request
+from bench.runner.rounds import CaseState, RoundLoop
+from bench.runner.thermal import Probe, case_thermal, probe_for, reading, wait_ready
 
 
 @dataclass
@@ -48,6 +51,42 @@ class CaseFailure(Exception):
     def __init__(self, error: BaseException, phase: str, rep: int | None) -> None:
         super().__init__(str(error))
         self.error, self.phase, self.rep = error, phase, rep
+
+
+@dataclass
+class Visit:
+    """What one stretch of a case's repetitions gave (the whole case, or one round)."""
+
+    started: str
+    t0: float
+    reps: list[RepRecord] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    """power, health (the case's instruments) and host_load."""
+    failure: CaseFailure | None = None
+    stop: KeyboardInterrupt | None = None
+    probe: Probe | None = None
+    elapsed_s: float = 0.0
+    finished: str = ""
+
+    def thermal_summary(self) -> dict[str, Any] | None:
+        p = self.probe
+        return case_thermal(self.reps, p.source if p else None, bool(p and p.simulated))
+
+    def error(self, planned: int, done: int | None = None) -> ErrorRecord | None:
+        """The failure or the interrupt as the record's error (None: neither)."""
+        done = len(self.reps) if done is None else done
+        if self.failure is not None:
+            f = self.failure
+            return error_record(f.error, f.phase, f.rep, self.elapsed_s)
+        if self.stop is not None:
+            return error_record(self.stop, "rep", done, self.elapsed_s,
+                                message=f"interrupted during rep {done + 1} of {planned}; "
+                                        f"{done} kept")
+        return None
+
+    def interrupted_label(self, planned: int, done: int | None = None) -> str | None:
+        done = len(self.reps) if done is None else done
+        return None if self.stop is None else f"interrupted: {done} of {planned} reps"
 
 
 def _case(item: Case | MixedCase) -> Case:
@@ -69,10 +108,24 @@ class Runner:
         """Progress units of the current case not yet advanced (its repetitions)."""
 
     # -- the loop ---------------------------------------------------------------------
-    def run(self, cases: list[Case], mixed: list[MixedCase] | None = None) -> Outcome:
+    def run(self, cases: list[Case], mixed: list[MixedCase] | None = None,
+            visits: list[Planned] | None = None,
+            restored: dict[str, CaseState] | None = None) -> Outcome:
+        """Run the cases in the plan's order, or (``visits``: a run with rounds) the
+        schedule's visits, ``restored`` holding the rounds a resumed run already has
+        (bench.runner.rounds); mixed cases after them."""
         items: list[Case | MixedCase] = [*cases, *(mixed or [])]
-        self.progress.start(len(items), sum(self._units(c) for c in items))
+        if visits is not None:
+            units = sum((self.cfg.run.warmup if v.opens_round else 0) + v.n_reps
+                        for v in visits)
+            self.progress.start(len(visits) + len(mixed or []),
+                                units + sum(self._units(m) for m in mixed or []))
+            items = list(mixed or [])
+        else:
+            self.progress.start(len(items), sum(self._units(c) for c in items))
         try:
+            if visits is not None:
+                RoundLoop(self, visits, restored or {}).run()
             groups = groupby(items, key=lambda c: (type(c), _case(c).backend.name,
                                                    _case(c).model.name))
             for _, group in groups:
@@ -188,68 +241,88 @@ class Runner:
                   load_s: float | None, started: str) -> None:
         run = self.cfg.run
         self._units_left = self._units(case)
-        reps: list[RepRecord] = []
-        windows: list[Any] = []
-        t_case = self.clock.now()
+        v = self._measure(case, backend, run.repetitions, 0, None, warmup=run.warmup)
+        measured = Measured(backend, info, load_s, run.warmup, v.reps, v.extra.get("power", []),
+                            v.extra.get("health"), v.extra["host_load"],
+                            thermal=v.thermal_summary())
+        self._write(build_record(case, case.case_id, started, measured,
+                                 v.error(run.repetitions), warn=self.progress.message,
+                                 interrupted=v.interrupted_label(run.repetitions)))
+        if v.stop is not None:
+            raise v.stop
+
+    def _measure(self, case: Case, backend: Backend, n_reps: int, first: int,
+                 rnd: int | None, warmup: int, baseline: bool = True) -> Visit:
+        """``warmup`` warm-ups, then ``n_reps`` measured repetitions numbered from
+        ``first`` (in round ``rnd``, None without rounds), with the case's meters, host load
+        and thermal readings around them (``baseline``: the meters' cooling and idle
+        baseline first). A failure or Ctrl-C is kept in the result."""
+        v = Visit(started=utc_now(), t0=self.clock.now())
         instruments = self.metering.for_case() if self.metering else None
+        health = self.metering.health if self.metering is not None else None
+        probe = probe_for(self.clock, health)
+        if probe is not None and probe.simulated != backend.capabilities.simulated:
+            probe = None  # a simulated board says nothing about real hardware, and back
+        v.probe = probe
+        cool_below = getattr(self.cfg.health, "cool_below_c", None)
+        cool_timeout = float(getattr(self.cfg.health, "cool_timeout_s", 300.0))
         host = HostLoad(backend.server())
         memory.reset_peak()
         keep_text = case.workload.kind != "throughput"
         call = 0
-        failure: CaseFailure | None = None
-        stop: KeyboardInterrupt | None = None
+        windows: list[Any] = []
         try:
-            if instruments is not None:
+            if instruments is not None and baseline:
                 self.progress.rep("cooling / idle baseline")
                 instruments.before_case()
-            for w in range(run.warmup):
-                self.progress.rep(f"warm-up {w + 1}/{run.warmup}")
+            for w in range(warmup):
+                self.progress.rep(f"warm-up {w + 1}/{warmup}")
                 self._generate(backend, case, call, w, "warmup")
                 call += 1
                 self._advance()
             with host, instruments.track() if instruments is not None else nullcontext():
-                for r in range(run.repetitions):
-                    self.progress.rep(f"rep {r + 1}/{run.repetitions}")
-                    stats, events = self._generate(backend, case, call, r, "rep")
+                for r in range(n_reps):
+                    index = first + r
+                    cooled = None
+                    if probe is not None and cool_below is not None:
+                        self.progress.rep(f"cooling below {cool_below:g} C")
+                        cooled = wait_ready(probe, self.clock, cool_below, cool_timeout)
+                    before = reading(probe) if probe is not None else None
+                    self.progress.rep(f"rep {r + 1}/{n_reps}" + (f" (round {rnd})" if rnd
+                                                                   else ""))
+                    stats, events = self._generate(backend, case, call, index, "rep")
                     call += 1
-                    rec = rep_record(r, stats, events, keep_text)
+                    rec = rep_record(index, stats, events, keep_text)
                     if keep_text:
-                        rec["prompt"] = make_request(case.workload, call - 1, r, self.base_dir
-                                                     ).messages[-1].content[:500]
-                    reps.append(rec)
+                        rec["prompt"] = make_request(case.workload, call - 1, index,
+                                                     self.base_dir).messages[-1].content[:500]
+                    if rnd is not None:
+                        rec["round"] = rnd
+                    if probe is not None and before is not None:
+                        after = reading(probe)
+                        rec["thermal"] = {"temp_start_c": before[0], "temp_end_c": after[0],
+                                          "arm_mhz_start": before[1], "arm_mhz_end": after[1],
+                                          **({"cooled": cooled} if cooled is not None else {})}
+                    v.reps.append(rec)
                     windows.append((stats, events))
                     self._advance()
         except CaseFailure as exc:
-            failure = exc
+            v.failure = exc
         except KeyboardInterrupt as exc:
-            if not reps:
+            if not v.reps:
                 raise  # nothing measured yet: nothing to keep
-            stop = exc
-        extra: dict[str, Any] = {}
+            v.stop = exc
         if instruments is not None:
             try:
-                extra = instruments.summary(windows)
+                v.extra = instruments.summary(windows)
             except Exception as exc:
-                extra = {"power": [], "health": None}
+                v.extra = {"power": [], "health": None}
                 self.progress.message(f"warning: power summary failed: {_one_line(exc)}")
                 traceback.print_exc()
-        extra["host_load"] = host.summary()
-        error = None
-        if failure is not None:
-            error = error_record(failure.error, failure.phase, failure.rep,
-                                 round(self.clock.now() - t_case, 3))
-        interrupted = None
-        if stop is not None:
-            interrupted = f"interrupted: {len(reps)} of {run.repetitions} reps"
-            error = error_record(stop, "rep", len(reps), round(self.clock.now() - t_case, 3),
-                                 message=f"interrupted during rep {len(reps) + 1} of "
-                                         f"{run.repetitions}; {len(reps)} kept")
-        measured = Measured(backend, info, load_s, run.warmup, reps, extra.get("power", []),
-                            extra.get("health"), extra["host_load"])
-        self._write(build_record(case, case.case_id, started, measured, error,
-                                 warn=self.progress.message, interrupted=interrupted))
-        if stop is not None:
-            raise stop
+        v.extra["host_load"] = host.summary()
+        v.elapsed_s = round(self.clock.now() - v.t0, 3)
+        v.finished = utc_now()
+        return v
 
     def _generate(self, backend: Backend, case: Case, call: int, index: int,
                   phase: str) -> tuple[Any, list[TokenEvent]]:

@@ -8,10 +8,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import simthermal
 from bench.clock import Clock, RealClock, VirtualClock
 from bench.common import JsonObject
 from bench.config.loader import ConfigErrors, ResolvedConfig, load_config
@@ -23,9 +25,17 @@ from bench.results.store import RunDir, utc_now
 from bench.runner.inputs import changed_inputs, input_hashes, preflight_problems
 from bench.runner.instruments import Instruments
 from bench.runner.mixed import MixedCase, build_mixed_plan
-from bench.runner.plan import Case, Skipped, build_plan, skipped_lines
+from bench.runner.plan import (
+    Case,
+    Skipped,
+    build_plan,
+    reps_per_round,
+    schedule,
+    skipped_lines,
+)
 from bench.runner.progress import Progress, make_progress
 from bench.runner.requests import forget_prompt_files
+from bench.runner.rounds import CaseState, restore
 from bench.runner.runner import Outcome, Runner, sigterm_as_interrupt
 
 
@@ -110,16 +120,34 @@ def _stopped(run_dir: RunDir, error: BaseException) -> None:
         run_dir.update_meta(status="interrupted", finished=utc_now(), error=line)
 
 
+def uses_rounds(cfg: ResolvedConfig) -> bool:
+    """Whether the run goes by the schedule (bench.runner.rounds) rather than case by case."""
+    return cfg.run.rounds > 1 or cfg.run.order != "blocks"
+
+
+def schedule_meta(cfg: ResolvedConfig, cases: list[Case], seed: int | None) -> dict[str, Any]:
+    """run.json's ``schedule``: what a resume needs to visit in the same order, and what a
+    reader needs to know the order the cases met the board in."""
+    visits = schedule(cases, cfg.run.rounds, cfg.run.order, seed, cfg.run.repetitions)
+    return {"rounds": cfg.run.rounds, "order": cfg.run.order, "seed": seed,
+            "reload_per_round": cfg.run.reload_per_round,
+            "visits": [[v.round, v.case.case_id] for v in visits]}
+
+
 def execute(cfg: ResolvedConfig, run_dir: RunDir, cases: list[Case], clock: Clock,
             progress: Progress, metering: Instruments,
-            mixed: list[MixedCase] | None = None) -> Outcome:
+            mixed: list[MixedCase] | None = None, seed: int | None = None,
+            restored: dict[str, CaseState] | None = None) -> Outcome:
     for w in metering.warnings:
         progress.message(f"warning: {w}")
     forget_prompt_files()
+    simthermal.reset()  # a new run starts on a cool simulated board
     runner = Runner(cfg, run_dir, clock, progress, metering)
+    visits = (schedule(cases, cfg.run.rounds, cfg.run.order, seed, cfg.run.repetitions)
+              if uses_rounds(cfg) else None)
     try:
         with sigterm_as_interrupt():
-            outcome = runner.run(cases, mixed)
+            outcome = runner.run(cases, mixed, visits, restored)
         status = "interrupted" if outcome.interrupted else "finished"
         records = run_dir.cases()
         run_dir.update_meta(status=status, finished=utc_now(),
@@ -167,12 +195,16 @@ def start_run(config_path: str | Path, filters: Filters | None = None,
             progress.message(line)
         out = Path(output_dir) if output_dir is not None else Path(cfg.run.output_dir)
         inputs = input_hashes(cfg, cases)
-        meta: JsonObject = {
-            "filters": filters.as_dict(),
-            "planned": [c.case_id for c in cases] + [m.case_id for m in mixed],
-            "skipped": [{"case_id": s.case_id, "reason": s.reason} for s in skipped],
-            "config_fingerprint": cfg.fingerprint(), "inputs": inputs,
-            "overrides": cfg.overrides.as_dict()}
+        seed = cfg.run.order_seed
+        if seed is None and cfg.run.order == "shuffle":
+            seed = secrets.randbits(32)
+        meta: JsonObject = {"filters": filters.as_dict(),
+                "planned": [c.case_id for c in cases] + [m.case_id for m in mixed],
+                "skipped": [{"case_id": s.case_id, "reason": s.reason} for s in skipped],
+                "config_fingerprint": cfg.fingerprint(), "inputs": inputs,
+                "overrides": cfg.overrides.as_dict()}
+        if uses_rounds(cfg):
+            meta["schedule"] = schedule_meta(cfg, cases, seed)
         run_dir = RunDir.create(out, cfg.run.name, cfg.path, resolved_dict(cfg),
                                 fingerprint(cfg.fingerprint(), inputs), meta,
                                 _environment(cfg, cases))
@@ -180,7 +212,8 @@ def start_run(config_path: str | Path, filters: Filters | None = None,
         metering.close()
         raise
     try:
-        outcome = execute(cfg, run_dir, cases, clock, progress, metering, mixed)
+        outcome = execute(cfg, run_dir, cases, clock, progress, metering, mixed,
+                          seed if uses_rounds(cfg) else None)
     except BaseException:
         run_dir.release()
         raise
@@ -269,7 +302,24 @@ def _resume_locked(run_dir: RunDir, config_path: str | Path | None, quiet: bool,
                             f"({'; '.join(changed)}); restore them or start a new run")
     torn = run_dir.repair()
     done = run_dir.done_ids()
-    todo = [c for c in cases if c.case_id not in done]
+    restored: dict[str, CaseState] = {}
+    seed: int | None = None
+    if uses_rounds(cfg):
+        sched = meta.get("schedule")
+        seed = sched.get("seed") if isinstance(sched, dict) else None
+        if cfg.run.order == "shuffle" and not isinstance(seed, int):
+            raise UserError(f"{run_dir.path}/run.json: no schedule seed for order: shuffle; "
+                            "this folder cannot be resumed in its order: start a new run")
+        for record in run_dir.cases():
+            state = (restore(record, reps_per_round(cfg.run.repetitions, cfg.run.rounds))
+                     if record["case_id"] not in done else None)
+            if state is not None:
+                restored[record["case_id"]] = state
+        for cid in done:  # a case with a complete record is not visited again
+            restored[cid] = CaseState(done=True)
+        todo = [c for c in cases if c.case_id not in done]
+    else:
+        todo = [c for c in cases if c.case_id not in done]
     todo_mixed = [m for m in build_mixed_plan(cfg, cases) if m.case_id not in done]
     progress = progress or make_progress(quiet)
     for note in notes:
@@ -295,5 +345,9 @@ def _resume_locked(run_dir: RunDir, config_path: str | Path | None, quiet: bool,
         if isinstance(exc, Exception):
             _stopped(run_dir, exc)
         raise
-    outcome = execute(cfg, run_dir, todo, clock, progress, metering, todo_mixed)
+    if uses_rounds(cfg):  # the whole schedule, in its order; done rounds are passed by
+        outcome = execute(cfg, run_dir, cases, clock, progress, metering, todo_mixed, seed,
+                          restored)
+    else:
+        outcome = execute(cfg, run_dir, todo, clock, progress, metering, todo_mixed)
     return RunResult(run_dir, outcome, skipped, metering.warnings)

@@ -10,6 +10,9 @@ Contention (mixed mode): while the runner says a vision load shares this device
 (``set_co_tenant``) and that load is running, every interval is multiplied by the profile's
 ``contention.slowdown``, an assumption stated in the profile. Checked per token, so a vision
 side that stops (or crashes) mid-generation stops slowing the tokens after it.
+Heat (a profile with ``thermal:``): every interval is also multiplied by the simulated
+board's slowdown at that moment (bench.simthermal), the board heating at the profile's busy
+watts while tokens come and cooling at its idle watts in between.
 Everything this backend produces is marked simulated.
 """
 
@@ -19,7 +22,7 @@ import random
 import zlib
 from collections.abc import Callable
 
-from bench import simdevice
+from bench import simdevice, simthermal
 from bench.backends.base import (
     Backend,
     Generation,
@@ -59,6 +62,7 @@ class MockBackend(Backend[MockOptions]):
         """The generation of the current case, from 1 with the warm-ups (``fail.rep``): the
         request's ``variant`` counts a case's generations from 0, warm-ups first."""
         self.history: list[GenerationRequest] = []
+        self.board: simthermal.ThermalBoard | None = None
 
     def _fails(self, where: str) -> bool:
         f = self.options.fail
@@ -77,6 +81,9 @@ class MockBackend(Backend[MockOptions]):
             self.profile.name, self.profile.idle_w, cap_w=self.profile.busy_w,
             kind=None if self.runs_on == "unknown" else self.runs_on)
         simdevice.register(self.device)
+        if self.profile.thermal is not None:
+            self.board = simthermal.board(self.profile.thermal, self.clock.now(),
+                                          self.profile.idle_w)
         t0 = self.clock.now()
         self.clock.sleep(self.figures.load_s)
         self.device.busy(t0, self.clock.now(), self.profile.busy_w)
@@ -97,6 +104,9 @@ class MockBackend(Backend[MockOptions]):
     def _interval(self, rng: random.Random, base: float) -> float:
         if self.jitter != 0:
             base *= min(1.5, max(0.5, 1.0 + self.jitter * rng.gauss(0.0, 1.0)))
+        if self.board is not None:  # busy since the last token: heat, then the clock's toll
+            self.board.advance(self.clock.now(), self.profile.busy_w)
+            base *= self.board.slowdown()
         return base * self._slowdown()
 
     def set_co_tenant(self, active: Callable[[], bool] | None) -> None:
@@ -137,6 +147,8 @@ class MockBackend(Backend[MockOptions]):
         else:
             n_prompt_reported = n_prompt
         t_request = self.clock.now()
+        if self.board is not None:  # idle since the last generation: the board cooled
+            self.board.advance(t_request, self.profile.idle_w)
         ttft = fig.ttft_s + (n_prompt / fig.prompt_tps if fig.prompt_tps else 0.0)
         fail = self.options.fail
         words: list[str] = []
@@ -166,6 +178,7 @@ class MockBackend(Backend[MockOptions]):
         )
 
     def close(self) -> None:
+        self.board = None
         if self.device is not None:
             simdevice.unregister(self.device)
             self.device = None
@@ -178,6 +191,8 @@ class MockBackend(Backend[MockOptions]):
                 "profile_source": self.profile.source, "jitter": self.jitter,
                 "seed": self.options.seed,
                 "simulated": True, "power_covers": self.profile.covers,
+                **({"thermal_assumption": self.profile.thermal.assumption}
+                   if self.profile.thermal is not None else {}),
                 "contention": None if c is None else {
                     "slowdown": c.slowdown, "assumption": c.assumption,
                     "applies": "while a vision load runs on the same simulated device"}}

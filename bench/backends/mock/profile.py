@@ -15,6 +15,7 @@ from pydantic import Field
 from bench.backends.base import Options
 from bench.config.yamlfile import load_typed
 from bench.errors import ModelLoadError, UserError
+from bench.simthermal import ThermalParams
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 
@@ -50,6 +51,8 @@ class Profile:
     models: dict[str, ModelFigures] = field(default_factory=dict)
     runs_on: Literal["cpu", "npu", "unknown"] = "unknown"
     contention: Contention | None = None
+    thermal: ThermalParams | None = None
+    """A simulated board that heats and throttles (bench.simthermal); None: no heat."""
 
     def figures(self, model: str) -> ModelFigures:
         if model in self.models:
@@ -86,6 +89,17 @@ class _Contention(Options):
     assumption: str = Field(min_length=1)
 
 
+class _Thermal(Options):
+    ambient_c: float = Field(ge=-40, le=100)
+    c_per_w: float = Field(ge=0, le=50)
+    tau_s: float = Field(gt=0)
+    throttle_c: float
+    floor_c: float
+    max_mhz: float = Field(gt=0)
+    min_mhz: float = Field(gt=0)
+    assumption: str = Field(min_length=1)
+
+
 class _ProfileFile(Options):
     name: str
     device: str
@@ -98,6 +112,8 @@ class _ProfileFile(Options):
     prompt_tps: float | None = Field(default=None, gt=0)
     contention: _Contention | None = None
     """Absent: no contention is simulated (mixed tok/s equals alone)."""
+    thermal: _Thermal | None = None
+    """Absent: the simulated board never heats (speed constant over time)."""
     models: dict[str, _Model] = Field(min_length=1)
 
 
@@ -128,8 +144,17 @@ def load_profile(spec: str) -> Profile:
     }
     contention = (Contention(p.contention.slowdown, " ".join(p.contention.assumption.split()))
                   if p.contention is not None else None)
+    t = p.thermal
+    thermal = None
+    if t is not None:
+        if not t.throttle_c < t.floor_c or not t.min_mhz <= t.max_mhz:
+            raise UserError(f"{path}: thermal: needs throttle_c < floor_c and min_mhz <= max_mhz "
+                            f"(got {t.throttle_c:g} < {t.floor_c:g}, {t.min_mhz:g} <= "
+                            f"{t.max_mhz:g})")
+        thermal = ThermalParams(t.ambient_c, t.c_per_w, t.tau_s, t.throttle_c, t.floor_c,
+                                t.max_mhz, t.min_mhz, " ".join(t.assumption.split()))
     return Profile(
         name=p.name, device=p.device, source=" ".join(p.source.split()), jitter=p.jitter,
         idle_w=p.power.idle_w, busy_w=p.power.busy_w, covers=p.power.covers, models=models,
-        runs_on=p.runs_on, contention=contention,
+        runs_on=p.runs_on, contention=contention, thermal=thermal,
     )
