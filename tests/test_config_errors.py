@@ -123,3 +123,18 @@ def test_missing_model_file_is_a_user_error_before_any_load(tmp_path):
     assert proc.stderr.strip().endswith(f"GGUF model file not found: {tmp_path}/nope.gguf")
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_validate_notes_a_missing_model_file_and_strict_refuses_it(cli, tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text("name: t\nmodels:\n  - name: m\n    artifacts:\n"
+                    f"      cpu: {{gguf: {tmp_path}/nope.gguf}}\n"
+                    "backends:\n  - {name: cpu, type: llama_cpp}\n"
+                    "workloads:\n  - {name: w, prompt_tokens: 8, gen_tokens: 4}\n")
+    code, out, err = cli("validate", path)
+    assert code == 0, err
+    assert "note:" in out and "nope.gguf" in out and "needed on the machine" in out
+    code, out, err = cli("validate", "--strict", path)
+    assert code == 2 and "ok:" not in out
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "nope.gguf" in lines[0] and lines[0].startswith(f"{path}:5"), lines
