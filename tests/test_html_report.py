@@ -153,11 +153,13 @@ def test_tables_are_the_markdown_column_specs(page_file, runs):
     records = [r for _, recs in load_runs([str(p) for p in runs]) for r in recs]
     tables = _table_cells(page_file.read_text())
     header, *rows = tables["bench"]
-    assert header == [c.header for c in markdown.BENCH]
+    # two runs: the run column first (bench.report.merged), then the llama-bench columns
+    assert header == ["run", *(c.header for c in markdown.BENCH)]
+    assert header == [c.header for c in markdown.bench_columns(records)]
     assert rows == markdown.bench_rows(records)
     assert tables["all"][0] == [c.name for c in FLAT] and len(tables["all"]) == len(records) + 1
     cmp_header, *cmp_rows = tables["compare"]
-    assert cmp_header == [c.header for c in markdown.COMPARISON]
+    assert cmp_header == ["run", *(c.header for c in markdown.COMPARISON)]
     assert len(cmp_rows) == len([r for r in records if not r.get("mixed")])
     assert tables["system"][0] == ["fact", *(p.name for p in runs)]
 
@@ -273,7 +275,10 @@ def test_the_page_in_chromium(browser, page_file, tmp_path):
         const r = f.querySelector('svg').getBoundingClientRect();
         return [f.id, r.width, r.height]; })""")
     stems = [fid.split("-", 1)[1] for fid, _, _ in figures]
-    assert [s for s in stems if not s.startswith("timeline-")] == list(FIGURES[:4])
+    assert [s for s in stems if not s.startswith(("timeline-", "over-time-"))] == list(
+        FIGURES[:4])
+    # the board over the run's time: drawn for the run with a meter (bench.plots.overtime)
+    assert [s for s in stems if s.startswith("over-time-")] == ["over-time-metered"]
     assert sum(s.startswith("timeline-") for s in stems) == 2  # one per run
     assert all(w > 800 and h > 300 for _, w, h in figures), figures
     badges = page.js("Array.from(document.querySelectorAll('#s-legend .label'), "
@@ -283,10 +288,10 @@ def test_the_page_in_chromium(browser, page_file, tmp_path):
     assert page.js(f"Array.from(document.querySelectorAll('#bench td')).some("
                    f"td => td.textContent === {json.dumps(EVIL)})")
 
-    column = "Array.from(document.querySelectorAll('#bench tbody tr'), tr => tr.cells[7])"
+    column = "Array.from(document.querySelectorAll('#bench tbody tr'), tr => tr.cells[8])"
     values = f"{column}.map(td => td.hasAttribute('data-na') ? null : Number(td.dataset.v))"
-    header = "document.querySelectorAll('#bench thead th')[7]"
-    assert page.js(f"{header}.textContent") == "t/s"
+    header = "document.querySelectorAll('#bench thead th')[8]"  # after the run column
+    assert page.js(f"{header}.textContent") == "t/s median (min–max)"
     page.js(f"{header}.querySelector('button').click()")
     up = page.js(values)
     numbers = [v for v in up if v is not None]

@@ -101,7 +101,8 @@ def test_two_hosts_report_says_which_row_is_which(tmp_path: Path, cli, write_con
     # each cell is that host's figure of that case: the first table's t/s of the same row
     col = {name: i for i, name in enumerate(bench[0])}
     model, backend, _ = cases[0].split("/")
-    (tg,) = [r[col["t/s"]] for r in rows if r[col["host"]] == "pi-b" and r[col["model"]] == model
+    tps = col["t/s median (min–max)"]
+    (tg,) = [r[tps] for r in rows if r[col["host"]] == "pi-b" and r[col["model"]] == model
              and r[col["backend"]] == backend and r[col["test"]].startswith("tg")
              and r[col["test"]] != "chat tg≤20"]
     assert side[1][4] == tg != "n/a"

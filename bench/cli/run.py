@@ -141,19 +141,21 @@ def terminal_summary(records: list[dict[str, Any]], console: Any = None) -> None
     from rich.text import Text
 
     from bench.report.columns import FIGURE_NOTE, NA
-    from bench.report.markdown import BENCH_ALIGN, BENCH_HEADER, RUNTIME_COLUMNS, bench_rows
+    from bench.report.markdown import RUNTIME_COLUMNS, bench_columns, bench_rows
 
+    columns = bench_columns(records)  # run/host/board first when the records' runs differ
+    header = [c.header for c in columns]
     rows = bench_rows(records)
     # no runtime counters in any row: their columns stay in report.md, not on a narrow screen
-    keep = [i for i, name in enumerate(BENCH_HEADER)
+    keep = [i for i, name in enumerate(header)
             if name not in RUNTIME_COLUMNS or any(r[i] not in (NA, "-") for r in rows)]
     table = Table(title=f"t/s: {FIGURE_NOTE}, n repetitions (warm-ups excluded)"
                         + ("; runtime t/s: the runtime's own counters"
-                           if len(keep) == len(BENCH_HEADER) else ""),
+                           if len(keep) == len(header) else ""),
                   title_justify="left", expand=False)
     for i in keep:
-        table.add_column(BENCH_HEADER[i], justify="right" if BENCH_ALIGN[i] == "r" else "left",
-                         overflow="fold", no_wrap=BENCH_HEADER[i] in ("n", "threads"))
+        table.add_column(header[i], justify="right" if columns[i].align == "r" else "left",
+                         overflow="fold", no_wrap=header[i] in ("n", "threads"))
     for row in rows:  # Text: a cell such as "tg8 [long]" is not rich markup
         table.add_row(*(Text(row[i]) for i in keep))
     (console or Console()).print(table)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Generic
 
 import bench
-from bench.report import markdown, merged
+from bench.report import columns, markdown
 from bench.report.columns import NA, Column, Row
 from bench.report.export import FLAT
 from bench.report.html_assets import CSS, SCRIPT
@@ -74,12 +74,14 @@ class Table(Generic[Row]):
 
 
 def sort_value(raw: object) -> float | None:
-    """The number a column sorts by: the raw value, or the mean of a summary (t/s ± sd);
-    None: sorted as the text shown."""
+    """The number a column sorts by: the raw value, a shown figure's value (columns.Figure:
+    the median), or the mean of a summary (power ± sd); None: sorted as the text shown."""
     if isinstance(raw, bool):
         return None
     if isinstance(raw, (int, float)):
         return float(raw) if math.isfinite(raw) else None
+    if isinstance(raw, columns.Figure):
+        return sort_value(raw.value)
     if isinstance(raw, dict):
         return sort_value(raw.get("mean"))
     return None
@@ -130,10 +132,10 @@ def tables(records: Records) -> list[Table[Any]]:
     mixed = [r["mixed"] for r in records if r.get("mixed")]
     out: list[Table[Any]] = []
     if plain:
-        bench_cols = [*merged.origin_columns(plain, lambda t: t.record), *markdown.BENCH]
+        bench_cols = markdown.bench_columns(plain)
         out.append(Table("bench", "Tests (llama-bench style)", bench_cols,
                          markdown.tests_of(plain), wide=WRAP))
-        compare_cols = [*merged.origin_columns(plain, lambda c: c[0]), *markdown.COMPARISON]
+        compare_cols = markdown.comparison_columns(plain)
         out.append(Table("compare", "Per model: devices compared", compare_cols,
                          markdown.comparison_rows(plain), wide=WRAP))
     vlm = vlm_rows(plain)

@@ -117,14 +117,11 @@ counters, when it has them, in their own columns."""
 def bench_table(records: list[dict[str, Any]]) -> str:
     """One row per test like llama-bench: pp (prompt) and tg (generation), harness median;
     with run, host and board columns where the records' runs differ in them."""
-    return markdown([*merged.origin_columns(records, lambda t: t.record), *BENCH],
-                    tests_of(records))
+    return markdown(bench_columns(records), tests_of(records))
 
 
-BENCH_HEADER = [c.header for c in BENCH]
 RUNTIME_COLUMNS = ("runtime t/s median", "runtime clock")
 """The columns of the runtime's own counters (left off the terminal when no row has them)."""
-BENCH_ALIGN = "".join(c.align for c in BENCH)
 
 
 def bench_test_rows(records: list[dict[str, Any]]) -> list[TestRow]:
@@ -132,9 +129,16 @@ def bench_test_rows(records: list[dict[str, Any]]) -> list[TestRow]:
     return tests_of(records)
 
 
+def bench_columns(records: list[dict[str, Any]]) -> list[Column[TestRow]]:
+    """The columns of ``bench_table``: run, host and board where the records' runs differ
+    in them, then ``BENCH``."""
+    return [*merged.origin_columns(records, lambda t: t.record), *BENCH]
+
+
 def bench_rows(records: list[dict[str, Any]]) -> list[list[str]]:
     """The cells of ``bench_table`` (also drawn as a terminal table by ``pibench run``)."""
-    return [[c.fmt(c.get(t)) for c in BENCH] for t in tests_of(records)]
+    columns = bench_columns(records)
+    return [[c.fmt(c.get(t)) for c in columns] for t in tests_of(records)]
 
 
 Compared = tuple[dict[str, Any], Power, str]
@@ -170,6 +174,12 @@ COMPARISON: list[Column[Compared]] = [
 state each was measured at (mean over the generation; bench.report.thermal)."""
 
 
+def comparison_columns(records: list[dict[str, Any]]) -> list[Column[Compared]]:
+    """The columns of ``comparison_table``: run, host and board where the records' runs
+    differ in them, then ``COMPARISON``."""
+    return [*merged.origin_columns(records, lambda c: c[0]), *COMPARISON]
+
+
 def comparison_rows(records: list[dict[str, Any]]) -> list[Compared]:
     """The rows of ``comparison_table``, by model then backend."""
     ordered = sorted(records, key=lambda r: (r["model"]["name"], r["backend"]["name"]))
@@ -179,8 +189,7 @@ def comparison_rows(records: list[dict[str, Any]]) -> list[Compared]:
 
 def comparison_table(records: list[dict[str, Any]]) -> str:
     """Per model: each backend/device side by side, with power where measured."""
-    columns = [*merged.origin_columns(records, lambda c: c[0]), *COMPARISON]
-    return markdown(columns, comparison_rows(records))
+    return markdown(comparison_columns(records), comparison_rows(records))
 
 
 def legend(records: list[dict[str, Any]]) -> str:

@@ -7,7 +7,7 @@ and the same case side by side across them.
   differ). CSV and JSON carry all three always (bench.report.export).
 - ``across_table``: one row per case, one group of columns per run (named by its host, its
   board and, where those do not tell the runs apart, its run folder), each with the figures
-  of the llama-bench table (``tps_figure``: mean ± sd of the same clock).
+  of the llama-bench table (``columns.figure``: the median (min–max), harness clock).
 
 The origin of a record is read with the run (``bench.report.rows.origin``).
 """
@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bench.report.columns import Column, markdown
-from bench.report.rows import NA, Origin, fmt_pm, origin, tps_figure
+from bench.report.columns import Column, figure, fmt_figure, markdown
+from bench.report.rows import NA, Origin, origin
 
 Row = TypeVar("Row")
 
@@ -82,7 +82,7 @@ def _cell(record: dict[str, Any] | None, key: str, simulated_marked: bool) -> st
         return "-"
     if record.get("status") == "failed":
         return "FAILED"
-    text = fmt_pm(tps_figure(record, key))
+    text = fmt_figure(figure(record, key))
     labels = record.get("labels") or []
     marks = [lab for lab in labels if lab in MARKED or lab.startswith("interrupted")]
     if simulated_marked and "simulated" in labels:
@@ -138,8 +138,8 @@ def legend(records: Sequence[dict[str, Any]]) -> list[str]:
              "code, else its model, environment.json `system`; n/a: not recorded), shown "
              "because the runs differ in it."]
     if across_table(records):
-        lines.append("same case across runs: the t/s of the first table (mean ± sd) of each "
-                     "run side by side; -: the case is not in that run; a label in brackets: "
-                     "the figure is likely low (throttled, busy host) or partial "
-                     "(interrupted).")
+        lines.append("same case across runs: the t/s of the first table (median, min–max, "
+                     "harness clock) of each run side by side; -: the case is not in that "
+                     "run; a label in brackets: the figure is likely low (throttled, busy "
+                     "host) or partial (interrupted).")
     return lines
