@@ -17,10 +17,12 @@ from bench.config.overrides import Overrides
 from bench.plots.data import marks
 from bench.report.compare import compare, differs_cell, verdict
 from bench.report.markdown import bench_table, comparison_table
+from bench.report.markdown import legend as bench_legend
 from bench.report.thermal import compared_summary
 from bench.results.drift import label as drift_label
 from bench.results.drift import mann_kendall, trend
 from bench.runner.plan import build_plan, reps_per_round, schedule
+from bench.runner.record import not_cooled_label
 from bench.runner.session import resume_run, start_run
 from tests.test_interrupt_keeps_reps import CtrlCAt
 
@@ -390,3 +392,16 @@ def test_a_model_that_does_not_load_fails_its_cases_once_each(tmp_path: Path,
     assert failed[0]["error"]["phase"] == "load" and failed[0]["labels"] == ["simulated"]
     ok = [r for r in lines if r["status"] == "ok"]
     assert [x["round"] for x in ok[0]["reps"]] == [1, 2, 3]
+
+
+def test_a_wait_that_runs_out_is_recorded_and_labelled(tmp_path: Path,
+                                                      write_config: Any) -> None:
+    # below the simulated board's ambient temperature: never reached, each wait bounded
+    got = _run(tmp_path, write_config, "health: {cool_below_c: 5, cool_timeout_s: 2}", reps=5)
+    for r in got.values():
+        cooled = [rep["thermal"]["cooled"] for rep in r["reps"]]
+        assert [c["reached"] for c in cooled] == [False] * 5
+        assert all(2 <= c["waited_s"] < 4 for c in cooled), cooled
+        assert "not cooled in 5/5 reps" in r["labels"], r["labels"]
+    assert not_cooled_label([{"rep": 0}]) is None  # no reading: nothing to say
+    assert "not cooled in K/N reps: the wait" in bench_legend(list(got.values()))

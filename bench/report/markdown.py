@@ -240,6 +240,10 @@ def legend(records: list[dict[str, Any]]) -> str:
     if any(lab.startswith("prompt ") and lab.endswith(" tokens") for lab in labels):
         notes.append("prompt N tokens: the prompt the runtime counted (the server's own "
                      "count) differs from the workload's length (pp...): N is its real length.")
+    if any(lab.startswith("not cooled in ") for lab in labels):
+        notes.append("not cooled in K/N reps: the wait for health.cool_below_c ran out "
+                     "(cool_timeout_s) before K of the N repetitions: they started warmer, or "
+                     "at a lower clock, than asked (reps[i].thermal.cooled).")
     if any(lab.startswith("prompt cached in ") for lab in labels):
         notes.append("prompt cached in K/N reps: in K of the N repetitions the server reused "
                      "part of the prompt from its cache, so it did not process the whole "

@@ -68,6 +68,14 @@ def cache_label(reps: list[RepRecord]) -> str | None:
     return f"prompt cached in {hit}/{len(reps)} reps" if hit else None
 
 
+def not_cooled_label(reps: list[RepRecord]) -> str | None:
+    """"not cooled in K/N reps" when the wait for ``health.cool_below_c`` ran out before K of
+    the N repetitions (they started warmer or slower than asked); None when all were ready."""
+    late = sum(1 for r in reps if isinstance(th := r.get("thermal"), dict)
+               and isinstance(c := th.get("cooled"), dict) and c.get("reached") is False)
+    return f"not cooled in {late}/{len(reps)} reps" if late else None
+
+
 @dataclass
 class Measured:
     """What a case that ran gives the record (the backend loaded; reps may be few or none)."""
@@ -218,6 +226,9 @@ def _labels(case: Case, measured: Measured) -> list[str]:
     cached = cache_label(measured.reps)
     if cached:
         labels.append(cached)
+    warm = not_cooled_label(measured.reps)
+    if warm:
+        labels.append(warm)
     result = measured.mixed
     if result is not None:
         if mixed_is_simulated(result) and "simulated" not in labels:
