@@ -268,18 +268,11 @@ def apply(data: Any, ov: Overrides) -> Applied:
         return Applied(data if isinstance(data, dict) else {})
     data = copy.deepcopy(data)
     origins: dict[Loc, str] = {}
-    if ov.repetitions is not None:
-        data["repetitions"] = ov.repetitions
-        origins[("repetitions",)] = f"--repetitions {ov.repetitions}"
-    if ov.warmup is not None:
-        data["warmup"] = ov.warmup
-        origins[("warmup",)] = f"--warmup {ov.warmup}"
-    if ov.rounds is not None:
-        data["rounds"] = ov.rounds
-        origins[("rounds",)] = f"--rounds {ov.rounds}"
-    if ov.order is not None:
-        data["order"] = ov.order
-        origins[("order",)] = f"--order {ov.order}"
+    for key, value in (("repetitions", ov.repetitions), ("warmup", ov.warmup),
+                       ("rounds", ov.rounds), ("order", ov.order)):
+        if value is not None:  # a top-level field set by its own option, e.g. --rounds 3
+            data[key] = value
+            origins[(key,)] = f"--{key} {value}"
     for assignment in ov.sets:
         apply_set(data, assignment, origins)
     if ov.threads:
